@@ -1,0 +1,48 @@
+// The weight formats the engine reads, and the one table every kernel goes through.
+//
+// Block layouts follow GGML's definitions exactly (so GGUF files load byte for byte); each block
+// struct is defined once in ggml_types.h with a static_assert on its size. For every type the
+// table holds a scalar reference implementation and, where one exists, an AVX2 one chosen at
+// start-up by cpu_features(); tests compare the two.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "quants/ggml_types.h"  // enum class GgmlType + block structs
+
+namespace qwen {
+
+// Dot product of one weight row (n elements, stored as `type`) with activations that were
+// quantized once per row batch into the type's `vec_dot_type` (Q8_0 for the legacy quants,
+// Q8_K for the K-quants, F32 for F32/F16/BF16).
+//   w: n/block_size blocks of the weight type;  x: n elements in vec_dot_type;  returns sum_i w_i*x_i
+using VecDotFn = float (*)(int n, const void* w, const void* x);
+// Quantize n floats (n a multiple of block_size) into blocks of the type. Reference rounding as
+// GGML's quantize_row_*_ref, so our quantizer writes what llama.cpp would.
+using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n);
+// Inverse of QuantizeRowFn: n elements of the type back to floats.
+using DequantizeRowFn = void (*)(const void* src, float* dst, int64_t n);
+
+struct TypeTraits {
+  const char* name;          // "Q4_0", as GGML names it
+  int block_size;            // elements per block (1 for F32/F16/BF16)
+  size_t type_size;          // bytes per block
+  bool supported;            // false: known to GGUF, but this engine cannot compute with it
+  GgmlType vec_dot_type;     // activation format the dot product wants
+  DequantizeRowFn dequantize_row;
+  QuantizeRowFn quantize_row;   // nullptr where we cannot write the type
+  VecDotFn vec_dot;             // fastest available on this CPU (AVX2 or scalar)
+  VecDotFn vec_dot_scalar;      // the reference, always present for supported types
+};
+
+// Traits for a type id as stored in a GGUF file; nullptr for ids GGML does not define.
+const TypeTraits* type_traits(uint32_t ggml_type_id);
+inline const TypeTraits& traits(GgmlType t) { return *type_traits(static_cast<uint32_t>(t)); }
+
+// Bytes taken by n elements of type t (n a multiple of the block size).
+size_t row_size(GgmlType t, int64_t n);
+
+// Forces the scalar path for every type (tests and the QWEN_FORCE_SCALAR=1 environment variable).
+void quants_force_scalar(bool on);
+
+}  // namespace qwen

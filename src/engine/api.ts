@@ -1,0 +1,115 @@
+// The engine's TypeScript surface: what the CLI, the language server and the tests build on.
+// Implemented by model.ts over the native addon (native.ts mirrors the addon's own surface).
+// Nothing here knows about VS Code or LSP.
+
+export type DeviceSetting = 'auto' | 'cpu' | 'cuda';
+
+export interface LoadOptions {
+  /** Compute threads; 0 or undefined picks the number of physical cores. */
+  threads?: number;
+  device?: DeviceSetting;
+  /** KV-cache capacity in tokens, shared by all sequences (clamped to the model's trained context). */
+  contextSize?: number;
+  /** Called with 0..1 while weights are mapped and prepared. */
+  onProgress?: (fraction: number) => void;
+}
+
+export interface ModelInfo {
+  path: string;
+  architecture: string;          // always 'qwen2' for a loaded model
+  name: string;                  // general.name, or the file name
+  nLayer: number;
+  nEmbd: number;
+  nHead: number;
+  nHeadKv: number;
+  nFf: number;
+  nVocab: number;
+  trainedContext: number;        // qwen2.context_length
+  contextSize: number;           // KV capacity actually allocated
+  ropeFreqBase: number;
+  parameterCount: number;
+  fileSizeBytes: number;
+  tensorTypes: Record<string, number>;   // GGML type name -> number of tensors
+  device: 'cpu' | 'cuda';
+  backend: string;               // human readable: "CPU AVX2, 2 threads"
+}
+
+export interface SamplingOptions {
+  temperature?: number;   // 0 = greedy (default)
+  topK?: number;          // 0 = off
+  topP?: number;          // 1 = off
+  minP?: number;          // 0 = off
+  repeatPenalty?: number; // 1 = off
+  repeatLastN?: number;   // window for the repeat penalty
+  seed?: number;
+}
+
+export type LogitsMode = 'none' | 'last' | 'all';
+
+/** One token stream with its own KV cache entries. */
+export interface Sequence {
+  readonly id: number;
+  /** Tokens whose keys/values are in the cache, in order. */
+  readonly tokens: readonly number[];
+  /** Keeps the first n tokens' KV, drops the rest (cheap). */
+  truncate(n: number): void;
+  /**
+   * Appends tokens and runs the model over them in micro-batches. Returns logits rows
+   * ([rows x nVocab], row-major) as asked; 'last' keeps only the final row. The signal is checked
+   * between micro-batches: on abort the promise rejects with an AbortError and `tokens` holds what
+   * was evaluated so far (still valid cache for a later request).
+   */
+  eval(tokens: readonly number[], opts?: { logits?: LogitsMode; signal?: AbortSignal }): Promise<Float32Array | null>;
+  /** Samples the next token from the last evaluated row (kept native-side). */
+  sample(opts: SamplingOptions, recentTokens?: readonly number[]): number;
+  dispose(): void;
+}
+
+export interface Tokenizer {
+  readonly vocabSize: number;
+  readonly eosId: number;
+  readonly bosId: number | null;
+  /** With special=true, special/control token texts such as <|im_start|> become their ids. */
+  encode(text: string, opts?: { special?: boolean }): number[];
+  decode(ids: readonly number[], opts?: { special?: boolean }): string;
+  tokenId(text: string): number | undefined;
+  /** Incremental decoding that holds back incomplete UTF-8 sequences across tokens. */
+  createStreamDecoder(opts?: { special?: boolean }): { push(id: number): string; flush(): string };
+  isSpecial(id: number): boolean;
+}
+
+export interface Model {
+  readonly info: ModelInfo;
+  readonly tokenizer: Tokenizer;
+  /** Raw GGUF metadata (vocabulary arrays left out). */
+  readonly metadata: Record<string, unknown>;
+  readonly chatTemplate: string | null;
+  createSequence(): Sequence;
+  /** KV cells in use / capacity, over all sequences. */
+  kvUsage(): { used: number; capacity: number; bytesPerToken: number };
+  dispose(): Promise<void>;
+}
+
+export type StopReason = 'eos' | 'stopString' | 'maxTokens' | 'aborted' | 'contextFull' | 'callerStop';
+
+export interface GenerateOptions {
+  maxTokens?: number;
+  sampling?: SamplingOptions;
+  stopTokens?: readonly number[];      // in addition to the model's EOS
+  stopStrings?: readonly string[];
+  signal?: AbortSignal;
+  /** Streams decoded text; returning false stops generation ('callerStop'). */
+  onText?: (text: string) => boolean | void;
+}
+
+export interface GenerateResult {
+  text: string;
+  tokens: number[];
+  stopReason: StopReason;
+  promptTokens: number;
+  cachedTokens: number;     // prompt tokens whose KV was reused
+  evaluatedTokens: number;  // prompt tokens actually run through the model
+  prefillMs: number;
+  decodeMs: number;
+  tokensPerSecond: number;  // decode speed
+}

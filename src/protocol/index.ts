@@ -1,0 +1,109 @@
+// Messages between the extension, the language server and the chat webview, typed once here.
+// The server answers the standard LSP textDocument/inlineCompletion request for completions; the
+// qwen/* methods below carry what LSP has no standard message for. This file imports nothing
+// from vscode or vscode-languageserver, so the webview bundle can use it too.
+
+/** Settings the client sends in initializationOptions and workspace/didChangeConfiguration. */
+export interface ServerSettings {
+  modelPath: string;            // '' = no model configured
+  device: 'auto' | 'cpu' | 'cuda';
+  threads: number;              // 0 = auto
+  contextSize: number;          // KV capacity in tokens
+  completion: {
+    enabled: boolean;
+    maxTokens: number;
+    maxLines: number;
+    temperature: number;
+    prefixLines: number;
+    suffixLines: number;
+    contextTokens: number;      // token budget of the FIM prompt
+    timeBudgetMs: number;       // return what we have after this
+  };
+  chat: {
+    maxTokens: number;
+    temperature: number;
+    topP: number;
+  };
+  /** Optional OpenAI-compatible server to use instead of the local engine ('' = local). */
+  remoteUrl?: string;
+}
+
+/** Extra context a client may attach to an inline completion request (other files). */
+export interface CompletionContextSnippet {
+  path: string;       // workspace-relative
+  text: string;
+}
+
+export const Methods = {
+  chat: 'qwen/chat',
+  status: 'qwen/status',
+  getStatus: 'qwen/getStatus',
+  completionContext: 'qwen/completionContext',
+  tokenize: 'qwen/tokenize',
+} as const;
+
+export type ChatRole = 'system' | 'user' | 'assistant';
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+}
+
+export interface ChatParams {
+  /** Stable id of the conversation: its KV is kept across turns. */
+  sessionId: string;
+  messages: ChatMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  /** Progress token for streamed partial text ($/progress with ChatProgress values). */
+  partialResultToken?: string | number;
+}
+
+/** One $/progress value while a chat reply streams. */
+export interface ChatProgress {
+  delta: string;
+}
+
+export interface GenerationStats {
+  promptTokens: number;
+  cachedTokens: number;
+  evaluatedTokens: number;
+  generatedTokens: number;
+  tokensPerSecond: number;
+  prefillMs: number;
+  decodeMs: number;
+}
+
+export interface ChatResult {
+  text: string;
+  stopReason: string;
+  stats: GenerationStats;
+}
+
+export type ServerState = 'noModel' | 'loading' | 'ready' | 'error';
+
+export interface StatusParams {
+  state: ServerState;
+  message?: string;              // error text, or what is loading
+  progress?: number;             // 0..1 while loading
+  model?: {
+    name: string;
+    path: string;
+    device: string;              // backend description
+    contextSize: number;
+    memoryBytes: number;
+    parameterCount: number;
+  };
+  lastTokensPerSecond?: number;
+}
+
+/** Stats the server attaches to each inline completion item (item.command.arguments is not used). */
+export interface CompletionStats extends GenerationStats {
+  elapsedMs: number;
+  slot: number;
+}
+
+export interface TokenizeParams {
+  text: string;
+  special?: boolean;
+}
