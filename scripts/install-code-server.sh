@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs code-server 4.99.4 (VS Code 1.99.3, the last release that runs on Node 20) for the
+# end-to-end tests, fully offline apart from the npm registry and Debian packages.
+#
+# Why so many steps: a plain `npm install code-server` tries to download ripgrep and Node headers
+# and refuses to run its postinstall as root. We install with scripts off and build the handful of
+# native modules ourselves against the system Node headers (/usr).
+#
+# Usage: scripts/install-code-server.sh [DIR]   (default: $QWEN_E2E_DIR or ~/.cache/qwen-local-e2e)
+# Prints the path of the code-server launcher on its last line. Idempotent: a finished install is reused.
+set -euo pipefail
+DIR="${1:-${QWEN_E2E_DIR:-$HOME/.cache/qwen-local-e2e}}"
+VERSION=4.99.4
+BIN="$DIR/node_modules/code-server/out/node/entry.js"
+STAMP="$DIR/.installed-$VERSION"
+
+if [ -f "$STAMP" ]; then echo "$BIN"; exit 0; fi
+
+need_apt=()
+for pkg in libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev ripgrep chromium; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need_apt[*]}" >&2
+  (apt-get update -qq || true) >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >&2
+fi
+
+mkdir -p "$DIR"
+cd "$DIR"
+[ -f package.json ] || echo '{"name":"qwen-local-e2e","private":true}' > package.json
+npm install --ignore-scripts --no-audit --no-fund "code-server@$VERSION" >&2
+
+VS="$DIR/node_modules/code-server/lib/vscode"
+(cd "$VS" && npm install --omit=dev --ignore-scripts --no-audit --no-fund >&2)
+for mod in @parcel/watcher @vscode/deviceid @vscode/spdlog kerberos native-watchdog node-pty; do
+  if [ -d "$VS/node_modules/$mod" ]; then
+    echo "building $mod" >&2
+    (cd "$VS/node_modules/$mod" && npx --yes node-gyp rebuild --nodedir=/usr -j 2 >&2)
+  fi
+done
+mkdir -p "$VS/node_modules/@vscode/ripgrep/bin"
+cp /usr/bin/rg "$VS/node_modules/@vscode/ripgrep/bin/rg"
+ln -sfn node_modules "$VS/node_modules.asar"
+ln -sfn code-linux.sh "$VS/bin/remote-cli/code-server"
+ln -sfn browser-linux.sh "$VS/bin/helpers/browser.sh"
+(cd "$VS/extensions" && npm install --omit=dev --ignore-scripts --no-audit --no-fund >&2)
+
+ARGON="$DIR/node_modules/argon2"
+if [ -d "$ARGON" ]; then
+  (cd "$ARGON" && npx --yes node-gyp rebuild --nodedir=/usr --module_name=argon2 \
+      --module_path=lib/binding/napi-v3 --napi_build_version=3 -j 2 >&2)
+  mkdir -p "$ARGON/lib/binding/napi-v3"
+  cp "$ARGON/build/Release/argon2.node" "$ARGON/lib/binding/napi-v3/"
+fi
+
+node "$BIN" --version >&2
+touch "$STAMP"
+echo "$BIN"
