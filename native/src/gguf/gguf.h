@@ -54,6 +54,11 @@ class GgufFile {
  public:
   // Opens, parses and validates; throws GgufError("<path>: <problem>") on anything wrong.
   static std::unique_ptr<GgufFile> open(const std::string& path);
+  // Parses a GGUF image already in memory (fuzzing, tests, files read some other way). `name`
+  // stands in for the path in error messages. Nothing is copied: `data` must stay alive and
+  // unchanged for as long as the returned GgufFile does, since tensor_data() points into it.
+  static std::unique_ptr<GgufFile> open_memory(const std::string& name, const uint8_t* data,
+                                               uint64_t size);
   ~GgufFile();
   GgufFile(const GgufFile&) = delete;
   GgufFile& operator=(const GgufFile&) = delete;
@@ -84,7 +89,8 @@ class GgufFile {
   uint64_t alignment_ = 32;
   uint64_t data_offset_ = 0;
   uint64_t file_size_ = 0;
-  const uint8_t* map_ = nullptr;
+  const uint8_t* map_ = nullptr;   // the whole file: mmap'd by open(), borrowed by open_memory()
+  bool owns_map_ = false;          // true when the destructor must munmap map_
   std::vector<std::pair<std::string, GgufValue>> kv_;
   std::map<std::string, size_t> kv_index_;
   std::vector<GgufTensorInfo> tensors_;

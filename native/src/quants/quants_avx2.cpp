@@ -1,0 +1,172 @@
+// AVX2 + FMA + F16C dot products for the float and legacy block formats. Compiled with -mavx2
+// -mfma -mf16c (CMake does this for *_avx2.cpp only) and called only after cpu_features() said
+// yes. Each must match its scalar twin in quants_float.cpp / quants_legacy.cpp (tests check).
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "quants/ggml_types.h"
+#include "quants/quants_impl.h"
+
+namespace qwen::kernels {
+
+static inline float hsum(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+  return _mm_cvtss_f32(lo);
+}
+
+static inline float half(uint16_t h) { return _cvtsh_ss(h); }
+
+float vec_dot_f32_avx2(int n, const void* w, const void* x) {
+  const float* a = static_cast<const float*>(w);
+  const float* b = static_cast<const float*>(x);
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+  }
+  float s = hsum(_mm256_add_ps(s0, s1));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+float vec_dot_f16_avx2(int n, const void* w, const void* x) {
+  const uint16_t* a = static_cast<const uint16_t*>(w);
+  const float* b = static_cast<const float*>(x);
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 a0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)));
+    const __m256 a1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i + 8)));
+    s0 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(a1, _mm256_loadu_ps(b + i + 8), s1);
+  }
+  float s = hsum(_mm256_add_ps(s0, s1));
+  for (; i < n; ++i) s += half(a[i]) * b[i];
+  return s;
+}
+
+float vec_dot_bf16_avx2(int n, const void* w, const void* x) {
+  const uint16_t* a = static_cast<const uint16_t*>(w);
+  const float* b = static_cast<const float*>(x);
+  __m256 s0 = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    // bf16 -> f32 is a 16-bit left shift of the bits.
+    const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)));
+    const __m256 a0 = _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+    s0 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(b + i), s0);
+  }
+  float s = hsum(s0);
+  for (; i < n; ++i) {
+    uint32_t bits = (uint32_t)a[i] << 16;
+    float f;
+    std::memcpy(&f, &bits, 4);
+    s += f * b[i];
+  }
+  return s;
+}
+
+// 32 unsigned 4-bit values of a block as bytes: low nibbles -> elements 0..15, high -> 16..31.
+static inline __m256i unpack_nibbles(const uint8_t* qs) {
+  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);
+  return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
+}
+
+// Expands the 32 bits of qh into 32 bytes, 0xff where the bit is set.
+static inline __m256i bits_to_bytes(const uint8_t* qh) {
+  uint32_t bits;
+  std::memcpy(&bits, qh, 4);
+  const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                        2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), shuf);
+  const __m256i mask = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);
+  v = _mm256_or_si256(v, mask);
+  return _mm256_cmpeq_epi8(v, _mm256_set1_epi64x(-1));
+}
+
+// Sum of 32 products of signed bytes, as 8 int32 lanes -> floats.
+static inline __m256 dot_i8(__m256i a, __m256i b) {
+  const __m256i ua = _mm256_sign_epi8(a, a);  // |a|
+  const __m256i sb = _mm256_sign_epi8(b, a);  // b with a's sign
+  const __m256i p16 = _mm256_maddubs_epi16(ua, sb);
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+}
+// Unsigned bytes a (0..31) times signed bytes b.
+static inline __m256 dot_u8_i8(__m256i a, __m256i b) {
+  const __m256i p16 = _mm256_maddubs_epi16(a, b);
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+}
+static inline __m256i load32(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+
+float vec_dot_q8_0_avx2(int n, const void* w, const void* xv) {
+  const block_q8_0* a = static_cast<const block_q8_0*>(w);
+  const block_q8_0* b = static_cast<const block_q8_0*>(xv);
+  __m256 acc = _mm256_setzero_ps();
+  for (int i = 0; i < n / QK8_0; ++i) {
+    const __m256 d = _mm256_set1_ps(half(a[i].d) * half(b[i].d));
+    acc = _mm256_fmadd_ps(d, dot_i8(load32(a[i].qs), load32(b[i].qs)), acc);
+  }
+  return hsum(acc);
+}
+
+float vec_dot_q4_0_avx2(int n, const void* w, const void* xv) {
+  const block_q4_0* a = static_cast<const block_q4_0*>(w);
+  const block_q8_0* b = static_cast<const block_q8_0*>(xv);
+  __m256 acc = _mm256_setzero_ps();
+  for (int i = 0; i < n / QK4_0; ++i) {
+    const __m256 d = _mm256_set1_ps(half(a[i].d) * half(b[i].d));
+    const __m256i q = _mm256_sub_epi8(unpack_nibbles(a[i].qs), _mm256_set1_epi8(8));
+    acc = _mm256_fmadd_ps(d, dot_i8(q, load32(b[i].qs)), acc);
+  }
+  return hsum(acc);
+}
+
+float vec_dot_q4_1_avx2(int n, const void* w, const void* xv) {
+  const block_q4_1* a = static_cast<const block_q4_1*>(w);
+  const block_q8_1* b = static_cast<const block_q8_1*>(xv);
+  __m256 acc = _mm256_setzero_ps();
+  float offsets = 0;
+  for (int i = 0; i < n / QK4_1; ++i) {
+    const __m256 d = _mm256_set1_ps(half(a[i].d) * half(b[i].d));
+    acc = _mm256_fmadd_ps(d, dot_u8_i8(unpack_nibbles(a[i].qs), load32(b[i].qs)), acc);
+    offsets += half(a[i].m) * half(b[i].s);
+  }
+  return hsum(acc) + offsets;
+}
+
+float vec_dot_q5_0_avx2(int n, const void* w, const void* xv) {
+  const block_q5_0* a = static_cast<const block_q5_0*>(w);
+  const block_q8_0* b = static_cast<const block_q8_0*>(xv);
+  __m256 acc = _mm256_setzero_ps();
+  for (int i = 0; i < n / QK5_0; ++i) {
+    const __m256 d = _mm256_set1_ps(half(a[i].d) * half(b[i].d));
+    // q - 16 = nibble | (hbit << 4) - 16: subtract 16 where the fifth bit is clear.
+    const __m256i hi = _mm256_andnot_si256(bits_to_bytes(a[i].qh), _mm256_set1_epi8((char)0xF0));
+    const __m256i q = _mm256_or_si256(unpack_nibbles(a[i].qs), hi);  // as signed bytes: nibble - 16 when bit clear
+    acc = _mm256_fmadd_ps(d, dot_i8(q, load32(b[i].qs)), acc);
+  }
+  return hsum(acc);
+}
+
+float vec_dot_q5_1_avx2(int n, const void* w, const void* xv) {
+  const block_q5_1* a = static_cast<const block_q5_1*>(w);
+  const block_q8_1* b = static_cast<const block_q8_1*>(xv);
+  __m256 acc = _mm256_setzero_ps();
+  float offsets = 0;
+  for (int i = 0; i < n / QK5_1; ++i) {
+    const __m256 d = _mm256_set1_ps(half(a[i].d) * half(b[i].d));
+    const __m256i hi = _mm256_and_si256(bits_to_bytes(a[i].qh), _mm256_set1_epi8(0x10));
+    const __m256i q = _mm256_or_si256(unpack_nibbles(a[i].qs), hi);
+    acc = _mm256_fmadd_ps(d, dot_u8_i8(q, load32(b[i].qs)), acc);
+    offsets += half(a[i].m) * half(b[i].s);
+  }
+  return hsum(acc) + offsets;
+}
+
+}  // namespace qwen::kernels
