@@ -1,0 +1,91 @@
+// Activation: wires the pieces together. Nothing here loads a model or the native addon; the
+// language server process does that, so the extension activates (and its commands work) with no
+// model configured, and a native crash cannot take the editor down.
+import * as vscode from 'vscode';
+import type { StatusParams } from '../protocol';
+import { Actions } from './actions';
+import { ChatViewProvider } from './chatViewProvider';
+import { ServerConnection } from './client';
+import { ExtensionSettings, readSettings, section, updateSetting } from './config';
+import { ContextTracker } from './contextTracker';
+import { QwenInlineCompletionProvider } from './completionProvider';
+import { DebouncePolicy } from './debouncePolicy';
+import { DiffPreview } from './diffPreview';
+import { trackLastEditor } from './editorContext';
+import { pickModel } from './modelPicker';
+import { StatusBar } from './statusBar';
+
+let connection: ServerConnection | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const log = vscode.window.createOutputChannel('Qwen Local', { log: true });
+  let settings: ExtensionSettings = readSettings();
+  const current = () => settings;
+
+  const server = new ServerConnection(context.extensionPath, log, () => settings.server);
+  connection = server;
+  const status = new StatusBar();
+  status.setCompletionsEnabled(settings.completionEnabled);
+  const debounce = new DebouncePolicy({ fixedMs: settings.debounceMs });
+  const diff = new DiffPreview();
+  const chat = new ChatViewProvider(context.extensionUri, context.workspaceState, server, current, diff, log);
+  const provider = new QwenInlineCompletionProvider(server, current, debounce, log, () => status.current.state);
+  const actions = new Actions(server, current, chat, diff, log);
+
+  context.subscriptions.push(
+    log, server, status, diff, chat, trackLastEditor(),
+    new ContextTracker(server, debounce),
+    server.onStatus((s) => {
+      status.update(s);
+      chat.setStatus(s.state === 'ready', chatStatusLabel(s));
+    }),
+    vscode.window.registerWebviewViewProvider(ChatViewProvider.viewId, chat, { webviewOptions: { retainContextWhenHidden: true } }),
+    vscode.languages.registerInlineCompletionItemProvider([{ scheme: 'file' }, { scheme: 'untitled' }], provider),
+    ...actions.register(),
+    vscode.commands.registerCommand('qwenLocal.pickModel', pickModel),
+    vscode.commands.registerCommand('qwenLocal.toggleCompletions', async () => {
+      await updateSetting('completion.enabled', !settings.completionEnabled);
+    }),
+    vscode.commands.registerCommand('qwenLocal.openChat', () => chat.reveal()),
+    vscode.commands.registerCommand('qwenLocal.newChat', () => chat.newChat()),
+    vscode.commands.registerCommand('qwenLocal.saveChatAs', () => chat.saveAs(status.current.model?.name ?? '')),
+    vscode.commands.registerCommand('qwenLocal.showLogs', () => log.show()),
+    vscode.commands.registerCommand('qwenLocal.restartServer', async () => {
+      log.info('Restarting the language server on request.');
+      await server.restart();
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration(section)) return;
+      settings = readSettings();
+      log.info('Settings changed; sending them to the language server.');
+      debounce.setFixedDelay(settings.debounceMs);
+      status.setCompletionsEnabled(settings.completionEnabled);
+      if (!settings.completionEnabled) provider.cache.clear();
+      server.pushSettings(settings.server);
+    }),
+  );
+
+  log.info(`Qwen Local activating (VS Code ${vscode.version}, Node ${process.versions.node}).`);
+  // Starting the server is not awaited: activation finishes at once and the status bar follows
+  // the server's progress. A start failure ends in the status bar and the logs, never a throw.
+  void server.start();
+}
+
+/** The one-line status at the top of the chat view. */
+function chatStatusLabel(s: StatusParams): string {
+  switch (s.state) {
+    case 'ready':
+      return [s.model?.name ?? 'model', s.model?.device].filter(Boolean).join(' · ');
+    case 'noModel':
+      return 'No model configured — use "Pick Model File…" in the view menu or the status bar.';
+    case 'loading':
+      return `Loading${s.progress !== undefined ? ` ${Math.round(s.progress * 100)}%` : ''}${s.message ? `: ${s.message}` : '…'}`;
+    case 'error':
+      return `Error: ${s.message ?? 'the language server reported an error'}`;
+  }
+}
+
+export async function deactivate(): Promise<void> {
+  await connection?.stop();
+  connection = undefined;
+}

@@ -1,0 +1,101 @@
+// How the extension presents and reacts to the language server's health, kept free of `vscode`
+// so both are unit-tested: the status bar wording for each server state, and the policy that
+// decides whether a crashed server is restarted.
+import type { StatusParams } from '../protocol';
+
+export interface StatusView {
+  text: string;
+  tooltip: string;
+  /** 'error' and 'warning' select the status bar's theme colours for those states. */
+  severity: 'normal' | 'warning' | 'error';
+}
+
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes <= 0) return '0 B';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  const i = Math.min(units.length - 1, Math.floor(Math.log(bytes) / Math.log(1024)));
+  const value = bytes / Math.pow(1024, i);
+  return `${value >= 100 || i === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[i]}`;
+}
+
+export function describeStatus(status: StatusParams, completionsEnabled: boolean): StatusView {
+  const off = completionsEnabled ? '' : ' (completions off)';
+  switch (status.state) {
+    case 'noModel':
+      return {
+        text: '$(circle-slash) Qwen: no model — pick one',
+        tooltip: 'No model is configured. Click to pick a local .gguf file.',
+        severity: 'warning',
+      };
+    case 'loading': {
+      const pct = status.progress !== undefined ? ` ${Math.round(Math.min(1, Math.max(0, status.progress)) * 100)}%` : '';
+      return {
+        text: `$(loading~spin) Qwen: loading${pct}`,
+        tooltip: status.message ? `Loading: ${status.message}` : 'Loading the model…',
+        severity: 'normal',
+      };
+    }
+    case 'ready': {
+      const m = status.model;
+      const speed = status.lastTokensPerSecond ? ` · ${status.lastTokensPerSecond.toFixed(1)} tok/s` : '';
+      const name = m?.name ?? 'model';
+      const device = m?.device ? ` · ${m.device}` : '';
+      const details = m
+        ? [
+            `Model: ${m.name}`,
+            `File: ${m.path}`,
+            `Device: ${m.device}`,
+            `Context: ${m.contextSize} tokens`,
+            `Memory: ${formatBytes(m.memoryBytes)}`,
+            `Parameters: ${(m.parameterCount / 1e9).toFixed(2)} B`,
+          ]
+        : [];
+      if (status.lastTokensPerSecond) details.push(`Last speed: ${status.lastTokensPerSecond.toFixed(1)} tokens/s`);
+      if (!completionsEnabled) details.push('Inline completions are turned off.');
+      return {
+        text: `$(${completionsEnabled ? 'sparkle' : 'circle-outline'}) ${name}${device}${speed}${off}`,
+        tooltip: details.join('\n') || 'Ready',
+        severity: 'normal',
+      };
+    }
+    case 'error':
+      return {
+        text: '$(error) Qwen: error',
+        tooltip: status.message ?? 'The language server reported an error. Click for options.',
+        severity: 'error',
+      };
+  }
+}
+
+/**
+ * Whether the language server may be restarted after a crash. A native crash in the engine takes
+ * down only the server process (the extension never loads the addon), so restarting is usually
+ * right; but a model that crashes on load would crash-loop forever and burn the CPU. So at most
+ * `maxRestarts` restarts are allowed within a sliding `windowMs`; after that the extension stops
+ * and shows an error with a "Restart" action, which calls `reset()`.
+ */
+export class RestartPolicy {
+  private crashes: number[] = [];
+
+  constructor(
+    readonly maxRestarts = 3,
+    readonly windowMs = 60_000,
+  ) {}
+
+  /** Records a crash at `now` and says whether an automatic restart is still allowed. */
+  recordCrash(now: number): boolean {
+    this.crashes = this.crashes.filter((t) => now - t < this.windowMs);
+    this.crashes.push(now);
+    return this.crashes.length <= this.maxRestarts;
+  }
+
+  /** Crashes counted in the current window (for the error message). */
+  recentCrashes(now: number): number {
+    return this.crashes.filter((t) => now - t < this.windowMs).length;
+  }
+
+  /** After a manual restart the user gets a fresh allowance. */
+  reset(): void {
+    this.crashes = [];
+  }
+}

@@ -1,0 +1,43 @@
+// Status bar wording for each server state, and the crash-restart allowance.
+import * as assert from 'assert';
+import { describeStatus, formatBytes, RestartPolicy } from '../../src/extension/serverStatus';
+
+describe('extension: status text and restart policy', () => {
+  it('says "no model — pick one" when no model is configured', () => {
+    const v = describeStatus({ state: 'noModel' }, true);
+    assert.match(v.text, /no model — pick one/);
+    assert.strictEqual(v.severity, 'warning');
+  });
+
+  it('shows loading progress, and model, device and speed when ready', () => {
+    assert.match(describeStatus({ state: 'loading', progress: 0.426 }, true).text, /loading 43%$/);
+    const model = { name: 'qwen2.5-coder-1.5b-q4_k_m', path: '/m.gguf', device: 'CPU AVX2', contextSize: 8192, memoryBytes: 1.2 * 2 ** 30, parameterCount: 1.54e9 };
+    const ready = describeStatus({ state: 'ready', model, lastTokensPerSecond: 23.456 }, true);
+    assert.strictEqual(ready.text, '$(sparkle) qwen2.5-coder-1.5b-q4_k_m · CPU AVX2 · 23.5 tok/s');
+    assert.match(ready.tooltip, /Memory: 1\.2 GiB/);
+    assert.match(ready.tooltip, /Parameters: 1\.54 B/);
+    assert.match(describeStatus({ state: 'ready', model }, false).text, /\(completions off\)$/);
+  });
+
+  it('shows errors with their message in the tooltip', () => {
+    const v = describeStatus({ state: 'error', message: 'model.gguf: unsupported architecture "llama"' }, true);
+    assert.strictEqual(v.severity, 'error');
+    assert.match(v.tooltip, /unsupported architecture/);
+  });
+
+  it('formats byte counts', () => {
+    assert.strictEqual(formatBytes(0), '0 B');
+    assert.strictEqual(formatBytes(512), '512 B');
+    assert.strictEqual(formatBytes(1536), '1.5 KiB');
+    assert.strictEqual(formatBytes(300 * 2 ** 20), '300 MiB');
+  });
+
+  it('allows N restarts per window, then refuses until the window passes or a reset', () => {
+    const p = new RestartPolicy(3, 60_000);
+    assert.deepStrictEqual([p.recordCrash(0), p.recordCrash(1000), p.recordCrash(2000), p.recordCrash(3000)], [true, true, true, false]);
+    assert.strictEqual(p.recentCrashes(3000), 4);
+    assert.strictEqual(p.recordCrash(70_000), true, 'old crashes left the window');
+    p.reset();
+    assert.strictEqual(p.recentCrashes(70_000), 0);
+  });
+});
