@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@ namespace qwen {
 class GgufFile;
 
 struct ModelOptions {
+  std::string device = "auto";  // "auto" (GPU when one is usable), "cpu" or "cuda"
   int threads = 0;            // 0 = number of physical cores
   int context_size = 4096;    // KV capacity in tokens over all sequences; clamped to trained ctx
   int micro_batch = 256;      // tokens per forward chunk in prefill; cancellation is checked between chunks

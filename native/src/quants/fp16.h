@@ -1,16 +1,20 @@
 // Half and bfloat16 conversions, portable (no F16C needed): used by the scalar reference paths,
 // the loaders and the quantizers. The AVX2 kernels use F16C instead.
+//
+// Every function here is `static inline` on purpose: *_avx2.cpp files include this header too, and
+// with plain `inline` the linker could keep their AVX2-compiled copy for the scalar callers, which
+// would then crash on CPUs without AVX2.
 #pragma once
 #include <cstdint>
 #include <cstring>
 
 namespace qwen {
 
-inline float fp32_from_bits(uint32_t w) { float f; std::memcpy(&f, &w, 4); return f; }
-inline uint32_t fp32_to_bits(float f) { uint32_t w; std::memcpy(&w, &f, 4); return w; }
+static inline float fp32_from_bits(uint32_t w) { float f; std::memcpy(&f, &w, 4); return f; }
+static inline uint32_t fp32_to_bits(float f) { uint32_t w; std::memcpy(&w, &f, 4); return w; }
 
 // IEEE binary16 -> binary32, exact for every input (normals, subnormals, inf, nan).
-inline float fp16_to_fp32(uint16_t h) {
+static inline float fp16_to_fp32(uint16_t h) {
   const uint32_t sign = (uint32_t)(h & 0x8000) << 16;
   uint32_t exp = (h >> 10) & 0x1f;
   uint32_t mant = h & 0x3ff;
@@ -25,7 +29,7 @@ inline float fp16_to_fp32(uint16_t h) {
 }
 
 // binary32 -> binary16 with round-to-nearest-even, as the F16C instruction and ggml do.
-inline uint16_t fp32_to_fp16(float f) {
+static inline uint16_t fp32_to_fp16(float f) {
   uint32_t x = fp32_to_bits(f);
   const uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
   x &= 0x7fffffffu;
@@ -46,10 +50,10 @@ inline uint16_t fp32_to_fp16(float f) {
   return sign | (uint16_t)(((x >> 13) - (112u << 10)) & 0x7fff);
 }
 
-inline float bf16_to_fp32(uint16_t h) { return fp32_from_bits((uint32_t)h << 16); }
+static inline float bf16_to_fp32(uint16_t h) { return fp32_from_bits((uint32_t)h << 16); }
 
 // Round to nearest even; NaN stays NaN (quiet).
-inline uint16_t fp32_to_bf16(float f) {
+static inline uint16_t fp32_to_bf16(float f) {
   uint32_t x = fp32_to_bits(f);
   if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40);
   x += 0x7fffu + ((x >> 16) & 1);

@@ -11,9 +11,12 @@ enum class GgmlType : uint32_t {
   Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, Q8_K = 15,
   IQ2_XXS = 16, IQ2_XS = 17, IQ3_XXS = 18, IQ1_S = 19, IQ4_NL = 20, IQ3_S = 21, IQ2_S = 22,
   IQ4_XS = 23, I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, IQ1_M = 29, BF16 = 30,
-  TQ1_0 = 34, TQ2_0 = 35, MXFP4 = 39,
+  TQ1_0 = 34, TQ2_0 = 35, MXFP4 = 39, NVFP4 = 40, Q1_0 = 41, Q2_0 = 42,
 };
-constexpr uint32_t kGgmlTypeIdLimit = 40;  // ids at or above this are unknown
+// Ids 4, 5 and 31-33, 36-38 were retired by GGML; they and ids at or above this limit are unknown.
+// Only F32, F16, BF16, the legacy Q4_0 … Q8_1 and the K-quants Q2_K … Q8_K have kernels here; the
+// other ids are known (so errors can name them) but marked unsupported in the traits table.
+constexpr uint32_t kGgmlTypeIdLimit = 43;
 
 using fp16_t = uint16_t;  // IEEE half, stored raw
 using bf16_t = uint16_t;  // bfloat16, stored raw

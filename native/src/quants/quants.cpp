@@ -38,11 +38,11 @@ static const Row kRows[] = {
     {GgmlType::Q5_1, "Q5_1", 32, 24, GgmlType::Q8_1, k::dequantize_row_q5_1, k::quantize_row_q5_1, k::vec_dot_q5_1, k::vec_dot_q5_1_avx2},
     {GgmlType::Q8_0, "Q8_0", 32, 34, GgmlType::Q8_0, k::dequantize_row_q8_0, k::quantize_row_q8_0, k::vec_dot_q8_0, k::vec_dot_q8_0_avx2},
     {GgmlType::Q8_1, "Q8_1", 32, 36, GgmlType::Q8_1, k::dequantize_row_q8_1, k::quantize_row_q8_1, nullptr, nullptr},
-    {GgmlType::Q2_K, "Q2_K", 256, 84, GgmlType::Q8_K, k::dequantize_row_q2_K, k::quantize_row_q2_K, k::vec_dot_q2_K, nullptr},
-    {GgmlType::Q3_K, "Q3_K", 256, 110, GgmlType::Q8_K, k::dequantize_row_q3_K, k::quantize_row_q3_K, k::vec_dot_q3_K, nullptr},
-    {GgmlType::Q4_K, "Q4_K", 256, 144, GgmlType::Q8_K, k::dequantize_row_q4_K, k::quantize_row_q4_K, k::vec_dot_q4_K, nullptr},
-    {GgmlType::Q5_K, "Q5_K", 256, 176, GgmlType::Q8_K, k::dequantize_row_q5_K, k::quantize_row_q5_K, k::vec_dot_q5_K, nullptr},
-    {GgmlType::Q6_K, "Q6_K", 256, 210, GgmlType::Q8_K, k::dequantize_row_q6_K, k::quantize_row_q6_K, k::vec_dot_q6_K, nullptr},
+    {GgmlType::Q2_K, "Q2_K", 256, 84, GgmlType::Q8_K, k::dequantize_row_q2_K, k::quantize_row_q2_K, k::vec_dot_q2_K, k::vec_dot_q2_K_avx2},
+    {GgmlType::Q3_K, "Q3_K", 256, 110, GgmlType::Q8_K, k::dequantize_row_q3_K, k::quantize_row_q3_K, k::vec_dot_q3_K, k::vec_dot_q3_K_avx2},
+    {GgmlType::Q4_K, "Q4_K", 256, 144, GgmlType::Q8_K, k::dequantize_row_q4_K, k::quantize_row_q4_K, k::vec_dot_q4_K, k::vec_dot_q4_K_avx2},
+    {GgmlType::Q5_K, "Q5_K", 256, 176, GgmlType::Q8_K, k::dequantize_row_q5_K, k::quantize_row_q5_K, k::vec_dot_q5_K, k::vec_dot_q5_K_avx2},
+    {GgmlType::Q6_K, "Q6_K", 256, 210, GgmlType::Q8_K, k::dequantize_row_q6_K, k::quantize_row_q6_K, k::vec_dot_q6_K, k::vec_dot_q6_K_avx2},
     {GgmlType::Q8_K, "Q8_K", 256, 292, GgmlType::Q8_K, k::dequantize_row_q8_K, k::quantize_row_q8_K, nullptr, nullptr},
 };
 
@@ -52,7 +52,7 @@ static const Unsupported kUnsupported[] = {
     {20, "IQ4_NL", 32, 18},   {21, "IQ3_S", 256, 110}, {22, "IQ2_S", 256, 82},   {23, "IQ4_XS", 256, 136},
     {24, "I8", 1, 1},         {25, "I16", 1, 2},       {26, "I32", 1, 4},        {27, "I64", 1, 8},
     {28, "F64", 1, 8},        {29, "IQ1_M", 256, 56},  {34, "TQ1_0", 256, 54},   {35, "TQ2_0", 256, 66},
-    {39, "MXFP4", 32, 17},
+    {39, "MXFP4", 32, 17},    {40, "NVFP4", 64, 36},   {41, "Q1_0", 128, 18},    {42, "Q2_0", 64, 18},
 };
 
 static TypeTraits g_traits[kGgmlTypeIdLimit];

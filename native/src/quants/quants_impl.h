@@ -38,7 +38,7 @@ void dequantize_row_q8_K(const void* src, float* dst, int64_t n);
 void quantize_row_q8_K(const float* src, void* dst, int64_t n);
 #undef QWEN_DECLARE_QUANT
 
-// AVX2 + FMA + F16C versions (quants_avx2.cpp); only called when cpu_features().use_avx2().
+// AVX2 + FMA + F16C versions (quants_float_avx2.cpp, quants_legacy_avx2.cpp, quants_k_avx2.cpp); only called when cpu_features().use_avx2().
 float vec_dot_f32_avx2(int n, const void* w, const void* x);
 float vec_dot_f16_avx2(int n, const void* w, const void* x);
 float vec_dot_bf16_avx2(int n, const void* w, const void* x);
@@ -47,5 +47,10 @@ float vec_dot_q4_1_avx2(int n, const void* w, const void* x);
 float vec_dot_q5_0_avx2(int n, const void* w, const void* x);
 float vec_dot_q5_1_avx2(int n, const void* w, const void* x);
 float vec_dot_q8_0_avx2(int n, const void* w, const void* x);
+float vec_dot_q2_K_avx2(int n, const void* w, const void* x);
+float vec_dot_q3_K_avx2(int n, const void* w, const void* x);
+float vec_dot_q4_K_avx2(int n, const void* w, const void* x);
+float vec_dot_q5_K_avx2(int n, const void* w, const void* x);
+float vec_dot_q6_K_avx2(int n, const void* w, const void* x);
 
 }  // namespace qwen::kernels

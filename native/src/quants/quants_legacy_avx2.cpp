@@ -1,6 +1,7 @@
-// AVX2 + FMA + F16C dot products for the float and legacy block formats. Compiled with -mavx2
-// -mfma -mf16c (CMake does this for *_avx2.cpp only) and called only after cpu_features() said
-// yes. Each must match its scalar twin in quants_float.cpp / quants_legacy.cpp (tests check).
+// AVX2 + FMA + F16C dots of the legacy 32-value block formats (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0)
+// against Q8_0 / Q8_1 activations: integer multiply-adds per block (maddubs + madd), one float
+// scale per block. Compiled with -mavx2 -mfma -mf16c (CMake does this for *_avx2.cpp only) and
+// called only after cpu_features() said yes. Each must match its scalar twin in quants_legacy.cpp.
 #include <immintrin.h>
 
 #include <cstring>
@@ -19,57 +20,6 @@ static inline float hsum(__m256 v) {
 }
 
 static inline float half(uint16_t h) { return _cvtsh_ss(h); }
-
-float vec_dot_f32_avx2(int n, const void* w, const void* x) {
-  const float* a = static_cast<const float*>(w);
-  const float* b = static_cast<const float*>(x);
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-  int i = 0;
-  for (; i + 16 <= n; i += 16) {
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
-  }
-  float s = hsum(_mm256_add_ps(s0, s1));
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
-float vec_dot_f16_avx2(int n, const void* w, const void* x) {
-  const uint16_t* a = static_cast<const uint16_t*>(w);
-  const float* b = static_cast<const float*>(x);
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-  int i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m256 a0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)));
-    const __m256 a1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i + 8)));
-    s0 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(b + i), s0);
-    s1 = _mm256_fmadd_ps(a1, _mm256_loadu_ps(b + i + 8), s1);
-  }
-  float s = hsum(_mm256_add_ps(s0, s1));
-  for (; i < n; ++i) s += half(a[i]) * b[i];
-  return s;
-}
-
-float vec_dot_bf16_avx2(int n, const void* w, const void* x) {
-  const uint16_t* a = static_cast<const uint16_t*>(w);
-  const float* b = static_cast<const float*>(x);
-  __m256 s0 = _mm256_setzero_ps();
-  int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    // bf16 -> f32 is a 16-bit left shift of the bits.
-    const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)));
-    const __m256 a0 = _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
-    s0 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(b + i), s0);
-  }
-  float s = hsum(s0);
-  for (; i < n; ++i) {
-    uint32_t bits = (uint32_t)a[i] << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    s += f * b[i];
-  }
-  return s;
-}
 
 // 32 unsigned 4-bit values of a block as bytes: low nibbles -> elements 0..15, high -> 16..31.
 static inline __m256i unpack_nibbles(const uint8_t* qs) {

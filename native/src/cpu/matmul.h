@@ -1,0 +1,37 @@
+// Y = X @ W^T for a weight matrix in any supported GGML format.
+//   W (rows, k) stored row-major in its block format; X (n_tok, k) f32; Y (n_tok, rows) f32.
+// The activations are quantized once per call into the weight type's activation format (Q8_0,
+// Q8_1, Q8_K or plain F32), then threads split the ROWS: each weight row is read from memory once
+// per call and reused for every token of the batch, which is what makes prefill compute-bound and
+// decode (n_tok = 1) run at memory bandwidth.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "quants/quants.h"
+
+namespace qwen {
+
+class ThreadPool;
+
+struct WeightMatrix {
+  GgmlType type = GgmlType::F32;
+  const uint8_t* data = nullptr;
+  int64_t rows = 0;   // output features
+  int64_t cols = 0;   // input features (k), the contiguous dimension
+  size_t row_bytes = 0;
+  const uint8_t* row(int64_t r) const { return data + r * row_bytes; }
+};
+
+// Scratch space reused across calls (sized at model load for the largest batch and k).
+struct MatmulScratch {
+  std::vector<uint8_t> xq;  // (n_tok, row_size(vec_dot_type, k))
+};
+
+void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int n_tok, float* y, MatmulScratch& scratch);
+
+// Same, for a subset of output rows [row_begin, row_end) only, writing y (n_tok, row_end - row_begin).
+void matmul_rows(ThreadPool& pool, const WeightMatrix& w, const float* x, int n_tok, float* y,
+                 int64_t row_begin, int64_t row_end, MatmulScratch& scratch);
+
+}  // namespace qwen

@@ -1,0 +1,175 @@
+// AVX2 dots of the K-quants (Q2_K … Q6_K) against Q8_K activations. Compiled with -mavx2 -mfma
+// -mf16c (CMake does this for *_avx2.cpp only); the traits table calls them only after
+// cpu_features() confirmed the CPU and OS support them. Each matches dot_k in quants_k_dequant.cpp
+// (the tests compare): integer sums per super-block, scaled once.
+//
+// Common step: 32 weight levels as unsigned bytes times 32 activation bytes (signed) with
+// maddubs -> 16 int16 (lanes 0-7 cover values 0-15, lanes 8-15 values 16-31, i.e. two groups of
+// 16), then madd with the two groups' integer scales -> 8 int32 partial sums. Formats with signed
+// levels (Q3_K, Q6_K) are stored with a positive offset; the offset times the activation group sums
+// (bsums, precomputed in Q8_K) is subtracted once per super-block.
+#include <immintrin.h>
+
+#include "quants/quants_impl.h"
+#include "quants/quants_k_common.h"
+
+namespace qwen::kernels {
+
+namespace {
+
+inline float hsum(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+  return _mm_cvtss_f32(lo);
+}
+
+inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
+inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// sum over 32 values of level * q8, weighted by s0 for values 0-15 and s1 for values 16-31.
+inline __m256i scaled_dot(__m256i levels, __m256i q8, int s0, int s1) {
+  const __m256i scales = _mm256_set_m128i(_mm_set1_epi16((short)s1), _mm_set1_epi16((short)s0));
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(levels, q8), scales);
+}
+
+// 0x00 / `value` per byte, by whether `bit` of that byte of `bits` is set.
+inline __m256i bit_as(__m256i bits, int bit, char value) {
+  const __m256i mask = _mm256_set1_epi8((char)(1 << bit));
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(bits, mask), mask);
+  return _mm256_and_si256(set, _mm256_set1_epi8(value));
+}
+
+}  // namespace
+
+// w (n,) Q2_K . x (n,) Q8_K: x = d*sc*q - dmin*m with 2-bit q.
+float vec_dot_q2_K_avx2(int n, const void* w, const void* xv) {
+  const block_q2_K* a = static_cast<const block_q2_K*>(w);
+  const block_q8_K* b = static_cast<const block_q8_K*>(xv);
+  const __m256i three = _mm256_set1_epi8(3);
+  __m256 acc = _mm256_setzero_ps();
+  float mins = 0;
+  for (int i = 0; i < n / QK_K; ++i) {
+    int summ = 0;
+    for (int g = 0; g < 16; ++g) summ += (a[i].scales[g] >> 4) * b[i].bsums[g];
+    mins += b[i].d * half_to_float(a[i].dmin) * (float)summ;
+    __m256i sumi = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+      const __m256i q = load32(a[i].qs + 32 * h);
+      for (int js = 0; js < 4; ++js) {
+        const __m256i lev = _mm256_and_si256(_mm256_srli_epi16(q, 2 * js), three);
+        const int g = 8 * h + 2 * js;
+        sumi = _mm256_add_epi32(sumi, scaled_dot(lev, load32(b[i].qs + 128 * h + 32 * js),
+                                                 a[i].scales[g] & 0x0f, a[i].scales[g + 1] & 0x0f));
+      }
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * half_to_float(a[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return hsum(acc) - mins;
+}
+
+// w (n,) Q3_K . x (n,) Q8_K: x = d*sc*(q-4), q = 2 low bits | hmask bit << 2.
+float vec_dot_q3_K_avx2(int n, const void* w, const void* xv) {
+  const block_q3_K* a = static_cast<const block_q3_K*>(w);
+  const block_q8_K* b = static_cast<const block_q8_K*>(xv);
+  const __m256i three = _mm256_set1_epi8(3);
+  __m256 acc = _mm256_setzero_ps();
+  for (int i = 0; i < n / QK_K; ++i) {
+    int8_t sc[16];
+    q3k_unpack_scales(a[i].scales, sc);
+    int offset = 0;  // sum_g sc[g] * bsums[g], times the stored +4
+    for (int g = 0; g < 16; ++g) offset += sc[g] * b[i].bsums[g];
+    const __m256i hm = load32(a[i].hmask);
+    __m256i sumi = _mm256_set1_epi32(0);
+    for (int h = 0; h < 2; ++h) {
+      const __m256i q = load32(a[i].qs + 32 * h);
+      for (int js = 0; js < 4; ++js) {
+        const __m256i low = _mm256_and_si256(_mm256_srli_epi16(q, 2 * js), three);
+        const __m256i lev = _mm256_or_si256(low, bit_as(hm, 4 * h + js, 4));  // level + 4, 0..7
+        const int g = 8 * h + 2 * js;
+        sumi = _mm256_add_epi32(sumi, scaled_dot(lev, load32(b[i].qs + 128 * h + 32 * js), sc[g], sc[g + 1]));
+      }
+    }
+    sumi = _mm256_sub_epi32(sumi, _mm256_setr_epi32(4 * offset, 0, 0, 0, 0, 0, 0, 0));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * half_to_float(a[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return hsum(acc);
+}
+
+// Q4_K and Q5_K share everything but the fifth bit. x = d*sc*q - dmin*m, 8 sub-blocks of 32.
+static inline const uint8_t* fifth_bits(const block_q4_K&) { return nullptr; }
+static inline const uint8_t* fifth_bits(const block_q5_K& blk) { return blk.qh; }
+
+template <bool FIFTH_BIT, typename Block>
+static float dot_k45(int n, const Block* a, const block_q8_K* b) {
+  const __m256i low_nibble = _mm256_set1_epi8(0x0f);
+  __m256 acc = _mm256_setzero_ps();
+  float mins = 0;
+  for (int i = 0; i < n / QK_K; ++i) {
+    int sc[8], m[8], summ = 0;
+    for (int j = 0; j < 8; ++j) {
+      k4_scale_min(j, a[i].scales, &sc[j], &m[j]);
+      summ += m[j] * (b[i].bsums[2 * j] + b[i].bsums[2 * j + 1]);
+    }
+    mins += b[i].d * half_to_float(a[i].dmin) * (float)summ;
+    __m256i qh = _mm256_setzero_si256();
+    if constexpr (FIFTH_BIT) qh = load32(fifth_bits(a[i]));
+    __m256i sumi = _mm256_setzero_si256();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i q = load32(a[i].qs + 32 * c);
+      __m256i lo = _mm256_and_si256(q, low_nibble);
+      __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low_nibble);
+      if constexpr (FIFTH_BIT) {
+        lo = _mm256_or_si256(lo, bit_as(qh, 2 * c, 16));
+        hi = _mm256_or_si256(hi, bit_as(qh, 2 * c + 1, 16));
+      }
+      sumi = _mm256_add_epi32(sumi, scaled_dot(lo, load32(b[i].qs + 64 * c), sc[2 * c], sc[2 * c]));
+      sumi = _mm256_add_epi32(sumi, scaled_dot(hi, load32(b[i].qs + 64 * c + 32), sc[2 * c + 1], sc[2 * c + 1]));
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * half_to_float(a[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return hsum(acc) - mins;
+}
+
+float vec_dot_q4_K_avx2(int n, const void* w, const void* x) {
+  return dot_k45<false>(n, static_cast<const block_q4_K*>(w), static_cast<const block_q8_K*>(x));
+}
+float vec_dot_q5_K_avx2(int n, const void* w, const void* x) {
+  return dot_k45<true>(n, static_cast<const block_q5_K*>(w), static_cast<const block_q8_K*>(x));
+}
+
+// w (n,) Q6_K . x (n,) Q8_K: x = d*sc*(q-32), q = 4 bits of ql | 2 bits of qh << 4.
+float vec_dot_q6_K_avx2(int n, const void* w, const void* xv) {
+  const block_q6_K* a = static_cast<const block_q6_K*>(w);
+  const block_q8_K* b = static_cast<const block_q8_K*>(xv);
+  const __m256i low_nibble = _mm256_set1_epi8(0x0f), top_pair = _mm256_set1_epi8(0x30);
+  __m256 acc = _mm256_setzero_ps();
+  for (int i = 0; i < n / QK_K; ++i) {
+    const int8_t* sc = a[i].scales;
+    int offset = 0;  // sum_g sc[g] * bsums[g], times the stored +32
+    for (int g = 0; g < 16; ++g) offset += sc[g] * b[i].bsums[g];
+    __m256i sumi = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+      const __m256i ql0 = load32(a[i].ql + 64 * h), ql1 = load32(a[i].ql + 64 * h + 32);
+      const __m256i qh = load32(a[i].qh + 32 * h);
+      // Bits 2k, 2k+1 of qh are the top bits of the k-th 32 values; move them to bits 4-5.
+      const __m256i q1 = _mm256_or_si256(_mm256_and_si256(ql0, low_nibble), _mm256_and_si256(_mm256_slli_epi16(qh, 4), top_pair));
+      const __m256i q2 = _mm256_or_si256(_mm256_and_si256(ql1, low_nibble), _mm256_and_si256(_mm256_slli_epi16(qh, 2), top_pair));
+      const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low_nibble), _mm256_and_si256(qh, top_pair));
+      const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low_nibble),
+                                         _mm256_and_si256(_mm256_srli_epi16(qh, 2), top_pair));
+      const int8_t* y = b[i].qs + 128 * h;
+      const int g = 8 * h;
+      sumi = _mm256_add_epi32(sumi, scaled_dot(q1, load32(y), sc[g], sc[g + 1]));
+      sumi = _mm256_add_epi32(sumi, scaled_dot(q2, load32(y + 32), sc[g + 2], sc[g + 3]));
+      sumi = _mm256_add_epi32(sumi, scaled_dot(q3, load32(y + 64), sc[g + 4], sc[g + 5]));
+      sumi = _mm256_add_epi32(sumi, scaled_dot(q4, load32(y + 96), sc[g + 6], sc[g + 7]));
+    }
+    sumi = _mm256_sub_epi32(sumi, _mm256_setr_epi32(32 * offset, 0, 0, 0, 0, 0, 0, 0));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * half_to_float(a[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return hsum(acc);
+}
+
+}  // namespace qwen::kernels
