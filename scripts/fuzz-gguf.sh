@@ -14,12 +14,24 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build/fuzz"
 mkdir -p "$BUILD"
 
-# Keep the build quiet unless it fails; the last line of output is the result.
-if ! { cmake -S "$ROOT/native/fuzz" -B "$BUILD" -DCMAKE_CXX_COMPILER="${CXX:-g++}" &&
-       cmake --build "$BUILD" --target gguf_mutate -j2; } > "$BUILD/build.log" 2>&1; then
+# Keep the build quiet unless it fails; the last line of output is the result. Two runs at once
+# (a test suite and a person) would corrupt each other's build, so builds take turns on a lock.
+build() {
+  cmake -S "$ROOT/native/fuzz" -B "$BUILD" -DCMAKE_CXX_COMPILER="${CXX:-g++}" &&
+    cmake --build "$BUILD" --target gguf_mutate -j2
+}
+if command -v flock > /dev/null; then
+  exec 9> "$BUILD/.build-lock"
+  flock 9
+fi
+if ! build > "$BUILD/build.log" 2>&1; then
   cat "$BUILD/build.log" >&2
   echo "fuzz-gguf: build failed (log: $BUILD/build.log)" >&2
   exit 2
+fi
+if command -v flock > /dev/null; then
+  flock -u 9
+  exec 9>&-
 fi
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"

@@ -37,13 +37,15 @@ struct Case {
   double max_rel_rms;  // round-trip error on N(0,1) data
 };
 
-// Named tolerances: 8-bit ~0.5%, 5-bit ~3-4%, 4-bit ~7-9%, 3-bit ~18%, 2-bit ~35% relative RMS.
+// Named tolerances (relative RMS round-trip error on N(0,1) data), about 1.2-1.5x what the
+// quantizers measure (F16 2e-4, BF16 1.6e-3, Q8_0 0.0052, Q5_0 0.042, Q5_1 0.037, Q4_0 0.084,
+// Q4_1 0.077, Q6_K 0.018, Q5_K 0.036, Q4_K 0.071, Q3_K 0.150, Q2_K 0.292).
 const Case kCases[] = {
-    {GgmlType::F32, 0.0},     {GgmlType::F16, 1e-3},   {GgmlType::BF16, 5e-3},
-    {GgmlType::Q8_0, 0.01},   {GgmlType::Q5_0, 0.05},  {GgmlType::Q5_1, 0.05},
-    {GgmlType::Q4_0, 0.10},   {GgmlType::Q4_1, 0.10},  {GgmlType::Q6_K, 0.03},
-    {GgmlType::Q5_K, 0.06},   {GgmlType::Q4_K, 0.12},  {GgmlType::Q3_K, 0.25},
-    {GgmlType::Q2_K, 0.45},
+    {GgmlType::F32, 0.0},     {GgmlType::F16, 5e-4},   {GgmlType::BF16, 2.5e-3},
+    {GgmlType::Q8_0, 0.0075}, {GgmlType::Q5_0, 0.055}, {GgmlType::Q5_1, 0.05},
+    {GgmlType::Q4_0, 0.11},   {GgmlType::Q4_1, 0.10},  {GgmlType::Q6_K, 0.025},
+    {GgmlType::Q5_K, 0.05},   {GgmlType::Q4_K, 0.09},  {GgmlType::Q3_K, 0.19},
+    {GgmlType::Q2_K, 0.36},
 };
 
 std::vector<uint8_t> quantize(GgmlType t, const std::vector<float>& x) {
@@ -164,7 +166,7 @@ QWEN_TEST(quants_avx2_matches_scalar) {
     std::printf("  (this CPU has no AVX2: only the scalar path exists to test)\n");
     return;
   }
-  for (int n : {32, 256, 896, 4864}) {
+  for (int n : {32, 256, 768, 896, 2304, 4864}) {  // 1 to 19 super-blocks, odd counts too
     const auto w = random_floats(n, 100 + n);
     const auto x = random_floats(n, 200 + n, 3.0f);
     for (const Case& c : kCases) {
@@ -196,4 +198,38 @@ QWEN_TEST(quants_q8_K_bsums) {
       for (int j = 0; j < 16; ++j) s += b[i].qs[g * 16 + j];
       CHECK(b[i].bsums[g] == s);
     }
+}
+
+QWEN_TEST(quants_q8_0_quantize_known_values) {
+  // x_j = j - 16: amax 16, d = 16/127, q = round(x * 127 / 16) with ties away from zero.
+  float x[32];
+  for (int j = 0; j < 32; ++j) x[j] = (float)(j - 16);
+  block_q8_0 b;
+  traits(GgmlType::Q8_0).quantize_row(x, &b, 32);
+  CHECK(b.d == fp32_to_fp16(16.0f / 127.0f));
+  CHECK(b.qs[0] == -127);
+  CHECK(b.qs[16] == 0);
+  CHECK(b.qs[17] == 8);    // 127/16 = 7.94
+  CHECK(b.qs[24] == 64);   // 8 * 127/16 = 63.5 -> 64
+  CHECK(b.qs[31] == 119);  // 15 * 127/16 = 119.06
+}
+
+QWEN_TEST(quants_q4_0_quantize_known_values) {
+  // Largest magnitude -4 (negative) gives d = -4 / -8 = 0.5 and q = x/d + 8 truncated after +0.5,
+  // so x_j = (j%16 - 8) * 0.5 lands exactly on nibble j%16.
+  float x[32];
+  for (int j = 0; j < 32; ++j) x[j] = ((j % 16) - 8) * 0.5f;
+  block_q4_0 b;
+  traits(GgmlType::Q4_0).quantize_row(x, &b, 32);
+  CHECK(fp16_to_fp32(b.d) == 0.5f);
+  for (int j = 0; j < 16; ++j) CHECK(b.qs[j] == (uint8_t)(j | (j << 4)));
+}
+
+QWEN_TEST(quants_force_scalar_switches_the_table) {
+  quants_force_scalar(true);
+  const bool scalar_everywhere = traits(GgmlType::Q4_K).vec_dot == traits(GgmlType::Q4_K).vec_dot_scalar &&
+                                 traits(GgmlType::Q8_0).vec_dot == traits(GgmlType::Q8_0).vec_dot_scalar;
+  quants_force_scalar(false);
+  CHECK(scalar_everywhere);
+  if (cpu_features().use_avx2()) CHECK(traits(GgmlType::Q4_K).vec_dot != traits(GgmlType::Q4_K).vec_dot_scalar);
 }

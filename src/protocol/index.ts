@@ -26,6 +26,8 @@ export interface ServerSettings {
   };
   /** Optional OpenAI-compatible server to use instead of the local engine ('' = local). */
   remoteUrl?: string;
+  /** Server-only tuning (optional; see ServerTuning below). */
+  tuning?: ServerTuning;
 }
 
 /** Extra context a client may attach to an inline completion request (other files). */
@@ -97,13 +99,53 @@ export interface StatusParams {
   lastTokensPerSecond?: number;
 }
 
-/** Stats the server attaches to each inline completion item (item.command.arguments is not used). */
+/** Stats the server attaches to each inline completion item (as `qwenStats`, see below). */
 export interface CompletionStats extends GenerationStats {
   elapsedMs: number;
   slot: number;
+  /** Why generation ended: 'eos', 'maxTokens', 'aborted', 'callerStop' (block end, max lines, time budget)... */
+  stopReason?: string;
+  /** Milliseconds the request waited for the engine (another job was running). */
+  queuedMs?: number;
 }
 
 export interface TokenizeParams {
   text: string;
   special?: boolean;
+}
+
+// ---- Added by the server (helper S). Everything below is optional or new, so older clients and
+// servers keep working with each other.
+
+/** qwen/completionContext notification: snippets of other files for completions in `uri`. */
+export interface CompletionContextParams {
+  /** The document the snippets are for; omitted = use them for every document. */
+  uri?: string;
+  snippets: CompletionContextSnippet[];
+}
+
+/**
+ * Server-only tuning that the extension need not send (all optional; defaults in
+ * src/server/settings.ts). `reusePrefix: false` turns KV prefix reuse off (for benchmarks).
+ */
+export interface ServerTuning {
+  reusePrefix?: boolean;
+  /** Most completion slots (KV sequences) kept at once. */
+  completionSlots?: number;
+  /** Consecutive completions after which a waiting chat gets a turn. */
+  chatTurnAfterCompletions?: number;
+}
+
+/** Extra methods; the names in `Methods` above are unchanged. */
+export const ServerMethods = {
+  /** Request, no params: the stats of the most recent finished inline completion (or null). */
+  lastCompletionStats: 'qwen/lastCompletionStats',
+} as const;
+
+/**
+ * The LSP InlineCompletionItem has no data field; the server adds this extra JSON property (which
+ * LSP clients ignore) to each item it returns, and keeps the last one for qwen/lastCompletionStats.
+ */
+export interface QwenInlineCompletionItemExtras {
+  qwenStats?: CompletionStats;
 }

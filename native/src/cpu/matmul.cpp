@@ -6,6 +6,39 @@
 
 namespace qwen {
 
+namespace {
+
+// Rows per task: small enough to balance two or more threads, large enough that the atomic task
+// counter is noise. For decode, 16 rows of a 896-wide Q8_0 matrix is ~15 KB of weights.
+int64_t row_tile(int n_tok) { return n_tok == 1 ? 16 : 4; }
+
+// Quantizes X (n_tok, k) into the activation format, one token per task. Returns the bytes per row.
+size_t quantize_activations(ThreadPool& pool, GgmlType vec_type, const float* x, int n_tok, int64_t k,
+                            MatmulScratch& scratch) {
+  const TypeTraits& at = traits(vec_type);
+  const size_t xq_row = row_size(vec_type, k);
+  if (scratch.xq.size() < xq_row * n_tok) scratch.xq.resize(xq_row * n_tok);
+  uint8_t* xq = scratch.xq.data();
+  pool.parallel_for(n_tok, [&](int tok, int) { at.quantize_row(x + (size_t)tok * k, xq + xq_row * tok, k); });
+  return xq_row;
+}
+
+// y (n_tok, out_stride) columns [r0 - row_begin, r1 - row_begin) from weight rows [r0, r1).
+inline void rows_kernel(const WeightMatrix& w, VecDotFn dot, const uint8_t* xq, size_t xq_row, int n_tok,
+                        float* y, int64_t out_stride, int64_t row_begin, int64_t r0, int64_t r1) {
+  const int k = (int)w.cols;
+  // The tile's few weight rows stay in L1 while every token's activations stream past them once
+  // (token-outer): each weight row is fetched from memory once per batch, each activation row
+  // once per tile rather than once per weight row.
+  for (int tok = 0; tok < n_tok; ++tok) {
+    const uint8_t* xt = xq + xq_row * tok;
+    float* yt = y + (size_t)tok * out_stride - row_begin;
+    for (int64_t r = r0; r < r1; ++r) yt[r] = dot(k, w.row(r), xt);
+  }
+}
+
+}  // namespace
+
 void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int n_tok, float* y, MatmulScratch& scratch) {
   matmul_rows(pool, w, x, n_tok, y, 0, w.rows, scratch);
 }
@@ -13,31 +46,43 @@ void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int n_tok, 
 void matmul_rows(ThreadPool& pool, const WeightMatrix& w, const float* x, int n_tok, float* y,
                  int64_t row_begin, int64_t row_end, MatmulScratch& scratch) {
   const TypeTraits& t = traits(w.type);
-  const TypeTraits& at = traits(t.vec_dot_type);
-  const int k = (int)w.cols;
-  const size_t xq_row = row_size(t.vec_dot_type, k);
-  if (scratch.xq.size() < xq_row * n_tok) scratch.xq.resize(xq_row * n_tok);
-  uint8_t* xq = scratch.xq.data();
-
-  // Quantize the activations once, one token per task.
-  pool.parallel_for(n_tok, [&](int tok, int) { at.quantize_row(x + (size_t)tok * k, xq + xq_row * tok, k); });
-
-  const int64_t n_rows = row_end - row_begin;
-  const int64_t out_stride = n_rows;
-  // Tiles of rows: small enough to balance across threads, large enough to amortize dispatch.
-  // For decode, 16 rows of a 896-wide Q8_0 matrix is ~15 KB of weights per task.
-  const int64_t tile = n_tok == 1 ? 16 : 4;
+  const size_t xq_row = quantize_activations(pool, t.vec_dot_type, x, n_tok, w.cols, scratch);
+  const uint8_t* xq = scratch.xq.data();
+  const int64_t n_rows = row_end - row_begin, tile = row_tile(n_tok);
   const int n_tasks = (int)((n_rows + tile - 1) / tile);
-  const VecDotFn dot = t.vec_dot;
   pool.parallel_for(n_tasks, [&](int task, int) {
     const int64_t r0 = row_begin + task * tile;
-    const int64_t r1 = std::min(row_end, r0 + tile);
-    for (int64_t r = r0; r < r1; ++r) {
-      const uint8_t* wr = w.row(r);
-      float* yr = y + (r - row_begin);
-      // Loop tokens inside the row so the weight row stays in L1 for the whole batch.
-      for (int tok = 0; tok < n_tok; ++tok) yr[(size_t)tok * out_stride] = dot(k, wr, xq + xq_row * tok);
-    }
+    rows_kernel(w, t.vec_dot, xq, xq_row, n_tok, y, n_rows, row_begin, r0, std::min(row_end, r0 + tile));
+  });
+}
+
+void matmul_multi(ThreadPool& pool, const WeightMatrix* const* w, float* const* y, int n_mats, const float* x,
+                  int n_tok, MatmulScratch& scratch) {
+  constexpr int kMax = 4;
+  const GgmlType vec_type = traits(w[0]->type).vec_dot_type;
+  bool same = n_mats <= kMax;
+  for (int i = 1; i < n_mats && same; ++i)
+    same = traits(w[i]->type).vec_dot_type == vec_type && w[i]->cols == w[0]->cols;
+  if (!same) {
+    for (int i = 0; i < n_mats; ++i) matmul(pool, *w[i], x, n_tok, y[i], scratch);
+    return;
+  }
+  const size_t xq_row = quantize_activations(pool, vec_type, x, n_tok, w[0]->cols, scratch);
+  const uint8_t* xq = scratch.xq.data();
+  const int64_t tile = row_tile(n_tok);
+  // first_task[i]: index of matrix i's first tile in the combined task range.
+  int first_task[kMax + 1] = {0};
+  VecDotFn dots[kMax];
+  for (int i = 0; i < n_mats; ++i) {
+    first_task[i + 1] = first_task[i] + (int)((w[i]->rows + tile - 1) / tile);
+    dots[i] = traits(w[i]->type).vec_dot;
+  }
+  pool.parallel_for(first_task[n_mats], [&](int task, int) {
+    int m = 0;
+    while (task >= first_task[m + 1]) ++m;
+    const WeightMatrix& wm = *w[m];
+    const int64_t r0 = (int64_t)(task - first_task[m]) * tile;
+    rows_kernel(wm, dots[m], xq, xq_row, n_tok, y[m], wm.rows, 0, r0, std::min(wm.rows, r0 + tile));
   });
 }
 

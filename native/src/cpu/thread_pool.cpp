@@ -68,17 +68,23 @@ void ThreadPool::run(int n_tasks, TaskFn fn, void* ctx) {
   }
   wake_.notify_all();
   run_tasks(0);
-  // Wait for the workers to finish their last task (they decrement active_ when done).
-  while (active_.load(std::memory_order_acquire) > 0) cpu_relax();
+  // Wait for the workers to finish their last task (they decrement active_ when done). Spin
+  // briefly, then yield: when the machine is oversubscribed a worker may be descheduled, and
+  // spinning would take the very core it needs.
+  for (int spins = 0; active_.load(std::memory_order_acquire) > 0; ++spins) {
+    if (spins < 2000) cpu_relax();
+    else std::this_thread::yield();
+  }
 }
 
 void ThreadPool::worker(int index) {
   uint64_t seen = 0;
   for (;;) {
     // Spin for a short while: in decode the next parallel_for comes within microseconds.
-    const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+    // 100 us covers the gap between two matmuls of a decode step; a longer idle period sleeps.
+    const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
     while (generation_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < spin_until) {
-      for (int i = 0; i < 64; ++i) cpu_relax();
+      for (int i = 0; i < 32; ++i) cpu_relax();
     }
     if (generation_.load(std::memory_order_acquire) == seen) {
       std::unique_lock<std::mutex> lock(mu_);

@@ -48,6 +48,13 @@ class CpuQwen2Model final : public Model {
     v_.resize(mb * kv_dim);
     gate_.resize(mb * hp.n_ff);
     up_.resize(mb * hp.n_ff);
+    // The matmul's quantized-activation buffer, sized once for the widest input of any matrix.
+    size_t xq_row = 0;
+    auto widen = [&](const WeightMatrix& m) { xq_row = std::max(xq_row, row_size(traits(m.type).vec_dot_type, m.cols)); };
+    widen(w_.output);
+    for (const Qwen2Layer& L : w_.layers)
+      for (const WeightMatrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) widen(*m);
+    mm_.xq.resize(xq_row * mb);
     att_stride_ = kv_.capacity();
     att_scratch_.resize((size_t)pool_.size() * att_stride_);
   }
@@ -134,9 +141,9 @@ void CpuQwen2Model::forward(int seq, const int32_t* tokens, int nb, int pos0, in
     const Qwen2Layer& L = w_.layers[l];
     // Attention block: x += Wo · attn(rope(Wq·n(x) + bq), rope(Wk·n(x) + bk), Wv·n(x) + bv)
     for (int i = 0; i < nb; ++i) rmsnorm(&x_[(size_t)i * E], L.attn_norm.data(), &xn_[(size_t)i * E], E, hp.rms_eps);
-    matmul(pool_, L.wq, xn_.data(), nb, q_.data(), mm_);
-    matmul(pool_, L.wk, xn_.data(), nb, k_.data(), mm_);
-    matmul(pool_, L.wv, xn_.data(), nb, v_.data(), mm_);
+    const WeightMatrix* qkv[3] = {&L.wq, &L.wk, &L.wv};
+    float* qkv_out[3] = {q_.data(), k_.data(), v_.data()};
+    matmul_multi(pool_, qkv, qkv_out, 3, xn_.data(), nb, mm_);
     pool_.parallel_for(nb, [&](int i, int) {
       float* q = &q_[(size_t)i * E];
       float* k = &k_[(size_t)i * kv_dim];
@@ -157,8 +164,9 @@ void CpuQwen2Model::forward(int seq, const int32_t* tokens, int nb, int pos0, in
 
     // Feed-forward block: x += W_down · (silu(W_gate·n(x)) * W_up·n(x))
     for (int i = 0; i < nb; ++i) rmsnorm(&x_[(size_t)i * E], L.ffn_norm.data(), &xn_[(size_t)i * E], E, hp.rms_eps);
-    matmul(pool_, L.w_gate, xn_.data(), nb, gate_.data(), mm_);
-    matmul(pool_, L.w_up, xn_.data(), nb, up_.data(), mm_);
+    const WeightMatrix* gate_up[2] = {&L.w_gate, &L.w_up};
+    float* gate_up_out[2] = {gate_.data(), up_.data()};
+    matmul_multi(pool_, gate_up, gate_up_out, 2, xn_.data(), nb, mm_);
     pool_.parallel_for(nb, [&](int i, int) { swiglu_inplace(&gate_[(size_t)i * F], &up_[(size_t)i * F], F); });
     matmul(pool_, L.w_down, gate_.data(), nb, o_.data(), mm_);
     for (size_t j = 0; j < (size_t)nb * E; ++j) x_[j] += o_[j];

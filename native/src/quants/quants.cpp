@@ -24,6 +24,7 @@ struct Row {
   QuantizeRowFn quant;
   VecDotFn dot;
   VecDotFn dot_avx2;
+  VecDotMultiFn multi_avx2 = nullptr;
 };
 
 // Types the engine computes with. Others known to GGML are listed below without kernels, so a file
@@ -32,17 +33,17 @@ static const Row kRows[] = {
     {GgmlType::F32, "F32", 1, 4, GgmlType::F32, k::dequantize_row_f32, k::quantize_row_f32, k::vec_dot_f32, k::vec_dot_f32_avx2},
     {GgmlType::F16, "F16", 1, 2, GgmlType::F32, k::dequantize_row_f16, k::quantize_row_f16, k::vec_dot_f16, k::vec_dot_f16_avx2},
     {GgmlType::BF16, "BF16", 1, 2, GgmlType::F32, k::dequantize_row_bf16, k::quantize_row_bf16, k::vec_dot_bf16, k::vec_dot_bf16_avx2},
-    {GgmlType::Q4_0, "Q4_0", 32, 18, GgmlType::Q8_0, k::dequantize_row_q4_0, k::quantize_row_q4_0, k::vec_dot_q4_0, k::vec_dot_q4_0_avx2},
+    {GgmlType::Q4_0, "Q4_0", 32, 18, GgmlType::Q8_0, k::dequantize_row_q4_0, k::quantize_row_q4_0, k::vec_dot_q4_0, k::vec_dot_q4_0_avx2, k::vec_dot_multi_q4_0_avx2},
     {GgmlType::Q4_1, "Q4_1", 32, 20, GgmlType::Q8_1, k::dequantize_row_q4_1, k::quantize_row_q4_1, k::vec_dot_q4_1, k::vec_dot_q4_1_avx2},
     {GgmlType::Q5_0, "Q5_0", 32, 22, GgmlType::Q8_0, k::dequantize_row_q5_0, k::quantize_row_q5_0, k::vec_dot_q5_0, k::vec_dot_q5_0_avx2},
     {GgmlType::Q5_1, "Q5_1", 32, 24, GgmlType::Q8_1, k::dequantize_row_q5_1, k::quantize_row_q5_1, k::vec_dot_q5_1, k::vec_dot_q5_1_avx2},
-    {GgmlType::Q8_0, "Q8_0", 32, 34, GgmlType::Q8_0, k::dequantize_row_q8_0, k::quantize_row_q8_0, k::vec_dot_q8_0, k::vec_dot_q8_0_avx2},
+    {GgmlType::Q8_0, "Q8_0", 32, 34, GgmlType::Q8_0, k::dequantize_row_q8_0, k::quantize_row_q8_0, k::vec_dot_q8_0, k::vec_dot_q8_0_avx2, k::vec_dot_multi_q8_0_avx2},
     {GgmlType::Q8_1, "Q8_1", 32, 36, GgmlType::Q8_1, k::dequantize_row_q8_1, k::quantize_row_q8_1, nullptr, nullptr},
     {GgmlType::Q2_K, "Q2_K", 256, 84, GgmlType::Q8_K, k::dequantize_row_q2_K, k::quantize_row_q2_K, k::vec_dot_q2_K, k::vec_dot_q2_K_avx2},
     {GgmlType::Q3_K, "Q3_K", 256, 110, GgmlType::Q8_K, k::dequantize_row_q3_K, k::quantize_row_q3_K, k::vec_dot_q3_K, k::vec_dot_q3_K_avx2},
-    {GgmlType::Q4_K, "Q4_K", 256, 144, GgmlType::Q8_K, k::dequantize_row_q4_K, k::quantize_row_q4_K, k::vec_dot_q4_K, k::vec_dot_q4_K_avx2},
-    {GgmlType::Q5_K, "Q5_K", 256, 176, GgmlType::Q8_K, k::dequantize_row_q5_K, k::quantize_row_q5_K, k::vec_dot_q5_K, k::vec_dot_q5_K_avx2},
-    {GgmlType::Q6_K, "Q6_K", 256, 210, GgmlType::Q8_K, k::dequantize_row_q6_K, k::quantize_row_q6_K, k::vec_dot_q6_K, k::vec_dot_q6_K_avx2},
+    {GgmlType::Q4_K, "Q4_K", 256, 144, GgmlType::Q8_K, k::dequantize_row_q4_K, k::quantize_row_q4_K, k::vec_dot_q4_K, k::vec_dot_q4_K_avx2, k::vec_dot_multi_q4_K_avx2},
+    {GgmlType::Q5_K, "Q5_K", 256, 176, GgmlType::Q8_K, k::dequantize_row_q5_K, k::quantize_row_q5_K, k::vec_dot_q5_K, k::vec_dot_q5_K_avx2, k::vec_dot_multi_q5_K_avx2},
+    {GgmlType::Q6_K, "Q6_K", 256, 210, GgmlType::Q8_K, k::dequantize_row_q6_K, k::quantize_row_q6_K, k::vec_dot_q6_K, k::vec_dot_q6_K_avx2, k::vec_dot_multi_q6_K_avx2},
     {GgmlType::Q8_K, "Q8_K", 256, 292, GgmlType::Q8_K, k::dequantize_row_q8_K, k::quantize_row_q8_K, nullptr, nullptr},
 };
 
@@ -72,6 +73,7 @@ static void build_table() {
     t.quantize_row = r.quant;
     t.vec_dot_scalar = r.dot;
     t.vec_dot = (avx2 && r.dot_avx2) ? r.dot_avx2 : r.dot;
+    t.vec_dot_multi = avx2 ? r.multi_avx2 : nullptr;
     g_known[static_cast<uint32_t>(r.type)] = true;
   }
   for (const Unsupported& u : kUnsupported) {
@@ -94,6 +96,14 @@ const TypeTraits* type_traits(uint32_t id) {
 size_t row_size(GgmlType t, int64_t n) {
   const TypeTraits& tr = traits(t);
   return (size_t)(n / tr.block_size) * tr.type_size;
+}
+
+void vec_dot_multi(const TypeTraits& t, int n, const void* w, const void* x, size_t x_stride, int n_x, float* out) {
+  if (t.vec_dot_multi) {
+    t.vec_dot_multi(n, w, x, x_stride, n_x, out);
+    return;
+  }
+  for (int i = 0; i < n_x; ++i) out[i] = t.vec_dot(n, w, static_cast<const uint8_t*>(x) + x_stride * i);
 }
 
 void quants_force_scalar(bool on) {

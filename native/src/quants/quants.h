@@ -17,6 +17,11 @@ namespace qwen {
 // Q8_K for the K-quants, F32 for F32/F16/BF16).
 //   w: n/block_size blocks of the weight type;  x: n elements in vec_dot_type;  returns sum_i w_i*x_i
 using VecDotFn = float (*)(int n, const void* w, const void* x);
+// One weight row against n_x activation rows (prompt prefill), decoding each weight block once:
+//   out[t] = w (n,) . x_t (n,),  x_t = (const uint8_t*)x + t * x_stride,  t < n_x.
+// Activations are in vec_dot_type, as for VecDotFn. Call through vec_dot_multi() below, which
+// falls back to one vec_dot per activation row where a type has no such kernel.
+using VecDotMultiFn = void (*)(int n, const void* w, const void* x, size_t x_stride, int n_x, float* out);
 // Quantize n floats (n a multiple of block_size) into blocks of the type. Reference rounding as
 // GGML's quantize_row_*_ref, so our quantizer writes what llama.cpp would.
 using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n);
@@ -33,6 +38,7 @@ struct TypeTraits {
   QuantizeRowFn quantize_row;   // nullptr where we cannot write the type
   VecDotFn vec_dot;             // fastest available on this CPU (AVX2 or scalar)
   VecDotFn vec_dot_scalar;      // the reference, always present for supported types
+  VecDotMultiFn vec_dot_multi;  // AVX2 multi-activation kernel where one exists; else nullptr
 };
 
 // Traits for a type id as stored in a GGUF file; nullptr for ids GGML does not define.
@@ -41,6 +47,11 @@ inline const TypeTraits& traits(GgmlType t) { return *type_traits(static_cast<ui
 
 // Bytes taken by n elements of type t (n a multiple of the block size).
 size_t row_size(GgmlType t, int64_t n);
+
+// out[t] = dot(w, x_t) for t < n_x (see VecDotMultiFn). Uses t.vec_dot_multi when present
+// (AVX2: Q8_0, Q4_0, Q4_K, Q5_K, Q6_K), otherwise calls t.vec_dot once per activation row; the
+// results equal t.vec_dot's to float rounding either way. For the model's batched matmul.
+void vec_dot_multi(const TypeTraits& t, int n, const void* w, const void* x, size_t x_stride, int n_x, float* out);
 
 // Forces the scalar path for every type (tests and the QWEN_FORCE_SCALAR=1 environment variable).
 void quants_force_scalar(bool on);

@@ -1,0 +1,182 @@
+// CPU speed and memory of `qwen-local bench` against llama.cpp (node-llama-cpp's prebuilt CPU
+// build) on the same synthetic GGUF files, in one run:
+//   node out/bench/cpu-vs-llamacpp.js [--quick] [--reps N] [-p 512] [-n 128] [--threads 2]
+//                                     [--shapes 0.5b,1.5b] [--types Q4_K_M,Q8_0,Q4_0]
+//                                     [--llama-bench /path/to/llama-bench]
+// For every model the engines are measured alternately, each repetition in a fresh child process
+// (ours: the CLI with --json --reps 1; llama.cpp: bench/lib/llama-cpp-bench-child through
+// node-llama-cpp; optionally a native llama-bench built by the user outside this repository), and
+// the medians are compared, speed against the faster llama.cpp. Prints Markdown tables for the
+// README and writes the raw numbers to build/bench/cpu-vs-llamacpp.json. --quick is a smoke run
+// (0.5B Q8_0, short, one repetition).
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { getTestModel, repoRoot, type TestShape } from '../test/helpers/models';
+import { measureLlamaBenchNative } from './lib/llama-bench-native';
+import { median, runJsonChild } from './lib/run-json-child';
+
+interface Options {
+  shapes: TestShape[]; types: string[]; reps: number; prefill: number; decode: number; threads: number; quick: boolean;
+  llamaBench?: string;
+}
+
+interface Sample { prefill: number; decode: number; peakRss: number }
+
+interface OurBenchJson {
+  results: { test: string; tokensPerSecond: number[] }[];
+  peakRssBytes: number;
+}
+interface LlamaBenchJson { prefillTokPerSec: number; decodeTokPerSec: number; peakRssBytes: number }
+
+function parseOptions(argv: string[]): Options {
+  const quick = argv.includes('--quick');
+  const value = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const int = (flag: string, fallback: number): number => {
+    const v = value(flag);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got ${v}`);
+    return n;
+  };
+  const list = (flag: string, fallback: string[]): string[] => value(flag)?.split(',').map((s) => s.trim()).filter(Boolean) ?? fallback;
+  return {
+    quick,
+    shapes: list('--shapes', quick ? ['0.5b'] : ['0.5b', '1.5b']) as TestShape[],
+    types: list('--types', quick ? ['Q8_0'] : ['Q4_K_M', 'Q8_0', 'Q4_0']),
+    reps: int('--reps', quick ? 1 : 3),
+    prefill: int('-p', quick ? 128 : 512),
+    decode: int('-n', quick ? 32 : 128),
+    threads: int('--threads', 2),
+    llamaBench: value('--llama-bench'),
+  };
+}
+
+const TIMEOUT_MS = 20 * 60 * 1000;
+
+async function measureOurs(file: string, o: Options): Promise<Sample> {
+  const cli = path.join(repoRoot(), 'bin', 'qwen-local.js');
+  const r = await runJsonChild<OurBenchJson>(cli, ['bench', '--model', file, '-p', String(o.prefill), '-n', String(o.decode),
+    '--threads', String(o.threads), '--reps', '1', '--json'], TIMEOUT_MS);
+  const rate = (prefix: string) => {
+    const row = r.results.find((x) => x.test.startsWith(prefix));
+    if (!row) throw new Error(`qwen-local bench printed no ${prefix} result`);
+    return row.tokensPerSecond[0];
+  };
+  return { prefill: rate('pp'), decode: rate('tg'), peakRss: r.peakRssBytes };
+}
+
+async function measureLlama(file: string, o: Options): Promise<Sample> {
+  const child = path.join(__dirname, 'lib', 'llama-cpp-bench-child.js');
+  const r = await runJsonChild<LlamaBenchJson>(child, ['--model', file, '-p', String(o.prefill), '-n', String(o.decode),
+    '--threads', String(o.threads)], TIMEOUT_MS);
+  return { prefill: r.prefillTokPerSec, decode: r.decodeTokPerSec, peakRss: r.peakRssBytes };
+}
+
+type Engine = 'ours' | 'llama' | 'native';
+
+interface Row {
+  shape: string; type: string; fileBytes: number;
+  /** ours: qwen-local; llama: node-llama-cpp (prebuilt); native: llama-bench, when given. */
+  samples: Record<Engine, Sample[]>;
+  median: Partial<Record<Engine, Sample>>;
+}
+
+function medians(samples: Sample[]): Sample {
+  return { prefill: median(samples.map((s) => s.prefill)), decode: median(samples.map((s) => s.decode)), peakRss: median(samples.map((s) => s.peakRss)) };
+}
+
+function machine(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return `${cpu}, ${os.cpus().length} logical cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Linux ${os.release()}, Node ${process.version}`;
+}
+
+const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+
+/** The faster llama.cpp figure for one metric, labelled with where it came from. */
+function bestLlama(r: Row, metric: 'prefill' | 'decode'): { value: number; label: string } {
+  const p = r.median.llama![metric];
+  const n = r.median.native?.[metric];
+  return n !== undefined && n > p ? { value: n, label: `${n.toFixed(1)} (llama-bench)` } : { value: p, label: `${p.toFixed(1)} (node-llama-cpp)` };
+}
+
+/** The README table: ours against the faster llama.cpp; memory against node-llama-cpp (both run in Node). */
+function summaryTable(rows: Row[], o: Options): string {
+  const lines = [
+    `| model | type | file MiB | pp${o.prefill} ours t/s | pp${o.prefill} llama.cpp t/s | ratio | tg${o.decode} ours t/s | tg${o.decode} llama.cpp t/s | ratio | peak RSS ours MiB | node-llama-cpp MiB | ratio |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const ours = r.median.ours!, llama = r.median.llama!;
+    const pp = bestLlama(r, 'prefill'), tg = bestLlama(r, 'decode');
+    lines.push(`| ${r.shape} | ${r.type} | ${mib(r.fileBytes)} | ${ours.prefill.toFixed(1)} | ${pp.label} | ${(ours.prefill / pp.value).toFixed(2)}x | ` +
+      `${ours.decode.toFixed(1)} | ${tg.label} | ${(ours.decode / tg.value).toFixed(2)}x | ` +
+      `${mib(ours.peakRss)} | ${mib(llama.peakRss)} | ${(ours.peakRss / llama.peakRss).toFixed(2)} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Every engine's medians, for the record. */
+function detailTable(rows: Row[], o: Options): string {
+  const lines = [
+    `| model | type | engine | pp${o.prefill} t/s | tg${o.decode} t/s | peak RSS MiB | runs |`,
+    '|---|---|---|---:|---:|---:|---:|',
+  ];
+  const names: Record<Engine, string> = { ours: 'qwen-local', llama: 'node-llama-cpp (prebuilt)', native: 'llama-bench (native build)' };
+  for (const r of rows) {
+    for (const e of ['ours', 'llama', 'native'] as const) {
+      const m = r.median[e];
+      if (!m) continue;
+      lines.push(`| ${r.shape} | ${r.type} | ${names[e]} | ${m.prefill.toFixed(1)} | ${m.decode.toFixed(2)} | ${mib(m.peakRss)} | ${r.samples[e].length} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+async function measure(who: Engine, file: string, o: Options): Promise<Sample> {
+  if (who === 'ours') return measureOurs(file, o);
+  if (who === 'llama') return measureLlama(file, o);
+  return measureLlamaBenchNative(o.llamaBench!, file, o, TIMEOUT_MS);
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const rows: Row[] = [];
+  for (const shape of o.shapes) {
+    for (const type of o.types) {
+      process.stderr.write(`preparing ${shape} ${type} ...\n`);
+      const file = await getTestModel(shape, type);
+      const row: Row = { shape, type, fileBytes: fs.statSync(file).size, samples: { ours: [], llama: [], native: [] }, median: {} };
+      const engines: Engine[] = o.llamaBench ? ['ours', 'llama', 'native'] : ['ours', 'llama'];
+      for (let rep = 0; rep < o.reps; rep++) {
+        // Rotate which engine goes first so none always gets the cooler (or the busier) machine.
+        const order = engines.map((_, i) => engines[(i + rep) % engines.length]);
+        for (const who of order) {
+          const s = await measure(who, file, o);
+          row.samples[who].push(s);
+          process.stderr.write(`  ${shape} ${type} rep ${rep + 1} ${who.padEnd(6)} pp ${s.prefill.toFixed(1)} tg ${s.decode.toFixed(2)} t/s, peak RSS ${mib(s.peakRss)} MiB\n`);
+        }
+      }
+      for (const e of engines) row.median[e] = medians(row.samples[e]);
+      rows.push(row);
+    }
+  }
+  const md = summaryTable(rows, o);
+  const detail = detailTable(rows, o);
+  const note = `Measured on ${machine()}; threads = ${o.threads}; medians of ${o.reps} alternated repetitions, each in a fresh process. ` +
+    `llama.cpp speed is the faster of node-llama-cpp's prebuilt CPU binary (decode timed as one evaluation per token, no sampling)` +
+    (o.llamaBench ? ' and a native llama-bench built from the llama.cpp source node-llama-cpp ships' : '') +
+    `; peak RSS is compared with node-llama-cpp, which like qwen-local runs inside Node.`;
+  process.stdout.write(`${md}\n\n${note}\n\n${detail}\n`);
+  const outDir = path.join(repoRoot(), 'build', 'bench');
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'cpu-vs-llamacpp.json'), JSON.stringify({ date: new Date().toISOString(), machine: machine(), options: o, rows, markdown: md, detail, note }, null, 2));
+}
+
+main().catch((e) => {
+  process.stderr.write(`cpu-vs-llamacpp: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,175 @@
+// GPU speed of qwen-local's CUDA backend against llama.cpp's CUDA build (node-llama-cpp, gpu:
+// 'cuda', all layers offloaded) on the same synthetic GGUF files, in one run:
+//   node out/bench/cuda-vs-llamacpp.js [--reps 3] [-p 512] [-n 128] [--shapes 1.5b,7b]
+//                                      [--types Q4_K_M,Q8_0] [--bandwidth-tbs 3.35]
+// Each measurement runs in a fresh child process (this same script with --child ours|llama), the
+// engines alternate, and medians are compared. Prefill is P tokens in one evaluation; decode is N
+// single-token evaluations from an empty cache without sampling, as llama-bench's tg test does.
+// Decode is also reported as a fraction of the memory-bandwidth bound: every token must read all
+// weights once, so tokens/s can be at most bandwidth / model bytes (3.35 TB/s = H100 SXM HBM3).
+// Where no CUDA GPU is present it says so and exits 0 without measuring anything.
+import { spawnSync } from 'child_process';
+import type * as Nlc from 'node-llama-cpp';
+import * as fs from 'fs';
+import * as path from 'path';
+import { getTestModel, repoRoot, type TestShape } from '../test/helpers/models';
+import { median, runJsonChild } from './lib/run-json-child';
+
+interface Options { shapes: TestShape[]; types: string[]; reps: number; prefill: number; decode: number; bandwidthTBs: number }
+interface Sample { prefill: number; decode: number; backend: string }
+type Engine = 'ours' | 'llama';
+
+const TIMEOUT_MS = 20 * 60 * 1000;
+
+// node-llama-cpp is an ES module and this file compiles to CommonJS, where tsc would turn a plain
+// import() into require(); a Function-built import() stays a real dynamic import.
+// eslint-disable-next-line @typescript-eslint/no-implied-eval
+const importEsm = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<unknown>;
+
+function parseOptions(argv: string[]): Options {
+  const value = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const num = (flag: string, fallback: number): number => {
+    const v = value(flag);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number, got ${v}`);
+    return n;
+  };
+  const list = (flag: string, fallback: string[]) => value(flag)?.split(',').map((s) => s.trim()).filter(Boolean) ?? fallback;
+  return {
+    shapes: list('--shapes', ['1.5b', '7b']) as TestShape[],
+    types: list('--types', ['Q4_K_M', 'Q8_0']),
+    reps: Math.round(num('--reps', 3)),
+    prefill: Math.round(num('-p', 512)),
+    decode: Math.round(num('-n', 128)),
+    bandwidthTBs: num('--bandwidth-tbs', 3.35),
+  };
+}
+
+/** Why there is no usable NVIDIA GPU here, or null when nvidia-smi lists one. */
+function noGpuReason(): string | null {
+  const smi = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8' });
+  if (smi.error) return 'nvidia-smi not found (no NVIDIA driver installed)';
+  if (smi.status !== 0) return `nvidia-smi failed: ${(smi.stderr || smi.stdout).trim().split('\n')[0]}`;
+  if (!/GPU \d+:/.test(smi.stdout)) return 'nvidia-smi lists no GPU';
+  return null;
+}
+
+/** Deterministic ids from the ordinary part of the vocabulary, like llama-bench's random tokens. */
+function tokens(n: number, seed: number): number[] {
+  let s = seed >>> 0;
+  return Array.from({ length: n }, () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % 150000; });
+}
+
+const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** Child: one measurement of our CUDA backend through the engine API. */
+async function childOurs(file: string, p: number, n: number): Promise<Sample> {
+  // Required lazily so the parent (and a machine without the addon) never loads it.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const engine = require('../src/engine') as typeof import('../src/engine');
+  const model = await engine.loadModel(file, { device: 'cuda', contextSize: p + n + 64 });
+  if (model.info.device !== 'cuda') throw new Error(`the engine loaded ${file} on ${model.info.backend}, not on CUDA`);
+  const warm = model.createSequence();
+  await warm.eval(tokens(16, 1), { logits: 'none' });
+  warm.dispose();
+  const pp = model.createSequence();
+  let t0 = nowMs();
+  await pp.eval(tokens(p, 2), { logits: 'last' });
+  const prefillMs = nowMs() - t0;
+  pp.dispose();
+  const tg = model.createSequence();
+  const ids = tokens(n, 3);
+  t0 = nowMs();
+  for (const id of ids) await tg.eval([id], { logits: 'last' });
+  const decodeMs = nowMs() - t0;
+  tg.dispose();
+  const backend = model.info.backend;
+  await model.dispose();
+  return { prefill: (p * 1000) / prefillMs, decode: (n * 1000) / decodeMs, backend };
+}
+
+/** Child: the same measurement on llama.cpp's CUDA build with every layer on the GPU. */
+async function childLlama(file: string, p: number, n: number): Promise<Sample> {
+  const nlc = (await importEsm('node-llama-cpp')) as typeof Nlc;
+  // Prebuilt CUDA binary only (@node-llama-cpp/linux-x64-cuda): never build or download here.
+  const llama = await nlc.getLlama({ gpu: 'cuda', build: 'never', usePrebuiltBinaries: true, skipDownload: true,
+    progressLogs: false, logLevel: nlc.LlamaLogLevel.error });
+  const model = await llama.loadModel({ modelPath: file, gpuLayers: 'max' });
+  const ctx = await model.createContext({ contextSize: p + n + 64, batchSize: p, sequences: 1 });
+  const seq = ctx.getSequence();
+  await seq.evaluateWithoutGeneratingNewTokens(tokens(16, 1) as Nlc.Token[]);
+  await seq.clearHistory();
+  let t0 = nowMs();
+  await seq.evaluateWithoutGeneratingNewTokens(tokens(p, 2) as Nlc.Token[]);
+  const prefillMs = nowMs() - t0;
+  await seq.clearHistory();
+  t0 = nowMs();
+  for (const id of tokens(n, 3)) await seq.evaluateWithoutGeneratingNewTokens([id as Nlc.Token]);
+  const decodeMs = nowMs() - t0;
+  const backend = `llama.cpp ${llama.gpu} (${(await llama.getGpuDeviceNames()).join(', ')})`;
+  await ctx.dispose();
+  await model.dispose();
+  await llama.dispose();
+  return { prefill: (p * 1000) / prefillMs, decode: (n * 1000) / decodeMs, backend };
+}
+
+async function childMain(argv: string[]): Promise<void> {
+  const get = (flag: string) => argv[argv.indexOf(flag) + 1];
+  const who = get('--child') as Engine;
+  const file = get('--model'), p = Number(get('-p')), n = Number(get('-n'));
+  const s = who === 'ours' ? await childOurs(file, p, n) : await childLlama(file, p, n);
+  process.stdout.write(JSON.stringify(s) + '\n');
+}
+
+async function parentMain(argv: string[]): Promise<void> {
+  const why = noGpuReason();
+  if (why) {
+    process.stdout.write(`cuda-vs-llamacpp: skipped, no CUDA GPU on this machine (${why}). Nothing was measured.\n`);
+    return;
+  }
+  const o = parseOptions(argv);
+  const rows: string[] = [
+    `| model | type | GiB | pp${o.prefill} ours | pp${o.prefill} llama.cpp | ratio | tg${o.decode} ours | tg${o.decode} llama.cpp | ratio | ours % of bandwidth bound | llama.cpp % |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  const raw: unknown[] = [];
+  for (const shape of o.shapes) {
+    for (const type of o.types) {
+      process.stderr.write(`preparing ${shape} ${type} ...\n`);
+      const file = await getTestModel(shape, type);
+      const bytes = fs.statSync(file).size;
+      const samples: Record<Engine, Sample[]> = { ours: [], llama: [] };
+      for (let rep = 0; rep < o.reps; rep++) {
+        const order: Engine[] = rep % 2 === 0 ? ['ours', 'llama'] : ['llama', 'ours'];
+        for (const who of order) {
+          const s = await runJsonChild<Sample>(__filename, ['--child', who, '--model', file, '-p', String(o.prefill), '-n', String(o.decode)], TIMEOUT_MS);
+          samples[who].push(s);
+          process.stderr.write(`  ${shape} ${type} rep ${rep + 1} ${who.padEnd(5)} pp ${s.prefill.toFixed(1)} tg ${s.decode.toFixed(1)} t/s (${s.backend})\n`);
+        }
+      }
+      const med = (who: Engine, k: 'prefill' | 'decode') => median(samples[who].map((s) => s[k]));
+      // Bound: tokens/s if every token only had to stream the file's bytes once at full bandwidth.
+      const bound = (o.bandwidthTBs * 1e12) / bytes;
+      const pct = (tps: number) => `${((100 * tps) / bound).toFixed(0)}%`;
+      const [ppO, ppL, tgO, tgL] = [med('ours', 'prefill'), med('llama', 'prefill'), med('ours', 'decode'), med('llama', 'decode')];
+      rows.push(`| ${shape} | ${type} | ${(bytes / 2 ** 30).toFixed(2)} | ${ppO.toFixed(0)} | ${ppL.toFixed(0)} | ${(ppO / ppL).toFixed(2)}x | ` +
+        `${tgO.toFixed(1)} | ${tgL.toFixed(1)} | ${(tgO / tgL).toFixed(2)}x | ${pct(tgO)} | ${pct(tgL)} |`);
+      raw.push({ shape, type, bytes, samples });
+    }
+  }
+  const note = `Medians of ${o.reps} alternated repetitions in fresh processes; tokens/s; bandwidth bound = ${o.bandwidthTBs} TB/s / model bytes.`;
+  process.stdout.write(`${rows.join('\n')}\n\n${note}\n`);
+  const outDir = path.join(repoRoot(), 'build', 'bench');
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'cuda-vs-llamacpp.json'), JSON.stringify({ date: new Date().toISOString(), options: o, raw, table: rows }, null, 2));
+}
+
+const argv = process.argv.slice(2);
+(argv.includes('--child') ? childMain(argv) : parentMain(argv)).catch((e) => {
+  process.stderr.write(`cuda-vs-llamacpp: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

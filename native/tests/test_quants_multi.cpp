@@ -1,0 +1,45 @@
+// vec_dot_multi (one weight row against several activation rows) must give what vec_dot gives
+// for each activation row, for every type and every group size (1-7 exercises the groups of four
+// and every remainder), whether the type has a multi-row kernel or uses the fallback.
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "quants/quants.h"
+#include "test_framework.h"
+
+using namespace qwen;
+
+QWEN_TEST(quants_vec_dot_multi_matches_single_rows) {
+  const int n = 768;  // 3 super-blocks, 24 legacy blocks
+  const int max_rows = 7;
+  std::mt19937 rng(99);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> w(n), x((size_t)n * max_rows);
+  for (auto& v : w) v = dist(rng);
+  for (auto& v : x) v = dist(rng);
+  const GgmlType types[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0,
+                            GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q2_K, GgmlType::Q3_K,
+                            GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+  for (GgmlType type : types) {
+    const TypeTraits& t = traits(type);
+    const TypeTraits& at = traits(t.vec_dot_type);
+    std::vector<uint8_t> wq(row_size(type, n));
+    t.quantize_row(w.data(), wq.data(), n);
+    const size_t stride = row_size(t.vec_dot_type, n);
+    std::vector<uint8_t> xq(stride * max_rows);
+    for (int r = 0; r < max_rows; ++r) at.quantize_row(x.data() + (size_t)r * n, xq.data() + stride * r, n);
+    for (int n_x = 1; n_x <= max_rows; ++n_x) {
+      std::vector<float> got(n_x, NAN);
+      vec_dot_multi(t, n, wq.data(), xq.data(), stride, n_x, got.data());
+      for (int r = 0; r < n_x; ++r) {
+        const float want = t.vec_dot(n, wq.data(), xq.data() + stride * r);
+        if (!(std::fabs(got[r] - want) <= 1e-5f * (std::fabs(want) + 30.0f))) {
+          qwen_test::fail(__FILE__, __LINE__, std::string(t.name) + " n_x=" + std::to_string(n_x) + " row " + std::to_string(r) +
+                                                  ": multi " + std::to_string(got[r]) + " vs single " + std::to_string(want));
+        }
+      }
+    }
+  }
+}

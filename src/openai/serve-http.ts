@@ -1,0 +1,70 @@
+// What `qwen-local serve --http` does: start listening at once, load the model in the background
+// (requests get 503 until it is ready), log one line per request, and shut down cleanly on
+// SIGINT/SIGTERM. Kept here, next to the server, so the CLI command is a few lines of wiring.
+import type { Model } from '../engine/api';
+import { loadModel } from '../engine/model';
+import { HttpServerHandle, startHttpServer } from './server';
+
+export interface ServeHttpOptions {
+  modelPath: string;
+  threads?: number;
+  contextSize?: number;
+  host?: string;
+  port?: number;
+  /** Where log lines go (the CLI passes stderr). */
+  log?: (line: string) => void;
+}
+
+export interface ServeHttpHandle extends HttpServerHandle {
+  /** Resolves when the model is loaded (rejects with the load error). */
+  model: Promise<Model>;
+  /** Closes the server and frees the model. */
+  shutdown(): Promise<void>;
+}
+
+export async function serveHttp(opts: ServeHttpOptions): Promise<ServeHttpHandle> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const model = loadModel(opts.modelPath, { threads: opts.threads ?? 0, contextSize: opts.contextSize });
+  // The failure is reported here and through 503 answers; this catch only keeps it from being unhandled.
+  model.then(
+    (m) => log(`qwen-local: model ready: ${m.info.name}, context ${m.info.contextSize} tokens, ${m.info.backend}`),
+    (e: unknown) => log(`qwen-local: cannot load ${opts.modelPath}: ${(e as Error).message}`),
+  );
+  const server = await startHttpServer({
+    model,
+    host: opts.host,
+    port: opts.port,
+    onRequestDone: (r) =>
+      log(
+        `qwen-local: ${r.kind}${r.stream ? ' (stream)' : ''}: ${r.promptTokens} prompt + ${r.completionTokens} generated tokens, ` +
+          `${r.stopReason}, ${r.ms.toFixed(0)} ms`,
+      ),
+  });
+  log(`qwen-local: OpenAI-compatible API on ${server.url}/v1 (POST /v1/chat/completions, /v1/completions; GET /v1/models)`);
+  if (opts.host && !['127.0.0.1', 'localhost', '::1'].includes(opts.host)) {
+    log(`qwen-local: warning: listening on ${opts.host} without authentication; anyone who can reach this address can use the model`);
+  }
+  let closing: Promise<void> | null = null;
+  const shutdown = (): Promise<void> =>
+    (closing ??= (async () => {
+      await server.close();
+      const m = await model.catch(() => null);
+      if (m) await m.dispose();
+    })());
+  return { ...server, close: server.close, model, shutdown };
+}
+
+/** Runs until SIGINT/SIGTERM, then shuts down; what the CLI's `serve --http` awaits. */
+export async function serveHttpUntilSignal(opts: ServeHttpOptions): Promise<void> {
+  const handle = await serveHttp(opts);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await handle.shutdown();
+}

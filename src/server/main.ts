@@ -1,0 +1,153 @@
+// The Qwen Local language server: one process that owns the model and answers completions and
+// chat over LSP (stdio for `qwen-local serve --stdio` and other editors, node IPC for the VS Code
+// extension). This file only wires the connection to the services; each job lives in its folder:
+// completion/ (FIM prompt, post-processing), cache/ (KV slots), scheduler/ (who runs next),
+// chat/ (qwen/chat).
+import {
+  createConnection,
+  Connection,
+  DidChangeConfigurationNotification,
+  InitializeResult,
+  IPCMessageReader,
+  IPCMessageWriter,
+  ProgressType,
+  StreamMessageReader,
+  StreamMessageWriter,
+  TextDocuments,
+  TextDocumentSyncKind,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { ChatProgress, CompletionContextParams, Methods, ServerMethods, StatusParams, TokenizeParams } from '../protocol';
+import { ChatService } from './chat/chat-service';
+import { CompletionService } from './completion/completion-service';
+import { CompletionContextStore } from './completion/context-store';
+import { asResponseError, invalidParams } from './errors';
+import { defaultEngine, EngineModule, ModelHost } from './model-host';
+import { EngineScheduler } from './scheduler/engine-scheduler';
+import { defaultSettings, EffectiveSettings, mergeSettings, needsReload } from './settings';
+import { WorkspacePaths } from './workspace-paths';
+
+export interface StartServerOptions {
+  /** 'stdio' or 'ipc'; left out, vscode-languageserver picks from argv (--stdio, --node-ipc). */
+  transport?: 'stdio' | 'ipc';
+  /** The engine to run models with (tests may pass their own); defaults to src/engine. */
+  engine?: EngineModule;
+  /** Wait a chat turn may wait behind completions before it is served anyway. */
+  maxChatWaitMs?: number;
+}
+
+export interface RunningServer {
+  connection: Connection;
+  /** Resolves when the connection closes. */
+  closed: Promise<void>;
+}
+
+function makeConnection(transport: StartServerOptions['transport']): Connection {
+  if (transport === 'stdio') return createConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+  if (transport === 'ipc') return createConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
+  return createConnection();
+}
+
+export function startServer(options: StartServerOptions = {}): RunningServer {
+  const connection = makeConnection(options.transport);
+  // Anything written to stdout would corrupt the stdio stream; route console output to the log.
+  console.log = (...args: unknown[]) => connection.console.log(args.map(String).join(' '));
+  console.warn = (...args: unknown[]) => connection.console.warn(args.map(String).join(' '));
+  const documents = new TextDocuments(TextDocument);
+  const paths = new WorkspacePaths();
+  const context = new CompletionContextStore();
+  let settings: EffectiveSettings = defaultSettings;
+  let engine: EngineModule | undefined = options.engine;
+  const scheduler = new EngineScheduler({
+    chatTurnAfter: settings.tuning.chatTurnAfterCompletions,
+    maxChatWaitMs: options.maxChatWaitMs ?? 2000,
+  });
+  const host = new ModelHost(
+    () => (engine ??= defaultEngine()),
+    scheduler,
+    (status: StatusParams) => void connection.sendNotification(Methods.status, status).catch(() => undefined),
+    (message) => connection.console.log(message),
+  );
+  const openDocuments = () =>
+    documents.all().map((d) => ({ uri: d.uri, path: paths.relativePath(d.uri), getText: () => d.getText() }));
+  const completions = new CompletionService({
+    host,
+    settings: () => settings,
+    document: (uri) => documents.get(uri),
+    openDocuments,
+    paths,
+    context,
+  });
+  const chat = new ChatService({
+    host,
+    settings: () => settings,
+    sendDelta: (token, delta) => {
+      const value: ChatProgress = { delta };
+      void connection.sendProgress(new ProgressType<ChatProgress>(), token, value).catch(() => undefined);
+    },
+  });
+
+  const applySettings = (raw: unknown, initial: boolean): void => {
+    const next = mergeSettings(settings, raw);
+    const reload = initial || needsReload(settings, next);
+    settings = next;
+    scheduler.configure({ chatTurnAfter: settings.tuning.chatTurnAfterCompletions, maxChatWaitMs: options.maxChatWaitMs ?? 2000 });
+    host.apply(settings, reload);
+  };
+
+  connection.onInitialize((params): InitializeResult => {
+    paths.setFolders(params.workspaceFolders, params.rootUri);
+    settings = mergeSettings(defaultSettings, params.initializationOptions);
+    return {
+      capabilities: {
+        textDocumentSync: TextDocumentSyncKind.Incremental,
+        inlineCompletionProvider: true,
+      },
+      serverInfo: { name: 'qwen-local', version: '0.1.0' },
+    };
+  });
+  connection.onInitialized(() => {
+    applySettings({}, true);
+    // Clients that support it are asked to push configuration changes.
+    void connection.client.register(DidChangeConfigurationNotification.type, undefined).catch(() => undefined);
+  });
+  connection.onDidChangeConfiguration((change) => applySettings(change.settings, false));
+
+  documents.onDidOpen((e) => context.touch(e.document.uri));
+  documents.onDidChangeContent((e) => context.touch(e.document.uri));
+  documents.onDidClose((e) => {
+    context.forget(e.document.uri);
+    completions.forget(e.document.uri);
+  });
+
+  connection.languages.inlineCompletion.on((params, token) => completions.complete(params, token));
+  connection.onRequest(Methods.chat, (params, token) => chat.chat(params as never, token));
+  connection.onRequest(Methods.getStatus, () => host.getStatus());
+  connection.onRequest(ServerMethods.lastCompletionStats, () => completions.lastStats);
+  connection.onRequest(Methods.tokenize, async (params: TokenizeParams) => {
+    if (!params || typeof params.text !== 'string') throw invalidParams('qwen/tokenize: params.text must be a string');
+    const { model } = await host.require();
+    try {
+      return model.tokenizer.encode(params.text, { special: params.special === true });
+    } catch (e) {
+      throw asResponseError(e, 'Tokenizing');
+    }
+  });
+  connection.onNotification(Methods.completionContext, (params: CompletionContextParams) => context.set(params));
+
+  const closed = new Promise<void>((resolve) => {
+    connection.onExit(() => {
+      void host.dispose().finally(resolve);
+    });
+    connection.onShutdown(() => host.dispose());
+  });
+  documents.listen(connection);
+  connection.listen();
+  return { connection, closed };
+}
+
+// Run directly (`node out/src/server/main.js --stdio`, or by the extension over IPC).
+if (require.main === module) {
+  const transport = process.argv.includes('--stdio') ? 'stdio' : process.argv.includes('--node-ipc') ? 'ipc' : undefined;
+  startServer({ transport });
+}
