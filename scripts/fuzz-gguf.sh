@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Fuzzes the GGUF parser: builds native/fuzz/gguf_mutate with AddressSanitizer + UBSan (g++ is
-# enough) into build/fuzz, then parses N mutated and truncated GGUF files (default 100000).
-# Prints "fuzzed N files: X parsed, Y rejected with GgufError, 0 crashes" and exits nonzero if any
-# input crashed, tripped a sanitizer, or raised anything but GgufError; the input is kept at
-# build/fuzz/failure.gguf (replay: build/fuzz/gguf_mutate --replay build/fuzz/failure.gguf).
+# Fuzzes the GGUF parser and the Qwen2 model loader: builds native/fuzz/gguf_mutate with
+# AddressSanitizer + UBSan (g++ is enough) into build/fuzz, replays the kept regressions
+# (native/fuzz/regressions), then checks N mutated and truncated files (default 100000) made from
+# the seeds in native/fuzz/corpus. Prints the figures (files, how each ended, distinct kinds of
+# error, crashes, time) and exits nonzero if any input crashed, hung, tripped a sanitizer, or
+# failed without a clear error; that input is kept at build/fuzz/failure.gguf
+# (replay: build/fuzz/gguf_mutate --replay build/fuzz/failure.gguf). The error kinds seen, with
+# counts, go to build/fuzz/errors.txt.
 #
 #   scripts/fuzz-gguf.sh [N]        FUZZ_SEED=S picks the mutation sequence (default 1).
 set -euo pipefail
@@ -14,8 +17,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build/fuzz"
 mkdir -p "$BUILD"
 
-# Keep the build quiet unless it fails; the last line of output is the result. Two runs at once
-# (a test suite and a person) would corrupt each other's build, so builds take turns on a lock.
+# Keep the build quiet unless it fails. Two runs at once (a test suite and a person) would
+# corrupt each other's build, so builds take turns on a lock.
 build() {
   cmake -S "$ROOT/native/fuzz" -B "$BUILD" -DCMAKE_CXX_COMPILER="${CXX:-g++}" &&
     cmake --build "$BUILD" --target gguf_mutate -j2
@@ -36,5 +39,8 @@ fi
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-exec "$BUILD/gguf_mutate" --iterations "$N" --seed "$SEED" \
-  --corpus "$ROOT/native/fuzz/corpus" --failure-path "$BUILD/failure.gguf"
+FAIL="$BUILD/failure.gguf"
+"$BUILD/gguf_mutate" --replay-dir "$ROOT/native/fuzz/regressions" --failure-path "$FAIL"
+"$BUILD/gguf_mutate" --iterations "$N" --seed "$SEED" --corpus "$ROOT/native/fuzz/corpus" \
+  --failure-path "$FAIL" --error-summary "$BUILD/errors.txt"
+echo "error kinds with counts: $BUILD/errors.txt"

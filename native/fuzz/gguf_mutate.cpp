@@ -1,30 +1,42 @@
-// A self-contained mutation fuzzer for the GGUF parser (no libFuzzer needed, so it runs in CI
-// with g++ alone). It starts from small valid files, damages them the ways real corruption and
-// hostile inputs do (bit flips, truncation, inserted and deleted ranges, splices, and edge values
-// written into the exact header fields: counts, lengths, n_dims, dims, types, offsets), and
-// parses each result from an exact-size heap buffer so AddressSanitizer sees any read past the end.
-// Every 500th input is also written to disk and opened through mmap, which must agree.
+// A self-contained mutation fuzzer for the GGUF parser and the Qwen2 model loader (no libFuzzer
+// needed, so it runs in CI with g++ alone). It starts from small valid files (GGUF files of every
+// value type, and tiny real Qwen2 models in F32, F16/BF16 and Q8_0/Q4_0), damages them the ways
+// real corruption and hostile inputs do (bit flips, truncation, inserted and deleted ranges,
+// splices, and edge values written into the exact header fields: counts, lengths, n_dims, dims,
+// types, offsets), and parses each result from an exact-size heap buffer so AddressSanitizer sees
+// any read past the end. Every 500th input is also written to disk and opened through mmap, which
+// must agree.
 //
-// Every input must either parse (and then survive exercise(), which reads all it promised) or be
-// rejected with GgufError whose message names the input. Anything else, a different exception or
-// a sanitizer report, is a failure; the offending input is saved for replay with --replay.
+// Every input must end in one of three ways: rejected by the parser with a GgufError naming the
+// input; parsed, every promised byte readable (exercise()), then refused by the model loader with
+// an error naming the input; or loaded, and then loaded again from disk by Model::load and run
+// through a forward pass and the sampler (fuzz_loader.h). Anything else is a failure: a different
+// exception, an error that does not say which file, a sanitizer report, or an input that takes
+// longer than --timeout seconds (a hang). The failing input is saved for replay with --replay.
 //
-//   gguf_mutate [--iterations N] [--seed S] [--corpus DIR] [--write-corpus DIR] [--replay FILE]
-//               [--failure-path FILE] [--show-errors N]
+//   gguf_mutate [--iterations N] [--seed S] [--corpus DIR]... [--write-corpus DIR]
+//               [--replay FILE] [--replay-dir DIR] [--failure-path FILE] [--timeout SECONDS]
+//               [--show-errors N] [--error-summary FILE]
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "fuzz_loader.h"
+#include "fuzz_model_seeds.h"
 #include "gguf_fuzz_common.h"
 
 #if defined(__has_feature)
@@ -56,6 +68,33 @@ void save_current() {
     std::fprintf(stderr, "gguf_mutate: failing input saved to %s (%zu bytes)\n", g_failure_path.c_str(),
                  g_current.size());
   }
+}
+
+// Signal-time save of the current input: only async-signal-safe calls.
+void save_current_from_signal() {
+  const int fd = open(g_failure_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd >= 0) {
+    if (write(fd, g_current.data(), g_current.size()) < 0) {}
+    close(fd);
+  }
+}
+
+// SIGALRM: the current input has run past --timeout, which counts as a hang.
+void on_timeout(int) {
+  save_current_from_signal();
+  static const char msg[] = "gguf_mutate: an input ran past the timeout (hang); it is saved at the failure path\n";
+  if (write(2, msg, sizeof msg - 1) < 0) {}
+  _exit(3);
+}
+
+// SIGABRT: a sanitizer report (abort_on_error=1) or a failed assert. UBSan's abort does not run
+// the sanitizer death callback, so the input is saved here, then the abort goes on.
+void on_abort(int sig) {
+  save_current_from_signal();
+  static const char msg[] = "gguf_mutate: aborted; the input is saved at the failure path\n";
+  if (write(2, msg, sizeof msg - 1) < 0) {}
+  signal(sig, SIG_DFL);
+  raise(sig);
 }
 
 struct Mutator {
@@ -142,32 +181,44 @@ struct Mutator {
   }
 };
 
-enum class Outcome { Parsed, Rejected, Failed };
+enum class Outcome { Ran, LoaderRejected, ParserRejected, Failed };
 
-// Parses from an exact-size heap copy so ASan flags even a one-byte over-read.
-Outcome parse_one(const std::vector<uint8_t>& input, uint64_t& checksum) {
+const char* outcome_name(Outcome o) {
+  switch (o) {
+    case Outcome::Ran: return "loaded and ran";
+    case Outcome::LoaderRejected: return "rejected by the model loader";
+    case Outcome::ParserRejected: return "rejected by the GGUF parser";
+    default: return "FAILED";
+  }
+}
+
+struct Verdict {
+  Outcome outcome;
+  std::string message;  // the rejection, or why it failed
+};
+
+// Parses from an exact-size heap copy so ASan flags even a one-byte over-read, then hands a
+// parsed file to the model loader (and, if it loads, to Model::load and a forward pass).
+Verdict check_one(const std::vector<uint8_t>& input, uint64_t& checksum, const std::string& disk_path) {
   g_current = input;
   std::unique_ptr<uint8_t[]> exact(new uint8_t[input.size() ? input.size() : 1]);
   if (!input.empty()) std::memcpy(exact.get(), input.data(), input.size());
+  std::unique_ptr<qwen::GgufFile> f;
   try {
-    auto f = qwen::GgufFile::open_memory(kInputName, exact.get(), input.size());
+    f = qwen::GgufFile::open_memory(kInputName, exact.get(), input.size());
     checksum += qwen_fuzz::exercise(*f);
-    return Outcome::Parsed;
   } catch (const qwen::GgufError& e) {
     // A rejection must say which file and stay readable (bounded length).
-    std::string msg = e.what();
-    if (msg.rfind(std::string(kInputName) + ": ", 0) != 0 || msg.size() > 2000) {
-      std::fprintf(stderr, "gguf_mutate: badly formed error message: %.300s\n", msg.c_str());
-      return Outcome::Failed;
-    }
-    if (g_show_errors > 0) {
-      --g_show_errors;
-      std::printf("rejected: %s\n", msg.c_str());
-    }
-    return Outcome::Rejected;
+    if (!qwen_fuzz::names_file(e.what(), kInputName)) return {Outcome::Failed, std::string("badly formed error message: ") + e.what()};
+    return {Outcome::ParserRejected, e.what()};
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "gguf_mutate: unexpected exception (not GgufError): %s\n", e.what());
-    return Outcome::Failed;
+    return {Outcome::Failed, std::string("unexpected exception from the parser (not GgufError): ") + e.what()};
+  }
+  qwen_fuzz::LoaderResult r = qwen_fuzz::check_loader(*f, kInputName, input, disk_path);
+  switch (r.verdict) {
+    case qwen_fuzz::LoaderVerdict::Ran: return {Outcome::Ran, ""};
+    case qwen_fuzz::LoaderVerdict::Rejected: return {Outcome::LoaderRejected, r.message};
+    default: return {Outcome::Failed, r.message};
   }
 }
 
@@ -198,15 +249,50 @@ bool same_verdict_from_disk(const std::vector<uint8_t>& input, const std::string
   return true;
 }
 
+// Error messages with the input's name dropped, every number replaced by N and every quoted name
+// by '…', so "offset 4128 past the end" and "offset 77 past the end", or a missing tensor whatever
+// its name, count as one kind of error.
+std::string error_kind(const std::string& msg) {
+  std::string m = msg.compare(0, std::strlen(kInputName) + 2, std::string(kInputName) + ": ") == 0
+                      ? msg.substr(std::strlen(kInputName) + 2) : msg;
+  std::string out;
+  for (size_t i = 0; i < m.size(); ++i) {
+    if (m[i] == '\'' && m.find('\'', i + 1) != std::string::npos) {
+      i = m.find('\'', i + 1);
+      out += "'…'";
+    } else if (m[i] >= '0' && m[i] <= '9') {
+      while (i + 1 < m.size() && m[i + 1] >= '0' && m[i + 1] <= '9') ++i;
+      out += 'N';
+    } else {
+      out += (unsigned char)m[i] < 0x20 ? '?' : m[i];  // one line per kind in the summary
+    }
+  }
+  return out;
+}
+
 std::vector<uint8_t> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+std::vector<std::string> gguf_files_in(const std::string& dir_path) {
+  std::vector<std::string> out;
+  if (DIR* dir = opendir(dir_path.c_str())) {
+    while (dirent* e = readdir(dir)) {
+      std::string name = e->d_name;
+      if (name.size() > 5 && name.substr(name.size() - 5) == ".gguf") out.push_back(dir_path + "/" + name);
+    }
+    closedir(dir);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 int usage() {
   std::fprintf(stderr,
-               "usage: gguf_mutate [--iterations N] [--seed S] [--corpus DIR] [--write-corpus DIR]\n"
-               "                   [--failure-path FILE] [--replay FILE] [--show-errors N]\n");
+               "usage: gguf_mutate [--iterations N] [--seed S] [--corpus DIR]... [--write-corpus DIR]\n"
+               "                   [--replay FILE] [--replay-dir DIR] [--failure-path FILE] [--timeout SECONDS]\n"
+               "                   [--show-errors N] [--error-summary FILE]\n");
   return 2;
 }
 
@@ -214,74 +300,98 @@ int usage() {
 
 int main(int argc, char** argv) {
   uint64_t iterations = 100000, seed = 1;
-  std::string corpus_dir, write_dir, replay;
+  unsigned timeout_s = 10;
+  std::vector<std::string> corpus_dirs;
+  std::string write_dir, replay, replay_dir, error_summary;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
     if (a == "--iterations") iterations = std::strtoull(next().c_str(), nullptr, 10);
     else if (a == "--seed") seed = std::strtoull(next().c_str(), nullptr, 10);
-    else if (a == "--corpus") corpus_dir = next();
+    else if (a == "--corpus") corpus_dirs.push_back(next());
     else if (a == "--write-corpus") write_dir = next();
     else if (a == "--failure-path") g_failure_path = next();
     else if (a == "--replay") replay = next();
+    else if (a == "--replay-dir") replay_dir = next();
+    else if (a == "--timeout") timeout_s = unsigned(std::strtoul(next().c_str(), nullptr, 10));
     else if (a == "--show-errors") g_show_errors = std::strtoull(next().c_str(), nullptr, 10);
+    else if (a == "--error-summary") error_summary = next();
     else return usage();
   }
 #ifdef QWEN_HAVE_SANITIZER
   __sanitizer_set_death_callback(save_current);
 #endif
+  signal(SIGALRM, on_timeout);
+  signal(SIGABRT, on_abort);
+  const std::string disk_path = g_failure_path + ".disk-check." + std::to_string(getpid()) + ".gguf";
+  const std::string model_path = g_failure_path + ".model." + std::to_string(getpid()) + ".gguf";
+  uint64_t checksum = 0;
 
-  if (!replay.empty()) {
-    uint64_t sum = 0;
-    Outcome o = parse_one(read_file(replay), sum);
-    std::printf("%s: %s\n", replay.c_str(), o == Outcome::Parsed ? "parsed" : o == Outcome::Rejected ? "rejected" : "FAILED");
-    return o == Outcome::Failed ? 1 : 0;
+  // Replays: each file must end in a verdict (no failure); prints one line per file.
+  if (!replay.empty() || !replay_dir.empty()) {
+    std::vector<std::string> files = replay.empty() ? gguf_files_in(replay_dir) : std::vector<std::string>{replay};
+    uint64_t counts[4] = {0, 0, 0, 0};
+    for (const std::string& path : files) {
+      alarm(timeout_s);
+      Verdict v = check_one(read_file(path), checksum, model_path);
+      alarm(0);
+      ++counts[int(v.outcome)];
+      std::printf("%s: %s%s%s\n", path.c_str(), outcome_name(v.outcome), v.message.empty() ? "" : ": ",
+                  v.message.c_str());
+    }
+    std::printf("replayed %zu files: %llu loaded and ran, %llu rejected by the loader, %llu rejected by the parser, %llu failures\n",
+                files.size(), (unsigned long long)counts[0], (unsigned long long)counts[1],
+                (unsigned long long)counts[2], (unsigned long long)counts[3]);
+    return counts[3] == 0 && !files.empty() ? 0 : 1;
   }
 
   std::vector<Bytes> seeds = qwen_fuzz::make_seeds();
+  const size_t n_format_seeds = seeds.size();
+  for (Bytes& m : qwen_fuzz::make_model_seeds()) seeds.push_back(std::move(m));
+  const size_t n_model_seeds = seeds.size() - n_format_seeds;
   if (!write_dir.empty()) {
     for (size_t i = 0; i < seeds.size(); ++i) {
-      std::string path = write_dir + "/seed-" + std::to_string(i) + ".gguf";
+      std::string path = write_dir + (i < n_format_seeds ? "/seed-" + std::to_string(i) : "/model-" + std::to_string(i - n_format_seeds)) + ".gguf";
       std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(seeds[i].data.data()),
                                                  static_cast<std::streamsize>(seeds[i].size()));
       std::printf("wrote %s (%zu bytes)\n", path.c_str(), seeds[i].size());
     }
     return 0;
   }
-  if (!corpus_dir.empty()) {
-    if (DIR* dir = opendir(corpus_dir.c_str())) {
-      while (dirent* e = readdir(dir)) {
-        std::string name = e->d_name;
-        if (name.size() > 5 && name.substr(name.size() - 5) == ".gguf") {
-          Bytes b;
-          b.data = read_file(corpus_dir + "/" + name);  // no field map: bytes-level mutation only
-          // The committed corpus starts as a copy of the built-in seeds; skip those duplicates.
-          bool duplicate = false;
-          for (const Bytes& s : seeds) duplicate = duplicate || s.data == b.data;
-          if (!duplicate) seeds.push_back(std::move(b));
-        }
-      }
-      closedir(dir);
+  for (const std::string& dir : corpus_dirs) {
+    for (const std::string& path : gguf_files_in(dir)) {
+      Bytes b;
+      b.data = read_file(path);  // no field map: bytes-level mutation only
+      // The committed corpus is a copy of the built-in seeds; skip those duplicates.
+      bool duplicate = false;
+      for (const Bytes& s : seeds) duplicate = duplicate || s.data == b.data;
+      if (!duplicate) seeds.push_back(std::move(b));
     }
   }
   std::vector<std::vector<uint8_t>> seed_bytes;
   for (const Bytes& s : seeds) seed_bytes.push_back(s.data);
 
-  // The seeds themselves must parse: otherwise the fuzzer would only test the first check.
-  uint64_t checksum = 0;
-  for (size_t i = 0; i < seed_bytes.size(); ++i) {
-    if (parse_one(seed_bytes[i], checksum) != Outcome::Parsed) {
-      std::fprintf(stderr, "gguf_mutate: seed %zu does not parse\n", i);
+  // The built-in seeds must parse, and the model seeds must load and run: otherwise the fuzzer
+  // would only test the first check. (Corpus extras, such as kept regressions, may be rejects.)
+  for (size_t i = 0; i < n_format_seeds + n_model_seeds; ++i) {
+    Verdict v = check_one(seed_bytes[i], checksum, model_path);
+    const bool ok = i < n_format_seeds ? v.outcome != Outcome::ParserRejected && v.outcome != Outcome::Failed
+                                       : v.outcome == Outcome::Ran;
+    if (!ok) {
+      std::fprintf(stderr, "gguf_mutate: seed %zu is not valid: %s %s\n", i, outcome_name(v.outcome), v.message.c_str());
       return 1;
     }
   }
 
-  const std::string disk_path = g_failure_path + ".disk-check." + std::to_string(getpid()) + ".gguf";
   Mutator m(seed);
-  uint64_t parsed = 0, rejected = 0, failed = 0;
+  uint64_t counts[4] = {0, 0, 0, 0};
+  std::map<std::string, uint64_t> kinds;
   const auto start = std::chrono::steady_clock::now();
   for (uint64_t it = 0; it < iterations; ++it) {
-    const Bytes& s = seeds[m.below(seeds.size())];
+    // Half the inputs start from a model seed: those are the ones that reach the loader and the
+    // forward pass, which the other seeds only reach through a rare lucky splice.
+    const size_t pick = m.below(2) ? n_format_seeds + m.below(n_model_seeds) : m.below(seeds.size());
+    const Bytes& s = seeds[pick];
     std::vector<uint8_t> d = s.data;
     // A share of iterations changes exactly one header field (the precise attack on counts and
     // offsets); the rest stack one to four random damages, sometimes after a field smash.
@@ -292,21 +402,39 @@ int main(int argc, char** argv) {
       if (kind < 5) m.smash_field(d, s.fields);
       for (uint64_t k = 1 + m.below(4); k > 0; --k) m.damage(d, seed_bytes);
     }
-    Outcome outcome = parse_one(d, checksum);
+    alarm(timeout_s);
+    Verdict v = check_one(d, checksum, model_path);
     // Every 500th input also goes through the mmap path.
-    if (outcome != Outcome::Failed && it % 500 == 0 && !same_verdict_from_disk(d, disk_path)) outcome = Outcome::Failed;
-    switch (outcome) {
-      case Outcome::Parsed: ++parsed; break;
-      case Outcome::Rejected: ++rejected; break;
-      case Outcome::Failed:
-        ++failed;
-        save_current();
-        break;
+    if (v.outcome != Outcome::Failed && it % 500 == 0 && !same_verdict_from_disk(d, disk_path)) {
+      v = {Outcome::Failed, "memory and disk parses disagree"};
+    }
+    alarm(0);
+    ++counts[int(v.outcome)];
+    if (v.outcome == Outcome::Failed) {
+      std::fprintf(stderr, "gguf_mutate: iteration %llu failed: %s\n", (unsigned long long)it, v.message.c_str());
+      save_current();
+    } else if (!v.message.empty()) {
+      ++kinds[error_kind(v.message)];
+      if (g_show_errors > 0) {
+        --g_show_errors;
+        std::printf("rejected: %s\n", v.message.c_str());
+      }
     }
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("fuzzed %llu files: %llu parsed, %llu rejected with GgufError, %llu crashes (seed %llu, %.1f s, checksum %llx)\n",
-              (unsigned long long)iterations, (unsigned long long)parsed, (unsigned long long)rejected,
-              (unsigned long long)failed, (unsigned long long)seed, secs, (unsigned long long)checksum);
-  return failed == 0 ? 0 : 1;
+  if (!error_summary.empty()) {
+    std::vector<std::pair<uint64_t, std::string>> by_count;
+    for (const auto& k : kinds) by_count.emplace_back(k.second, k.first);
+    std::sort(by_count.rbegin(), by_count.rend());
+    if (FILE* f = std::fopen(error_summary.c_str(), "w")) {
+      for (const auto& [n, msg] : by_count) std::fprintf(f, "%8llu  %s\n", (unsigned long long)n, msg.c_str());
+      std::fclose(f);
+    }
+  }
+  std::printf("fuzzed %llu files: %llu loaded and ran, %llu rejected by the model loader, %llu rejected by the GGUF parser, "
+              "%zu distinct kinds of error, %llu crashes (seed %llu, %zu seeds, %.1f s, checksum %llx)\n",
+              (unsigned long long)iterations, (unsigned long long)counts[0], (unsigned long long)counts[1],
+              (unsigned long long)counts[2], kinds.size(), (unsigned long long)counts[3], (unsigned long long)seed,
+              seeds.size(), secs, (unsigned long long)checksum);
+  return counts[3] == 0 ? 0 : 1;
 }

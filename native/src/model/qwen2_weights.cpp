@@ -1,5 +1,6 @@
 #include "model/qwen2_weights.h"
 
+#include <cstdio>
 #include <sstream>
 #include <stdexcept>
 
@@ -9,6 +10,13 @@
 namespace qwen {
 
 namespace {
+
+// Numbers in messages: 1.5, 2147483648, 1e-12, nan (std::to_string would say 0.000000 for 1e-12).
+std::string num_str(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", x);
+  return buf;
+}
 
 std::string shape_str(const std::vector<int64_t>& d) {
   std::ostringstream os;
@@ -57,21 +65,56 @@ class Reader {
     return out;
   }
 
-  uint64_t u(const std::string& key) const {
+  // Metadata accessors. A value of the wrong type or out of range is an error naming the file
+  // and the key (GgufValue's own errors know neither). Numbers are range-checked before any
+  // narrowing cast: a hostile file must not reach an out-of-range float-to-int conversion (UB)
+  // or have 2^32 + 1 layers wrap around to 1.
+  int int_in(const std::string& key, int64_t lo, int64_t hi) const {
     const GgufValue* v = f_.find(key);
     if (!v) fail("missing metadata key '" + key + "'");
-    return v->as_u64();
+    return checked_int(key, *v, lo, hi);
   }
-  double f(const std::string& key, double def) const {
+  int int_in(const std::string& key, int64_t lo, int64_t hi, int def) const {
     const GgufValue* v = f_.find(key);
-    return v ? v->as_f64() : def;
+    return v ? checked_int(key, *v, lo, hi) : def;
+  }
+  float float_in(const std::string& key, double lo, double hi, float def) const {
+    const GgufValue* v = f_.find(key);
+    if (!v) return def;
+    double x = 0;
+    try {
+      x = v->as_f64();
+    } catch (const GgufError& e) {
+      fail("metadata key '" + key + "': " + e.what());
+    }
+    if (!(x >= lo && x <= hi)) fail("metadata key '" + key + "' is " + num_str(x) + ", outside [" + num_str(lo) + ", " + num_str(hi) + "]");
+    return (float)x;
   }
   std::string s(const std::string& key, const std::string& def) const {
     const GgufValue* v = f_.find(key);
-    return v ? v->as_string() : def;
+    if (!v) return def;
+    try {
+      return v->as_string();
+    } catch (const GgufError& e) {
+      fail("metadata key '" + key + "': " + e.what());
+    }
   }
 
  private:
+  int checked_int(const std::string& key, const GgufValue& v, int64_t lo, int64_t hi) const {
+    double x = 0;
+    try {
+      x = v.as_f64();  // every numeric type; integers above 2^53 stay far outside any bound below
+    } catch (const GgufError& e) {
+      fail("metadata key '" + key + "': " + e.what());
+    }
+    if (!(x >= (double)lo && x <= (double)hi) || x != (double)(int64_t)x) {
+      fail("metadata key '" + key + "' is " + num_str(x) + ", expected a whole number from " + std::to_string(lo) +
+           " to " + std::to_string(hi));
+    }
+    return (int)x;
+  }
+
   const GgufFile& f_;
 };
 
@@ -85,32 +128,29 @@ Qwen2Weights load_qwen2_weights(const GgufFile& file) {
 
   Qwen2Weights w;
   HParams& hp = w.hp;
-  hp.n_layer = (int)r.u("qwen2.block_count");
-  hp.n_embd = (int)r.u("qwen2.embedding_length");
-  hp.n_ff = (int)r.u("qwen2.feed_forward_length");
-  hp.n_head = (int)r.u("qwen2.attention.head_count");
-  hp.n_head_kv = (int)r.u("qwen2.attention.head_count_kv");
-  hp.n_ctx_train = (int)r.u("qwen2.context_length");
-  hp.rms_eps = (float)r.f("qwen2.attention.layer_norm_rms_epsilon", 1e-6);
-  hp.rope_freq_base = (float)r.f("qwen2.rope.freq_base", 1000000.0);
+  hp.n_layer = r.int_in("qwen2.block_count", 1, 512);
+  hp.n_embd = r.int_in("qwen2.embedding_length", 8, 65536);
+  hp.n_ff = r.int_in("qwen2.feed_forward_length", 1, 1 << 20);
+  hp.n_head = r.int_in("qwen2.attention.head_count", 1, 65536);
+  hp.n_head_kv = r.int_in("qwen2.attention.head_count_kv", 1, 65536);
+  hp.n_ctx_train = r.int_in("qwen2.context_length", 1, 1 << 24);
+  hp.rms_eps = r.float_in("qwen2.attention.layer_norm_rms_epsilon", 1e-12, 1.0, 1e-6f);
+  hp.rope_freq_base = r.float_in("qwen2.rope.freq_base", 1.0, 1e12, 1000000.0f);
   hp.rope_scaling_type = r.s("qwen2.rope.scaling.type", "none");
-  hp.rope_scaling_factor = (float)r.f("qwen2.rope.scaling.factor", 1.0);
-  hp.rope_orig_ctx = (int)r.f("qwen2.rope.scaling.original_context_length", hp.n_ctx_train);
+  hp.rope_scaling_factor = r.float_in("qwen2.rope.scaling.factor", 1e-3, 1e3, 1.0f);
+  hp.rope_orig_ctx = r.int_in("qwen2.rope.scaling.original_context_length", 1, 1 << 24, hp.n_ctx_train);
 
   auto bad = [&](bool cond, const std::string& what) { if (cond) r.fail(what); };
-  bad(hp.n_layer < 1 || hp.n_layer > 512, "implausible block_count " + std::to_string(hp.n_layer));
-  bad(hp.n_embd < 8 || hp.n_embd > 65536, "implausible embedding_length " + std::to_string(hp.n_embd));
   bad(hp.n_head < 1 || hp.n_embd % hp.n_head, "embedding_length is not a multiple of head_count");
   bad(hp.n_head_kv < 1 || hp.n_head % hp.n_head_kv, "head_count is not a multiple of head_count_kv");
   bad((hp.n_embd / hp.n_head) % 2 || hp.n_embd / hp.n_head > 512, "unsupported head dimension");
-  bad(hp.n_ff < 1 || hp.n_ff > 1 << 20, "implausible feed_forward_length");
-  bad(hp.n_ctx_train < 1, "context_length must be positive");
   bad(hp.rope_scaling_type != "none" && hp.rope_scaling_type != "linear" && hp.rope_scaling_type != "yarn",
       "unsupported rope scaling type '" + hp.rope_scaling_type + "'");
 
   const GgufTensorInfo* emb = file.find_tensor("token_embd.weight");
   if (!emb) r.fail("missing tensor 'token_embd.weight'");
   if (emb->dims.size() != 2) r.fail("tensor 'token_embd.weight' is not a matrix");
+  if (emb->dims[1] < 1 || emb->dims[1] > (1 << 22)) r.fail("implausible vocabulary size " + std::to_string(emb->dims[1]));
   hp.n_vocab = (int)emb->dims[1];
   const int hd = hp.n_embd / hp.n_head, q_dim = hp.n_head * hd, kv_dim = hp.n_head_kv * hd;
 
