@@ -35,7 +35,7 @@ static const Row kRows[] = {
     {GgmlType::BF16, "BF16", 1, 2, GgmlType::F32, k::dequantize_row_bf16, k::quantize_row_bf16, k::vec_dot_bf16, k::vec_dot_bf16_avx2},
     {GgmlType::Q4_0, "Q4_0", 32, 18, GgmlType::Q8_0, k::dequantize_row_q4_0, k::quantize_row_q4_0, k::vec_dot_q4_0, k::vec_dot_q4_0_avx2, k::vec_dot_multi_q4_0_avx2},
     {GgmlType::Q4_1, "Q4_1", 32, 20, GgmlType::Q8_1, k::dequantize_row_q4_1, k::quantize_row_q4_1, k::vec_dot_q4_1, k::vec_dot_q4_1_avx2},
-    {GgmlType::Q5_0, "Q5_0", 32, 22, GgmlType::Q8_0, k::dequantize_row_q5_0, k::quantize_row_q5_0, k::vec_dot_q5_0, k::vec_dot_q5_0_avx2},
+    {GgmlType::Q5_0, "Q5_0", 32, 22, GgmlType::Q8_0, k::dequantize_row_q5_0, k::quantize_row_q5_0, k::vec_dot_q5_0, k::vec_dot_q5_0_avx2, k::vec_dot_multi_q5_0_avx2},
     {GgmlType::Q5_1, "Q5_1", 32, 24, GgmlType::Q8_1, k::dequantize_row_q5_1, k::quantize_row_q5_1, k::vec_dot_q5_1, k::vec_dot_q5_1_avx2},
     {GgmlType::Q8_0, "Q8_0", 32, 34, GgmlType::Q8_0, k::dequantize_row_q8_0, k::quantize_row_q8_0, k::vec_dot_q8_0, k::vec_dot_q8_0_avx2, k::vec_dot_multi_q8_0_avx2},
     {GgmlType::Q8_1, "Q8_1", 32, 36, GgmlType::Q8_1, k::dequantize_row_q8_1, k::quantize_row_q8_1, nullptr, nullptr},

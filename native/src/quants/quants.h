@@ -49,7 +49,7 @@ inline const TypeTraits& traits(GgmlType t) { return *type_traits(static_cast<ui
 size_t row_size(GgmlType t, int64_t n);
 
 // out[t] = dot(w, x_t) for t < n_x (see VecDotMultiFn). Uses t.vec_dot_multi when present
-// (AVX2: Q8_0, Q4_0, Q4_K, Q5_K, Q6_K), otherwise calls t.vec_dot once per activation row; the
+// (AVX2: Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K), otherwise calls t.vec_dot once per activation row; the
 // results equal t.vec_dot's to float rounding either way. For the model's batched matmul.
 void vec_dot_multi(const TypeTraits& t, int n, const void* w, const void* x, size_t x_stride, int n_x, float* out);
 

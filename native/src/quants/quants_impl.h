@@ -57,6 +57,7 @@ float vec_dot_q6_K_avx2(int n, const void* w, const void* x);
 // One weight row against several activation rows (quants_multi_avx2.cpp); see VecDotMultiFn.
 void vec_dot_multi_q8_0_avx2(int n, const void* w, const void* x, size_t x_stride, int n_x, float* out);
 void vec_dot_multi_q4_0_avx2(int n, const void* w, const void* x, size_t x_stride, int n_x, float* out);
+void vec_dot_multi_q5_0_avx2(int n, const void* w, const void* x, size_t x_stride, int n_x, float* out);
 void vec_dot_multi_q4_K_avx2(int n, const void* w, const void* x, size_t x_stride, int n_x, float* out);
 void vec_dot_multi_q5_K_avx2(int n, const void* w, const void* x, size_t x_stride, int n_x, float* out);
 void vec_dot_multi_q6_K_avx2(int n, const void* w, const void* x, size_t x_stride, int n_x, float* out);

@@ -7,6 +7,7 @@
 // called only after cpu_features() said yes.
 #include <immintrin.h>
 
+#include <cstring>
 #include <type_traits>
 
 #include "quants/quants_impl.h"
@@ -40,25 +41,54 @@ inline const Block* act(const void* x, size_t stride, int t) {
   return reinterpret_cast<const Block*>(static_cast<const uint8_t*>(x) + stride * t);
 }
 
-// Q8_0 and Q4_0 weights (signed levels) against Q8_0 activations.
-template <int NX, bool NIBBLES>
+// Expands the 32 bits at qh into 32 bytes, 0xff where the bit is set (Q5_0's fifth bits).
+inline __m256i bits_to_bytes(const uint8_t* qh) {
+  uint32_t bits;
+  std::memcpy(&bits, qh, 4);
+  const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                        2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i v = _mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), shuf),
+                                    _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+  return _mm256_cmpeq_epi8(v, _mm256_set1_epi64x(-1));
+}
+
+enum class Legacy { Q8_0, Q4_0, Q5_0 };
+
+// One block of Q8_0 / Q4_0 / Q5_0 weights as 32 signed levels, and its scale.
+template <Legacy L>
+inline __m256i legacy_levels(const void* w, int i, float* d) {
+  if constexpr (L == Legacy::Q8_0) {
+    const block_q8_0& blk = static_cast<const block_q8_0*>(w)[i];
+    *d = half_to_float(blk.d);
+    return load32(blk.qs);
+  } else {
+    const uint8_t* qs;
+    if constexpr (L == Legacy::Q4_0) {
+      const block_q4_0& blk = static_cast<const block_q4_0*>(w)[i];
+      *d = half_to_float(blk.d);
+      qs = blk.qs;
+    } else {
+      const block_q5_0& blk = static_cast<const block_q5_0*>(w)[i];
+      *d = half_to_float(blk.d);
+      qs = blk.qs;
+    }
+    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+    const __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0x0f));
+    if constexpr (L == Legacy::Q4_0) return _mm256_sub_epi8(q, _mm256_set1_epi8(8));
+    // Q5_0: level - 16 = nibble | (fifth bit << 4) - 16, i.e. the nibble with 0xF0 where the bit is clear.
+    const block_q5_0& blk = static_cast<const block_q5_0*>(w)[i];
+    return _mm256_or_si256(q, _mm256_andnot_si256(bits_to_bytes(blk.qh), _mm256_set1_epi8((char)0xF0)));
+  }
+}
+
+// Q8_0, Q4_0 and Q5_0 weights (signed levels) against Q8_0 activations.
+template <int NX, Legacy L>
 void dot_legacy_multi(int n, const void* w, const void* x, size_t stride, float* out) {
   __m256 acc[NX];
   for (int t = 0; t < NX; ++t) acc[t] = _mm256_setzero_ps();
   for (int i = 0; i < n / QK8_0; ++i) {
-    __m256i q;
     float dw;
-    if constexpr (NIBBLES) {
-      const block_q4_0& blk = static_cast<const block_q4_0*>(w)[i];
-      const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.qs));
-      q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(packed, 4), packed), _mm256_set1_epi8(0x0f));
-      q = _mm256_sub_epi8(q, _mm256_set1_epi8(8));
-      dw = half_to_float(blk.d);
-    } else {
-      const block_q8_0& blk = static_cast<const block_q8_0*>(w)[i];
-      q = load32(blk.qs);
-      dw = half_to_float(blk.d);
-    }
+    const __m256i q = legacy_levels<L>(w, i, &dw);
     const __m256i abs_q = _mm256_sign_epi8(q, q);
     for (int t = 0; t < NX; ++t) {
       const block_q8_0& y = act<block_q8_0>(x, stride, t)[i];
@@ -175,8 +205,9 @@ void in_groups_of_four(int n, const void* w, const void* x, size_t stride, int n
   }
 }
 
-template <int NX> struct Q8_0Kernel { static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_legacy_multi<NX, false>(n, w, x, s, o); } };
-template <int NX> struct Q4_0Kernel { static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_legacy_multi<NX, true>(n, w, x, s, o); } };
+template <int NX> struct Q8_0Kernel { static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_legacy_multi<NX, Legacy::Q8_0>(n, w, x, s, o); } };
+template <int NX> struct Q4_0Kernel { static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_legacy_multi<NX, Legacy::Q4_0>(n, w, x, s, o); } };
+template <int NX> struct Q5_0Kernel { static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_legacy_multi<NX, Legacy::Q5_0>(n, w, x, s, o); } };
 template <int NX> struct Q4_KKernel { static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_k45_multi<NX, false>(n, w, x, s, o); } };
 template <int NX> struct Q5_KKernel { static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_k45_multi<NX, true>(n, w, x, s, o); } };
 template <int NX> struct Q6_KKernel { static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_q6_K_multi<NX>(n, w, x, s, o); } };
@@ -185,6 +216,7 @@ template <int NX> struct Q6_KKernel { static void run(int n, const void* w, cons
 
 void vec_dot_multi_q8_0_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) { in_groups_of_four<Q8_0Kernel>(n, w, x, s, n_x, o); }
 void vec_dot_multi_q4_0_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) { in_groups_of_four<Q4_0Kernel>(n, w, x, s, n_x, o); }
+void vec_dot_multi_q5_0_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) { in_groups_of_four<Q5_0Kernel>(n, w, x, s, n_x, o); }
 void vec_dot_multi_q4_K_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) { in_groups_of_four<Q4_KKernel>(n, w, x, s, n_x, o); }
 void vec_dot_multi_q5_K_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) { in_groups_of_four<Q5_KKernel>(n, w, x, s, n_x, o); }
 void vec_dot_multi_q6_K_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) { in_groups_of_four<Q6_KKernel>(n, w, x, s, n_x, o); }
