@@ -149,3 +149,75 @@ export const ServerMethods = {
 export interface QwenInlineCompletionItemExtras {
   qwenStats?: CompletionStats;
 }
+
+// ---- qwen/debugStats (added by the server helper for the soak test and benchmarks). Not needed
+// by the extension; any client may ask.
+
+export interface DebugStatsParams {
+  /** Evict every idle KV slot first, so `kv.usedTokens` shows what nothing should hold anymore. */
+  dropIdleCaches?: boolean;
+  /** Include the last inline completion's FIM prompt, decoded with its special tokens. */
+  includeLastPrompt?: boolean;
+}
+
+export interface DebugSlot {
+  id: number;
+  kind: 'completion' | 'chat';
+  /** Document uri or chat session id that last used the slot. */
+  key: string;
+  tokens: number;
+  busy: boolean;
+}
+
+/** Request counts since the server started. */
+export interface RequestCounters {
+  started: number;
+  /** Finished with a result (possibly partial, e.g. after the time budget). */
+  answered: number;
+  /** Stopped by $/cancelRequest. */
+  cancelled: number;
+  /** Stopped because a newer completion for the same document arrived. */
+  superseded: number;
+  /** Answered with an error. */
+  failed: number;
+}
+
+export interface FimPromptLayout {
+  /** Tokens of the repo-level part (other files), 0 without snippets. */
+  contextTokens: number;
+  prefixTokens: number;
+  suffixTokens: number;
+  /** First document line in the prefix window. */
+  prefixStartLine: number;
+  /** The prompt decoded with special tokens (only when asked with includeLastPrompt). */
+  text?: string;
+}
+
+export interface DebugStats {
+  state: ServerState;
+  kv: {
+    /** Tokens held natively over all sequences (the engine's own count). */
+    usedTokens: number;
+    capacityTokens: number;
+    bytesPerToken: number;
+  } | null;
+  slots: DebugSlot[];
+  evictions: number;
+  scheduler: { completionGrants: number; chatGrants: number; chatYields: number; waiting: number; busy: boolean };
+  completions: RequestCounters;
+  chats: RequestCounters;
+  /** Requests (completions and chats) that have not answered yet. */
+  inFlight: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  lastPrompt: FimPromptLayout | null;
+  /** Stats of the most recent finished completions, oldest first (at most 32). */
+  recentCompletions: CompletionStats[];
+  /** Completions generating now: document uri → text pieces streamed so far (about one per token). */
+  liveCompletions: Record<string, number>;
+}
+
+export const DebugMethods = {
+  /** Request (DebugStatsParams) → DebugStats. */
+  debugStats: 'qwen/debugStats',
+} as const;

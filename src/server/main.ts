@@ -17,7 +17,17 @@ import {
   TextDocumentSyncKind,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { ChatProgress, CompletionContextParams, Methods, ServerMethods, StatusParams, TokenizeParams } from '../protocol';
+import {
+  ChatProgress,
+  CompletionContextParams,
+  DebugMethods,
+  DebugStatsParams,
+  Methods,
+  ServerMethods,
+  StatusParams,
+  TokenizeParams,
+} from '../protocol';
+import { collectDebugStats } from './debug-stats';
 import { ChatService } from './chat/chat-service';
 import { CompletionService } from './completion/completion-service';
 import { CompletionContextStore } from './completion/context-store';
@@ -124,6 +134,9 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
   connection.onRequest(Methods.chat, (params, token) => chat.chat(params as never, token));
   connection.onRequest(Methods.getStatus, () => host.getStatus());
   connection.onRequest(ServerMethods.lastCompletionStats, () => completions.lastStats);
+  connection.onRequest(DebugMethods.debugStats, (params: DebugStatsParams | undefined) =>
+    collectDebugStats(host, completions, chat, params),
+  );
   connection.onRequest(Methods.tokenize, async (params: TokenizeParams) => {
     if (!params || typeof params.text !== 'string') throw invalidParams('qwen/tokenize: params.text must be a string');
     const { model } = await host.require();

@@ -48,6 +48,15 @@ export class ModelHost {
     private readonly log: (message: string) => void,
   ) {}
 
+  /** The ready model, if any, without waiting for a load. */
+  get current(): LoadedModel | null {
+    return this.loaded;
+  }
+
+  get state(): StatusParams['state'] {
+    return this.status.state;
+  }
+
   get engineModule(): EngineModule {
     return this.engine();
   }
@@ -100,6 +109,11 @@ export class ModelHost {
     const run = async (): Promise<LoadedModel | null> => {
       // One model in memory at a time: the old one goes before the new one maps its weights.
       await this.unload();
+      // Remote mode: requests go to the OpenAI-compatible server, so no local model is loaded.
+      if (settings.remoteUrl) {
+        this.setStatus({ state: 'ready', message: `Using the OpenAI-compatible server at ${settings.remoteUrl}` });
+        return null;
+      }
       if (path === '') {
         this.setStatus({ state: 'noModel', message: 'No model configured' });
         return null;

@@ -96,5 +96,12 @@ export function mergeSettings(prev: EffectiveSettings, raw: unknown): EffectiveS
 
 /** True when the change needs the model loaded again (path, device, threads or context size). */
 export function needsReload(a: ServerSettings, b: ServerSettings): boolean {
-  return a.modelPath !== b.modelPath || a.device !== b.device || a.threads !== b.threads || a.contextSize !== b.contextSize;
+  return (
+    a.modelPath !== b.modelPath ||
+    a.device !== b.device ||
+    a.threads !== b.threads ||
+    a.contextSize !== b.contextSize ||
+    // Switching to or from a remote server unloads or loads the local model.
+    (a.remoteUrl ?? '') !== (b.remoteUrl ?? '')
+  );
 }

@@ -8,7 +8,7 @@ import {
   StreamMessageReader,
   StreamMessageWriter,
 } from 'vscode-jsonrpc/node';
-import type { ChatParams, ChatResult, CompletionStats, StatusParams } from '../../src/protocol';
+import type { ChatParams, ChatResult, CompletionContextParams, CompletionStats, DebugStats, DebugStatsParams, StatusParams } from '../../src/protocol';
 
 export interface ServerProcessSpec {
   command: string;
@@ -107,6 +107,30 @@ export class LspTestClient {
 
   lastStats(): Promise<CompletionStats | null> {
     return this.conn.sendRequest('qwen/lastCompletionStats', {});
+  }
+
+  debugStats(params: DebugStatsParams = {}): Promise<DebugStats> {
+    return this.conn.sendRequest('qwen/debugStats', params);
+  }
+
+  /** Sends workspace/didChangeConfiguration with a partial settings object. */
+  configure(settings: Record<string, unknown>): Promise<void> {
+    return this.conn.sendNotification('workspace/didChangeConfiguration', { settings });
+  }
+
+  sendContext(params: CompletionContextParams): Promise<void> {
+    return this.conn.sendNotification('qwen/completionContext', params);
+  }
+
+  /** Polls debugStats until `ready` holds (or fails after `timeoutMs`). */
+  async waitForDebug(ready: (s: DebugStats) => boolean, what: string, timeoutMs = 30000): Promise<DebugStats> {
+    const start = Date.now();
+    for (;;) {
+      const s = await this.debugStats();
+      if (ready(s)) return s;
+      if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${JSON.stringify(s)}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,16 @@
 import type { Model, Sequence } from '../../engine/api';
 import { commonPrefixLength } from '../../engine/generate';
 
+/**
+ * Tokens per KV block: the engine's cache hands out whole blocks of this many tokens per sequence
+ * (native/src/model/kv_cache.h kBlockTokens), so a budget counted in tokens alone overcommits.
+ */
+export const KV_BLOCK_TOKENS = 32;
+
+function blocksFor(tokens: number): number {
+  return Math.ceil(tokens / KV_BLOCK_TOKENS);
+}
+
 export type SlotKind = 'completion' | 'chat';
 
 export interface Slot {
@@ -25,9 +35,6 @@ export interface SlotPick {
   /** Prompt tokens already in the slot's cache. */
   sharedTokens: number;
 }
-
-/** A shared prefix worth keeping a slot for: at least this many tokens, or half the prompt. */
-const MIN_USEFUL_SHARE = 32;
 
 export class SlotPool {
   private readonly slots: Slot[] = [];
@@ -48,37 +55,22 @@ export class SlotPool {
     return this.slots;
   }
 
-  /** Tokens held by all slots (our own count; the engine's snapshot can lag during an eval). */
-  usedTokens(): number {
-    return this.slots.reduce((n, s) => n + s.seq.tokens.length, 0);
-  }
-
   /**
-   * The completion slot for `prompt`: the idle one sharing the longest prefix (ties go to the
-   * slot of the same document, then the most recent); a new slot when none shares much and there
-   * is room for one; otherwise the least recently used idle slot, which will be overwritten.
+   * The completion slot for `prompt` in document `docKey`: the document's own slot when it has an
+   * idle one (switching files finds each file's cache intact); else a new slot while there are
+   * fewer than the limit; else the least recently used idle slot, which is overwritten. Another
+   * document's slot is never taken while it is not the least recent, even when it shares the
+   * repo-level header: stealing it would cost that file its whole cache on the next switch.
    */
   pickCompletionSlot(docKey: string, prompt: readonly number[], reuse: boolean): SlotPick {
     const idle = this.slots.filter((s) => s.kind === 'completion' && !s.busy);
-    let best: SlotPick | undefined;
-    for (const slot of idle) {
-      const shared = reuse ? commonPrefixLength(slot.seq.tokens, prompt) : 0;
-      if (
-        !best ||
-        shared > best.sharedTokens ||
-        (shared === best.sharedTokens && this.better(slot, best.slot, docKey))
-      ) {
-        best = { slot, sharedTokens: shared };
-      }
-    }
-    const useful = best && (best.sharedTokens >= MIN_USEFUL_SHARE || best.sharedTokens * 2 >= prompt.length);
-    let pick: SlotPick;
-    if (best && useful) pick = best;
-    else if (this.count('completion') < this.maxCompletionSlots) pick = { slot: this.create('completion', docKey), sharedTokens: 0 };
-    else if (best) pick = { slot: this.leastRecent(idle), sharedTokens: 0 };
-    else pick = { slot: this.create('completion', docKey), sharedTokens: 0 }; // every slot busy
-    if (!useful && reuse) pick.sharedTokens = commonPrefixLength(pick.slot.seq.tokens, prompt);
-    return this.touch(pick, docKey);
+    const own = idle.filter((s) => s.key === docKey);
+    let slot: Slot;
+    if (own.length > 0) slot = this.mostShared(own, prompt);
+    else if (this.count('completion') < this.maxCompletionSlots || idle.length === 0) slot = this.create('completion', docKey);
+    else slot = this.leastRecent(idle);
+    const sharedTokens = reuse ? commonPrefixLength(slot.seq.tokens, prompt) : 0;
+    return this.touch({ slot, sharedTokens }, docKey);
   }
 
   /** The chat slot of a conversation, created on first use. */
@@ -90,19 +82,20 @@ export class SlotPool {
   }
 
   /**
-   * Evicts least recently used idle slots (other than `keep`) until `needed` more tokens fit
-   * next to what `keep` retains. Returns false when they cannot fit even with every other idle
-   * slot gone.
+   * Evicts least recently used idle slots (other than `keep`) until `keep` can grow to `total`
+   * tokens. Returns the most tokens `keep` may hold afterwards: at least `total` when it fits,
+   * less when busy slots hold the rest. Counted in whole KV blocks, as the engine allocates them.
    */
-  makeRoom(keep: Slot, keepTokens: number, needed: number): boolean {
-    const capacity = this.model.kvUsage().capacity;
-    const fits = (): boolean => this.usedTokens() - keep.seq.tokens.length + keepTokens + needed <= capacity;
-    while (!fits()) {
+  makeRoom(keep: Slot, total: number): number {
+    const capacityBlocks = Math.floor(this.model.kvUsage().capacity / KV_BLOCK_TOKENS);
+    const freeBlocks = (): number =>
+      capacityBlocks - this.slots.reduce((n, s) => (s === keep ? n : n + blocksFor(s.seq.tokens.length)), 0);
+    while (blocksFor(total) > freeBlocks()) {
       const victims = this.slots.filter((s) => s !== keep && !s.busy && s.seq.tokens.length > 0);
-      if (victims.length === 0) return false;
+      if (victims.length === 0) break;
       this.evict(this.leastRecent(victims));
     }
-    return true;
+    return Math.max(0, freeBlocks()) * KV_BLOCK_TOKENS;
   }
 
   /** Drops a slot and frees its KV. */
@@ -112,6 +105,13 @@ export class SlotPool {
     this.slots.splice(i, 1);
     this.evictions++;
     slot.seq.dispose();
+  }
+
+  /** Evicts every slot that no request is using; returns how many went. */
+  evictIdle(): number {
+    const idle = this.slots.filter((s) => !s.busy);
+    for (const s of idle) this.evict(s);
+    return idle.length;
   }
 
   /** Drops the chat slot of a conversation (the client started over). */
@@ -130,9 +130,18 @@ export class SlotPool {
     }
   }
 
-  private better(a: Slot, b: Slot, docKey: string): boolean {
-    if ((a.key === docKey) !== (b.key === docKey)) return a.key === docKey;
-    return a.lastUsed > b.lastUsed;
+  /** The slot sharing the longest prefix with `prompt` (ties: the most recent). */
+  private mostShared(slots: Slot[], prompt: readonly number[]): Slot {
+    let best = slots[0];
+    let bestShared = commonPrefixLength(best.seq.tokens, prompt);
+    for (const s of slots.slice(1)) {
+      const shared = commonPrefixLength(s.seq.tokens, prompt);
+      if (shared > bestShared || (shared === bestShared && s.lastUsed > best.lastUsed)) {
+        best = s;
+        bestShared = shared;
+      }
+    }
+    return best;
   }
 
   private count(kind: SlotKind): number {

@@ -8,8 +8,10 @@ import { commonPrefixLength } from '../../engine/generate';
 import type { ChatMessage, ChatParams, ChatResult } from '../../protocol';
 import { asResponseError, invalidParams, promptTooLongError } from '../errors';
 import type { ModelHost } from '../model-host';
-import { AbortFan } from '../scheduler/abort';
+import { AbortFan, AbortReasons } from '../scheduler/abort';
+import { RequestOutcome, RequestTally } from '../request-counters';
 import { ScheduledSequence } from '../scheduler/scheduled-sequence';
+import { remoteBackendFor, RemoteBackend } from '../../openai/remote-backend';
 import type { EffectiveSettings } from '../settings';
 
 export interface ChatDeps {
@@ -33,10 +35,26 @@ function checkParams(params: ChatParams): void {
 }
 
 export class ChatService {
+  readonly tally = new RequestTally();
+
   constructor(private readonly deps: ChatDeps) {}
 
   async chat(params: ChatParams, token: CancellationToken): Promise<ChatResult> {
+    const ended = this.tally.start();
+    let outcome: RequestOutcome = 'failed';
+    try {
+      const result = await this.chatCounted(params, token);
+      outcome = result.stopReason === 'aborted' && token.isCancellationRequested ? 'cancelled' : 'answered';
+      return result;
+    } finally {
+      ended(outcome);
+    }
+  }
+
+  private async chatCounted(params: ChatParams, token: CancellationToken): Promise<ChatResult> {
     checkParams(params);
+    const remote = remoteBackendFor(this.deps.settings());
+    if (remote) return this.chatRemotely(remote, params, token);
     const loaded = await this.deps.host.require();
     const { model, pool } = loaded;
     const engine = this.deps.host.engineModule;
@@ -60,17 +78,18 @@ export class ChatService {
     if (slot.busy) throw invalidParams(`qwen/chat: session ${params.sessionId} already has a reply in progress`);
     slot.busy = true;
     const fan = new AbortFan();
-    const listener = token.onCancellationRequested(() => fan.abort('cancelled by the client'));
+    const listener = token.onCancellationRequested(() => fan.abort(AbortReasons.client));
     fan.onDispose(() => listener.dispose());
     try {
       const shared = this.deps.settings().tuning.reusePrefix ? commonPrefixLength(slot.seq.tokens, promptTokens) : 0;
       if (shared === 0) slot.seq.truncate(0);
-      const fits = pool.makeRoom(slot, shared, promptTokens.length - shared + maxTokens);
-      const room = capacity - (pool.usedTokens() - slot.seq.tokens.length + shared) - promptTokens.length;
+      const limit = pool.makeRoom(slot, promptTokens.length + maxTokens);
+      // Busy completion slots may hold part of the context: shorten the reply rather than fail.
+      if (limit <= promptTokens.length) throw promptTooLongError('chat prompt', promptTokens.length, limit);
       const scheduled = new ScheduledSequence(slot.seq, this.deps.host.scheduler, 'chat');
       const token = params.partialResultToken;
       const result = await engine.generate(model, scheduled, promptTokens, {
-        maxTokens: fits ? maxTokens : Math.max(1, Math.min(maxTokens, room)),
+        maxTokens: Math.min(maxTokens, limit - promptTokens.length),
         sampling: {
           temperature: numberOr(params.temperature, s.temperature),
           topP: numberOr(params.topP, s.topP),
@@ -102,6 +121,22 @@ export class ChatService {
     } finally {
       fan.dispose();
       slot.busy = false;
+    }
+  }
+
+  /** settings.remoteUrl is set: the reply comes from that OpenAI-compatible server, streamed the same way. */
+  private async chatRemotely(remote: RemoteBackend, params: ChatParams, token: CancellationToken): Promise<ChatResult> {
+    const fan = new AbortFan();
+    const listener = token.onCancellationRequested(() => fan.abort(AbortReasons.client));
+    const progressToken = params.partialResultToken;
+    try {
+      return await remote.chat(params, this.deps.settings().chat, fan.signal, (delta) => {
+        if (progressToken !== undefined && progressToken !== null) this.deps.sendDelta(progressToken, delta);
+      });
+    } catch (e) {
+      throw asResponseError(e, `Chat (remote server ${remote.baseUrl})`);
+    } finally {
+      listener.dispose();
     }
   }
 }

@@ -1,5 +1,13 @@
 // Small helpers for AbortSignal plumbing shared by the scheduler, completions and chat.
 
+/** Why work was aborted; the first reason wins and decides how the request is counted and answered. */
+export const AbortReasons = {
+  client: 'cancelled by the client',
+  superseded: 'superseded by a newer request',
+  documentClosed: 'document closed',
+  timeBudget: 'time budget',
+} as const;
+
 /** An Error named 'AbortError', as the engine and fetch() use for aborted work. */
 export function abortError(message = 'The operation was aborted'): Error {
   const err = new Error(message);

@@ -51,6 +51,11 @@ export class EngineScheduler {
     return this.holder !== null;
   }
 
+  /** Jobs waiting for the lease. */
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
   /** Waits for the lease; rejects with an AbortError if `signal` fires first. */
   acquire(priority: JobPriority, signal?: AbortSignal): Promise<Lease> {
     if (signal?.aborted) return Promise.reject(abortError());
