@@ -11,6 +11,7 @@
 #include <immintrin.h>
 
 #include "quants/quants_impl.h"
+#include "quants/quants_k_avx2_util.h"
 #include "quants/quants_k_common.h"
 
 namespace qwen::kernels {
@@ -48,12 +49,13 @@ float vec_dot_q2_K_avx2(int n, const void* w, const void* xv) {
   const block_q2_K* a = static_cast<const block_q2_K*>(w);
   const block_q8_K* b = static_cast<const block_q8_K*>(xv);
   const __m256i three = _mm256_set1_epi8(3);
-  __m256 acc = _mm256_setzero_ps();
-  float mins = 0;
+  __m256 acc = _mm256_setzero_ps(), mins = _mm256_setzero_ps();
   for (int i = 0; i < n / QK_K; ++i) {
-    int summ = 0;
-    for (int g = 0; g < 16; ++g) summ += (a[i].scales[g] >> 4) * b[i].bsums[g];
-    mins += b[i].d * half_to_float(a[i].dmin) * (float)summ;
+    // The mins sit in the high nibbles of the 16 scale bytes: sum_g min[g] * bsums[g].
+    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a[i].scales));
+    const __m256i m16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), _mm_set1_epi8(0x0f)));
+    const __m256i summ = _mm256_madd_epi16(m16, load32(b[i].bsums));
+    mins = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * half_to_float(a[i].dmin)), _mm256_cvtepi32_ps(summ), mins);
     __m256i sumi = _mm256_setzero_si256();
     for (int h = 0; h < 2; ++h) {
       const __m256i q = load32(a[i].qs + 32 * h);
@@ -66,7 +68,7 @@ float vec_dot_q2_K_avx2(int n, const void* w, const void* xv) {
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * half_to_float(a[i].d)), _mm256_cvtepi32_ps(sumi), acc);
   }
-  return hsum(acc) - mins;
+  return hsum(_mm256_sub_ps(acc, mins));
 }
 
 // w (n,) Q3_K . x (n,) Q8_K: x = d*sc*(q-4), q = 2 low bits | hmask bit << 2.
@@ -78,10 +80,9 @@ float vec_dot_q3_K_avx2(int n, const void* w, const void* xv) {
   for (int i = 0; i < n / QK_K; ++i) {
     int8_t sc[16];
     q3k_unpack_scales(a[i].scales, sc);
-    int offset = 0;  // sum_g sc[g] * bsums[g], times the stored +4
-    for (int g = 0; g < 16; ++g) offset += sc[g] * b[i].bsums[g];
     const __m256i hm = load32(a[i].hmask);
-    __m256i sumi = _mm256_set1_epi32(0);
+    // The stored +4 on every level over-counts 4 * sum_g sc[g] * bsums[g].
+    __m256i sumi = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(k16_scale_dot(sc, b[i].bsums), 2));
     for (int h = 0; h < 2; ++h) {
       const __m256i q = load32(a[i].qs + 32 * h);
       for (int js = 0; js < 4; ++js) {
@@ -91,7 +92,6 @@ float vec_dot_q3_K_avx2(int n, const void* w, const void* xv) {
         sumi = _mm256_add_epi32(sumi, scaled_dot(lev, load32(b[i].qs + 128 * h + 32 * js), sc[g], sc[g + 1]));
       }
     }
-    sumi = _mm256_sub_epi32(sumi, _mm256_setr_epi32(4 * offset, 0, 0, 0, 0, 0, 0, 0));
     acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * half_to_float(a[i].d)), _mm256_cvtepi32_ps(sumi), acc);
   }
   return hsum(acc);
@@ -105,14 +105,11 @@ template <bool FIFTH_BIT, typename Block>
 static float dot_k45(int n, const Block* a, const block_q8_K* b) {
   const __m256i low_nibble = _mm256_set1_epi8(0x0f);
   __m256 acc = _mm256_setzero_ps();
-  float mins = 0;
+  __m128 mins = _mm_setzero_ps();
   for (int i = 0; i < n / QK_K; ++i) {
-    int sc[8], m[8], summ = 0;
-    for (int j = 0; j < 8; ++j) {
-      k4_scale_min(j, a[i].scales, &sc[j], &m[j]);
-      summ += m[j] * (b[i].bsums[2 * j] + b[i].bsums[2 * j + 1]);
-    }
-    mins += b[i].d * half_to_float(a[i].dmin) * (float)summ;
+    uint8_t sc[8], m[8];
+    k4_unpack_scales_mins(a[i].scales, sc, m);
+    mins = _mm_fmadd_ps(_mm_set1_ps(b[i].d * half_to_float(a[i].dmin)), _mm_cvtepi32_ps(k4_min_dot(m, b[i].bsums)), mins);
     __m256i qh = _mm256_setzero_si256();
     if constexpr (FIFTH_BIT) qh = load32(fifth_bits(a[i]));
     __m256i sumi = _mm256_setzero_si256();
@@ -129,7 +126,7 @@ static float dot_k45(int n, const Block* a, const block_q8_K* b) {
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * half_to_float(a[i].d)), _mm256_cvtepi32_ps(sumi), acc);
   }
-  return hsum(acc) - mins;
+  return hsum(acc) - hsum_ps128(mins);
 }
 
 float vec_dot_q4_K_avx2(int n, const void* w, const void* x) {
@@ -147,9 +144,8 @@ float vec_dot_q6_K_avx2(int n, const void* w, const void* xv) {
   __m256 acc = _mm256_setzero_ps();
   for (int i = 0; i < n / QK_K; ++i) {
     const int8_t* sc = a[i].scales;
-    int offset = 0;  // sum_g sc[g] * bsums[g], times the stored +32
-    for (int g = 0; g < 16; ++g) offset += sc[g] * b[i].bsums[g];
-    __m256i sumi = _mm256_setzero_si256();
+    // The stored +32 on every level over-counts 32 * sum_g sc[g] * bsums[g].
+    __m256i sumi = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(k16_scale_dot(sc, b[i].bsums), 5));
     for (int h = 0; h < 2; ++h) {
       const __m256i ql0 = load32(a[i].ql + 64 * h), ql1 = load32(a[i].ql + 64 * h + 32);
       const __m256i qh = load32(a[i].qh + 32 * h);
@@ -166,7 +162,6 @@ float vec_dot_q6_K_avx2(int n, const void* w, const void* xv) {
       sumi = _mm256_add_epi32(sumi, scaled_dot(q3, load32(y + 64), sc[g + 4], sc[g + 5]));
       sumi = _mm256_add_epi32(sumi, scaled_dot(q4, load32(y + 96), sc[g + 6], sc[g + 7]));
     }
-    sumi = _mm256_sub_epi32(sumi, _mm256_setr_epi32(32 * offset, 0, 0, 0, 0, 0, 0, 0));
     acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * half_to_float(a[i].d)), _mm256_cvtepi32_ps(sumi), acc);
   }
   return hsum(acc);

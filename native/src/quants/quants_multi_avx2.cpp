@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "quants/quants_impl.h"
+#include "quants/quants_k_avx2_util.h"
 #include "quants/quants_k_common.h"
 
 namespace qwen::kernels {
@@ -106,21 +107,19 @@ void dot_k45_multi(int n, const void* w, const void* x, size_t stride, float* ou
   const Block* a = static_cast<const Block*>(w);
   const __m256i low_nibble = _mm256_set1_epi8(0x0f);
   __m256 acc[NX];
-  float mins[NX];
+  __m128 mins[NX];
   for (int t = 0; t < NX; ++t) {
     acc[t] = _mm256_setzero_ps();
-    mins[t] = 0;
+    mins[t] = _mm_setzero_ps();
   }
   for (int i = 0; i < n / QK_K; ++i) {
-    int sc[8], m[8];
-    for (int j = 0; j < 8; ++j) k4_scale_min(j, a[i].scales, &sc[j], &m[j]);
+    uint8_t sc[8], m[8];
+    k4_unpack_scales_mins(a[i].scales, sc, m);
     const float d = half_to_float(a[i].d), dmin = half_to_float(a[i].dmin);
     __m256i sumi[NX];
     for (int t = 0; t < NX; ++t) {
       const block_q8_K& y = act<block_q8_K>(x, stride, t)[i];
-      int summ = 0;
-      for (int j = 0; j < 8; ++j) summ += m[j] * (y.bsums[2 * j] + y.bsums[2 * j + 1]);
-      mins[t] += y.d * dmin * (float)summ;
+      mins[t] = _mm_fmadd_ps(_mm_set1_ps(y.d * dmin), _mm_cvtepi32_ps(k4_min_dot(m, y.bsums)), mins[t]);
       sumi[t] = _mm256_setzero_si256();
     }
     __m256i qh = _mm256_setzero_si256();
@@ -146,7 +145,7 @@ void dot_k45_multi(int n, const void* w, const void* x, size_t stride, float* ou
       acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(yd * d), _mm256_cvtepi32_ps(sumi[t]), acc[t]);
     }
   }
-  for (int t = 0; t < NX; ++t) out[t] = hsum(acc[t]) - mins[t];
+  for (int t = 0; t < NX; ++t) out[t] = hsum(acc[t]) - hsum_ps128(mins[t]);
 }
 
 // Q6_K weights against Q8_K activations.
@@ -160,10 +159,8 @@ void dot_q6_K_multi(int n, const void* w, const void* x, size_t stride, float* o
     const int8_t* sc = a[i].scales;
     __m256i sumi[NX];
     for (int t = 0; t < NX; ++t) {
-      const block_q8_K& y = act<block_q8_K>(x, stride, t)[i];
-      int offset = 0;  // the stored +32 times the scaled group sums
-      for (int g = 0; g < 16; ++g) offset += sc[g] * y.bsums[g];
-      sumi[t] = _mm256_setr_epi32(-32 * offset, 0, 0, 0, 0, 0, 0, 0);
+      // The stored +32 on every level over-counts 32 * sum_g sc[g] * bsums[g].
+      sumi[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(k16_scale_dot(sc, act<block_q8_K>(x, stride, t)[i].bsums), 5));
     }
     for (int h = 0; h < 2; ++h) {
       const __m256i ql0 = load32(a[i].ql + 64 * h), ql1 = load32(a[i].ql + 64 * h + 32);
