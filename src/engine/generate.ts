@@ -4,6 +4,7 @@
 // signal, or the caller's onText returning false. Text is streamed through the tokenizer's stream
 // decoder, holding back any tail that might still grow into a stop string.
 import type { GenerateOptions, GenerateResult, Model, Sequence, StopReason } from './api';
+import { checkSamplingOptions } from './sampling-check';
 import { StopStringMatcher } from './stop-strings';
 
 /** Token ids that end generation for this model: EOS from the metadata and the ChatML enders. */
@@ -47,6 +48,7 @@ export async function generate(
   const maxTokens = opts.maxTokens ?? 256;
   if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new RangeError(`generate: maxTokens must be a non-negative integer, got ${maxTokens}`);
   const sampling = opts.sampling ?? {};
+  checkSamplingOptions(sampling);
   const stops = new Set<number>([...endOfGenerationIds(model), ...(opts.stopTokens ?? [])]);
   const matcher = new StopStringMatcher(opts.stopStrings ?? []);
   const signal = opts.signal;

@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { LoadOptions, Model, ModelInfo, Sequence, Tokenizer } from './api';
 import { EvalQueue } from './eval-queue';
+import { checkModelFitsInMemory, modelFootprint } from './memory-check';
 import { GgufInfo, GgufMetadataValue, loadNative, NativeModel } from './native';
 import { SequenceHost, SequenceImpl } from './sequence';
 import { createTokenizerFromGguf } from './tokenizer';
@@ -168,6 +169,7 @@ export async function loadModel(file: string, opts: LoadOptions = {}): Promise<M
   const gguf = readModelHeader(file);
   const trained = metaNumber(gguf.metadata, 'qwen2.context_length', file);
   const resolved = resolveLoadOptions(opts, trained);
+  checkModelFitsInMemory(file, modelFootprint(gguf.fileSize, gguf.metadata as Record<string, unknown>, resolved.contextSize));
   const tokenizer = createTokenizerFromGguf(gguf.metadata as Record<string, unknown>);
 
   const onProgress = opts.onProgress;
