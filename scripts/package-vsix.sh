@@ -13,5 +13,8 @@ version=$(node -p "require('./package.json').version")
 target="linux-x64"
 out="build/qwen-local-$version-$target.vsix"
 mkdir -p build
-npx vsce package --no-dependencies --allow-missing-repository --skip-license --target "$target" -o "$out" >&2
+# --no-rewrite-relative-links: the project has no public repository URL for vsce to point the
+# README's relative links (ARCHITECTURE.md, ...) at; without it vsce refuses to package.
+npx vsce package --no-dependencies --allow-missing-repository --skip-license --no-rewrite-relative-links \
+  --target "$target" -o "$out" >&2
 echo "$out"

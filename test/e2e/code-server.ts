@@ -10,15 +10,28 @@ import { chromium, Browser, Page } from 'playwright-core';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 
-/** Installs code-server once (cached outside the repo) and returns its entry script. */
-export function ensureCodeServer(): string {
-  const out = execFileSync(path.join(repoRoot, 'scripts', 'install-code-server.sh'), [], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    timeout: 20 * 60_000,
-  });
-  const lines = out.trim().split('\n');
-  return lines[lines.length - 1];
+/** Must match VERSION and the install folder in scripts/install-code-server.sh. */
+const CODE_SERVER_VERSION = '4.99.4';
+export const chromiumPath = '/usr/bin/chromium';
+
+/**
+ * The code-server launcher installed by scripts/install-code-server.sh. Installing takes minutes
+ * and needs Debian packages, so a test never does it behind the user's back: it fails and says how.
+ */
+export function codeServerEntry(): string {
+  const dir = process.env.QWEN_E2E_DIR ?? path.join(os.homedir(), '.cache', 'qwen-local-e2e');
+  const entry = path.join(dir, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+  const stamp = path.join(dir, `.installed-${CODE_SERVER_VERSION}`);
+  if (!fs.existsSync(stamp) || !fs.existsSync(entry)) {
+    throw new Error(
+      `code-server ${CODE_SERVER_VERSION} is not installed in ${dir}. Run scripts/install-code-server.sh ` +
+      '(about 6 minutes; .ci/run does it) and run the tests again.',
+    );
+  }
+  if (!fs.existsSync(chromiumPath)) {
+    throw new Error(`${chromiumPath} is missing: install the Debian package "chromium" (scripts/install-code-server.sh does).`);
+  }
+  return entry;
 }
 
 async function freePort(): Promise<number> {
@@ -38,44 +51,64 @@ export interface Workbench {
   server: ChildProcess;
   url: string;
   workspace: string;
+  /** Where code-server unpacked the installed extension (inside the fresh --extensions-dir). */
+  installedExtension: string;
   serverLog: () => string;
-  close(): Promise<void>;
+  /** Closes the browser and code-server; copies VS Code's logs to `keepLogsIn` first when given. */
+  close(keepLogsIn?: string): Promise<void>;
 }
 
 export interface WorkbenchOptions {
   vsix: string;
+  /** The extension's folder name prefix once installed: `<publisher>.<name>-<version>`. */
+  extensionFolderPrefix: string;
   settings: Record<string, unknown>;
   files: Record<string, string>;   // workspace-relative path -> content
 }
 
 export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> {
-  const entry = ensureCodeServer();
+  const entry = codeServerEntry();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen-e2e-'));
   const userData = path.join(root, 'user-data');
   const extensions = path.join(root, 'extensions');
   const workspace = path.join(root, 'workspace');
   fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
   fs.mkdirSync(extensions, { recursive: true });
+  fs.mkdirSync(workspace, { recursive: true });
   for (const [rel, content] of Object.entries(opts.files)) {
     fs.mkdirSync(path.dirname(path.join(workspace, rel)), { recursive: true });
     fs.writeFileSync(path.join(workspace, rel), content);
   }
-  fs.mkdirSync(workspace, { recursive: true });
   fs.writeFileSync(
     path.join(userData, 'User', 'settings.json'),
     JSON.stringify({
       'workbench.startupEditor': 'none',
       'workbench.tips.enabled': false,
+      'workbench.welcomePage.walkthroughs.openOnInstall': false,
       'security.workspace.trust.enabled': false,
       'telemetry.telemetryLevel': 'off',
+      'extensions.autoCheckUpdates': false,
+      'extensions.autoUpdate': false,
       'editor.inlineSuggest.enabled': true,
       ...opts.settings,
     }, null, 2),
   );
   const common = ['--user-data-dir', userData, '--extensions-dir', extensions];
-  execFileSync(process.execPath, [entry, ...common, '--install-extension', opts.vsix], {
-    stdio: 'pipe', timeout: 120_000,
-  });
+  // Installed exactly as a user would, from the .vsix; never a development folder.
+  try {
+    execFileSync(process.execPath, [entry, ...common, '--install-extension', opts.vsix], {
+      stdio: 'pipe', timeout: 120_000, encoding: 'utf8',
+    });
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`code-server --install-extension ${opts.vsix} failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+  }
+  const installed = fs.readdirSync(extensions).filter((d) => d.startsWith(opts.extensionFolderPrefix));
+  if (installed.length !== 1) {
+    throw new Error(`after --install-extension, ${extensions} holds [${fs.readdirSync(extensions).join(', ')}]; ` +
+      `expected one folder starting with ${opts.extensionFolderPrefix}`);
+  }
+  const installedExtension = path.join(extensions, installed[0]);
 
   const port = await freePort();
   let log = '';
@@ -85,26 +118,43 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
   server.stdout!.on('data', (d) => { log += d; });
   server.stderr!.on('data', (d) => { log += d; });
   const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
-  await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000, () => log);
 
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(url);
-  await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
-  return {
-    page, browser, server, url, workspace,
-    serverLog: () => log,
-    async close() {
-      await browser.close().catch(() => undefined);
+  let browser: Browser | undefined;
+  const close = async (keepLogsIn?: string) => {
+    await browser?.close().catch(() => undefined);
+    if (server.exitCode === null) {
+      const exited = new Promise((r) => server.once('exit', r));
       server.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 500));
-      fs.rmSync(root, { recursive: true, force: true });
-    },
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (server.exitCode === null) server.kill('SIGKILL');
+    }
+    if (keepLogsIn) {
+      fs.mkdirSync(keepLogsIn, { recursive: true });
+      fs.writeFileSync(path.join(keepLogsIn, 'code-server.log'), log);
+      const logs = path.join(userData, 'logs');
+      if (fs.existsSync(logs)) fs.cpSync(logs, path.join(keepLogsIn, 'vscode-logs'), { recursive: true });
+    }
+    fs.rmSync(root, { recursive: true, force: true });
   };
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000, () => log);
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', '--no-first-run', '--disable-quic'],
+    });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(url);
+    await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
+    return {
+      page, browser, server, url, workspace, installedExtension,
+      serverLog: () => log,
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
 }
 
 async function waitForHttp(url: string, timeoutMs: number, log: () => string): Promise<void> {

@@ -1,0 +1,192 @@
+// End-to-end: the packaged .vsix installed into a real VS Code (code-server 4.99.4), a synthetic
+// Qwen2.5 model configured, and headless Chromium typing into the workbench like a user:
+//   1. typing in a file shows ghost text, and Tab inserts exactly that text;
+//   2. a chat message streams a reply into the chat view;
+//   3. "Qwen Local: Explain" from the command palette answers in the chat.
+// The model has random weights, so its text is gibberish; what is checked is that the text
+// travels correctly through the server, the extension and VS Code. Screenshots of each step go to
+// test-artifacts/e2e/, and VS Code's logs too when a test fails.
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { getTestModel } from '../helpers/models';
+import { recordReplies, streamingProblem, waitForReply } from './chat-view';
+import { codeServerEntry, openWorkbench, repoRoot, Workbench } from './code-server';
+import { packagedVsix } from './vsix';
+import {
+  ghostText, openFile, runCommand, screenshot, statusText, waitForModelReady, waitForStableGhostText, webviewFrame,
+} from './workbench-ui';
+
+const artifacts = path.join(repoRoot, 'test-artifacts', 'e2e');
+const sourceFile = 'src/add.py';
+const sourceText = 'def add(a, b):\n    return a + b\n\n';
+
+/** The processes whose command line mentions `needle` (Linux /proc). */
+function processesMentioning(needle: string): string[] {
+  const found: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+      if (cmd.includes(needle)) found.push(`${pid}: ${cmd.trim()}`);
+    } catch { /* exited meanwhile */ }
+  }
+  return found;
+}
+
+/** Polls a file until it holds `expected` (saving is asynchronous); returns what it last held. */
+async function waitForFileContent(file: string, expected: string, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const now = fs.readFileSync(file, 'utf8');
+    if (now === expected || Date.now() > deadline) return now;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('end-to-end: the packaged extension in code-server', function () {
+  this.timeout(120_000);
+  let wb: Workbench | undefined;
+  const timings: Record<string, number> = {};
+  const since = (start: number) => Date.now() - start;
+
+  before(async function () {
+    this.timeout(8 * 60_000);
+    // Fails with how to install it, before spending time on packaging.
+    codeServerEntry();
+    fs.rmSync(artifacts, { recursive: true, force: true });
+    fs.mkdirSync(artifacts, { recursive: true });
+    let t = Date.now();
+    const [vsix, model] = await Promise.all([packagedVsix(), getTestModel('tiny', 'F32')]);
+    timings.packageAndModel = since(t);
+    t = Date.now();
+    wb = await openWorkbench({
+      vsix,
+      extensionFolderPrefix: 'qwen-local.qwen-local-',
+      files: { [sourceFile]: sourceText },
+      settings: {
+        'qwenLocal.modelPath': model,
+        'qwenLocal.device': 'cpu',
+        // Greedy completions: the same suggestion every run. Short outputs keep the run quick.
+        'qwenLocal.completion.temperature': 0,
+        'qwenLocal.completion.maxTokens': 24,
+        'qwenLocal.chat.maxTokens': 160,
+        // VS Code's own word suggestions would compete with the ghost text for Tab.
+        'editor.quickSuggestions': { other: false, comments: false, strings: false },
+        'editor.suggestOnTriggerCharacters': false,
+        'editor.wordBasedSuggestions': 'off',
+        'files.autoSave': 'off',
+      },
+    });
+    timings.installAndOpenWorkbench = since(t);
+    t = Date.now();
+    await waitForModelReady(wb.page, 120_000);
+    timings.modelReady = since(t);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && wb) {
+      const name = `failed-${(this.currentTest.title.match(/^\d+/)?.[0] ?? 'setup')}`;
+      await screenshot(wb.page, artifacts, name).catch(() => undefined);
+    }
+  });
+
+  after(async function () {
+    this.timeout(30_000);
+    const failed = this.test?.parent?.tests.some((t) => t.state === 'failed') ?? true;
+    await wb?.close(failed ? path.join(artifacts, 'logs') : undefined);
+    console.log(`    e2e timings (ms): ${JSON.stringify(timings)}`);
+  });
+
+  it('0. runs the extension installed from the .vsix, with its bundled server and addon', async function () {
+    const w = wb!;
+    const installed = w.installedExtension;
+    for (const rel of ['dist/extension.js', 'dist/server.js', 'dist/native/qwen_native.node', 'package.json']) {
+      assert.ok(fs.existsSync(path.join(installed, rel)), `${rel} is missing from the installed extension ${installed}`);
+    }
+    assert.ok(!fs.existsSync(path.join(installed, 'src')), 'the installed extension holds src/: it was not installed from the .vsix');
+    // The language server that loaded the model is the installed copy's, not the checkout's.
+    const servers = processesMentioning(path.join(installed, 'dist', 'server.js'));
+    assert.strictEqual(servers.length, 1, `expected one language server from ${installed}, found:\n${servers.join('\n')}`);
+    const status = await statusText(w.page);
+    assert.match(status, /tiny synthetic/, `the status bar should name the loaded model; it says "${status}"`);
+    assert.match(status, /CPU/, `the status bar should name the device; it says "${status}"`);
+  });
+
+  it('1. shows ghost text while typing, and Tab inserts exactly that text', async function () {
+    const page = wb!.page;
+    const file = path.join(wb!.workspace, sourceFile);
+    let t = Date.now();
+    await openFile(page, sourceFile);
+    timings.openFile = since(t);
+    await page.keyboard.press('Control+End');
+    // Typed as a user would; VS Code indents the new line after the colon.
+    await page.keyboard.type('def mul(a, b):\n', { delay: 40 });
+    t = Date.now();
+    const suggestion = await waitForStableGhostText(page, 60_000);
+    timings.ghostText = since(t);
+    await screenshot(page, artifacts, '1-ghost-text');
+    assert.ok(suggestion.trim().length > 0, `the ghost text is blank: ${JSON.stringify(suggestion)}`);
+
+    await page.keyboard.press('Tab');
+    await page.waitForFunction(() => document.querySelectorAll('.ghost-text-decoration').length === 0, undefined, { timeout: 5_000 })
+      .catch(() => { throw new Error('the ghost text is still shown after Tab'); });
+    assert.strictEqual(await ghostText(page), '', 'the ghost text is still shown after Tab');
+    await page.keyboard.press('Control+S');
+    const expected = `${sourceText}def mul(a, b):\n    ${suggestion}`;
+    const saved = await waitForFileContent(file, expected, 10_000);
+    await screenshot(page, artifacts, '1-accepted');
+    assert.strictEqual(saved, expected, 'after Tab the file should be the typed text plus exactly the ghost text');
+  });
+
+  it('2. streams a chat reply into the chat view', async function () {
+    const page = wb!.page;
+    let t = Date.now();
+    await runCommand(page, 'Qwen Local: Open Chat');
+    const frame = await webviewFrame(page, '#prompt', 30_000);
+    timings.openChat = since(t);
+    await frame.waitForFunction(() => {
+      const s = document.getElementById('status');
+      return !!s && !s.classList.contains('not-ready') && s.textContent !== 'Starting…';
+    }, undefined, { timeout: 20_000 }).catch(async () => {
+      throw new Error(`the chat view's status line never said ready: "${await frame.textContent('#status')}"`);
+    });
+    const question = 'Write a Python function that multiplies two numbers.';
+    await recordReplies(frame);
+    await frame.fill('#prompt', question);
+    t = Date.now();
+    await frame.press('#prompt', 'Enter');
+    const reply = await waitForReply(frame, 1, 90_000);
+    timings.chatReply = since(t);
+    await screenshot(page, artifacts, '2-chat-reply');
+
+    assert.strictEqual(reply.question, question, 'the user turn shown above the reply');
+    assert.ok(!reply.failed, `the reply ended with an error: ${reply.footer}`);
+    assert.ok(reply.text.trim().length > 0, 'the reply is empty');
+    const stats = /(\d+) tokens · ([\d.]+) tokens\/s/.exec(reply.footer);
+    assert.ok(stats, `the reply's footer should show token stats; it shows "${reply.footer}"`);
+    assert.ok(Number(stats[1]) >= 2 && Number(stats[1]) <= 160, `generated ${stats[1]} tokens; chat.maxTokens is 160`);
+    const problem = streamingProblem(reply);
+    assert.strictEqual(problem, undefined, problem);
+  });
+
+  it('3. runs "Qwen Local: Explain Code" from the command palette on a selection, answered in the chat', async function () {
+    const page = wb!.page;
+    await openFile(page, sourceFile);
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('Shift+ArrowDown');
+    await page.keyboard.press('Shift+ArrowDown');
+    const frame = await webviewFrame(page, '#prompt', 10_000);
+    await recordReplies(frame);
+    const t = Date.now();
+    await runCommand(page, 'Qwen Local: Explain Code');
+    const reply = await waitForReply(frame, 2, 90_000);
+    timings.explain = since(t);
+    await screenshot(page, artifacts, '3-explain');
+
+    // The action names itself and the selected lines (1 to 3: the selection ends at the start of line 3).
+    assert.strictEqual(reply.question, `Explain: ${sourceFile}:1-3`, 'the user turn the action adds to the chat');
+    assert.ok(!reply.failed, `the explanation ended with an error: ${reply.footer}`);
+    assert.ok(reply.text.trim().length > 0, 'the explanation is empty');
+    assert.match(reply.footer, /\d+ tokens · [\d.]+ tokens\/s/, `the explanation's footer shows no token stats: "${reply.footer}"`);
+  });
+});

@@ -1,0 +1,125 @@
+// Driving the VS Code workbench the way a user does (keyboard, command palette, clicks) and
+// reading back what it shows. Selectors are VS Code 1.99's (code-server 4.99.4); each helper fails
+// with a message naming what it waited for, so a broken step says which one.
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Frame, Page } from 'playwright-core';
+
+/** The extension's status bar entry: code-server gives it the id `<publisher>.<name>.<item id>`. */
+export const statusItemSelector = '[id="qwen-local.qwen-local.qwenLocal.status"]';
+
+export async function statusText(page: Page): Promise<string> {
+  const item = page.locator(statusItemSelector);
+  return (await item.count()) > 0 ? (await item.innerText()).trim() : '';
+}
+
+/**
+ * Waits until the status bar says the model is loaded. Fails at once, with the tooltip's text,
+ * when it says error or "no model" instead.
+ */
+export async function waitForModelReady(page: Page, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = await statusText(page);
+    if (/Qwen: error|no model/i.test(text)) {
+      const label = await page.locator(statusItemSelector).getAttribute('aria-label');
+      throw new Error(`the status bar reports "${text}" instead of a loaded model: ${label}`);
+    }
+    if (text !== '' && !/loading/i.test(text)) return text;
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`the model was not ready within ${timeoutMs} ms; the status bar says "${text || '(no Qwen Local item)'}"`);
+}
+
+/** Runs a command by its palette title (e.g. "Qwen Local: Open Chat"), as typed into F1. */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input.input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(`>${title}`);
+  // The row whose label is exactly the title, not a longer command that contains it.
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  try {
+    await row.waitFor({ state: 'visible', timeout: 10_000 });
+  } catch {
+    const rows = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
+    throw new Error(`the command palette has no "${title}"; it offers: ${JSON.stringify(rows.slice(0, 10))}`);
+  }
+  await row.click();
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
+}
+
+/** Opens a workspace file through Quick Open and waits until its editor has focus. */
+export async function openFile(page: Page, relativePath: string): Promise<void> {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget .quick-input-box input.input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(relativePath);
+  const name = path.basename(relativePath);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
+  await row.waitFor({ state: 'visible', timeout: 15_000 })
+    .catch(() => { throw new Error(`Quick Open did not find ${relativePath}`); });
+  await page.keyboard.press('Enter');
+  await page.locator(`.tab.active[aria-label^="${name}"]`).waitFor({ timeout: 15_000 })
+    .catch(() => { throw new Error(`no active editor tab for ${name} after Quick Open`); });
+  await page.locator('.editor-group-container.active .monaco-editor.focused').waitFor({ timeout: 10_000 })
+    .catch(() => { throw new Error(`the editor for ${name} did not take focus`); });
+}
+
+/**
+ * The inline suggestion as shown: the ghost part of the cursor line (Monaco splits long text into
+ * several spans) and, for a multi-line suggestion, the lines of the view zone below it. Monaco
+ * renders spaces as no-break spaces; they are turned back into spaces. '' when none is shown.
+ */
+export async function ghostText(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const editor = document.querySelector('.editor-group-container.active .monaco-editor.focused')
+      ?? document.querySelector('.editor-group-container.active .monaco-editor');
+    if (!editor) return '';
+    const text = (el: Element) => (el.textContent ?? '').replace(/\u00a0/g, ' ');
+    const first = Array.from(editor.querySelectorAll('.view-lines .ghost-text-decoration')).map(text).join('');
+    const more = Array.from(editor.querySelectorAll('.view-zones .ghost-text .view-line')).map(text);
+    return [first, ...more].join('\n');
+  });
+}
+
+/** Waits for a ghost text that stays the same for `stableMs` (the provider may refine its first answer). */
+export async function waitForStableGhostText(page: Page, timeoutMs: number, stableMs = 600): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    const now = await ghostText(page);
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (now !== '' && Date.now() - since >= stableMs) {
+      return now;
+    }
+    await page.waitForTimeout(100);
+  }
+  throw new Error(last === ''
+    ? `no ghost text appeared within ${timeoutMs} ms`
+    : `the ghost text kept changing for ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
+}
+
+/** The frame of a webview whose page has `selector` (webview views sit in nested iframes). */
+export async function webviewFrame(page: Page, selector: string, timeoutMs: number): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      if (await frame.$(selector).catch(() => null)) return frame;
+    }
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`no webview with ${selector} appeared within ${timeoutMs} ms (frames: ${page.frames().map((f) => f.url()).join(', ')})`);
+}
+
+/** Saves a screenshot under the artifacts folder and returns its path. */
+export async function screenshot(page: Page, dir: string, name: string): Promise<string> {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
