@@ -58,7 +58,10 @@ export class RemoteBackend {
     this.client = new OpenAICompatibleClient({ baseUrl, apiKey });
   }
 
-  /** A chat reply; deltas stream through onDelta when given. */
+  /**
+   * A chat reply, always streamed so a cancelled reply keeps what arrived (stop reason 'aborted',
+   * as with the local engine); deltas go to onDelta when given.
+   */
   async chat(
     params: ChatParams,
     defaults: { maxTokens: number; temperature: number; topP: number },
@@ -66,16 +69,28 @@ export class RemoteBackend {
     onDelta?: (text: string) => void,
   ): Promise<ChatResult> {
     const started = performance.now();
-    const r = await this.client.chat(params.messages, {
-      maxTokens: params.maxTokens ?? defaults.maxTokens,
-      temperature: params.temperature ?? defaults.temperature,
-      topP: params.topP ?? defaults.topP,
-      signal,
-      onDelta,
-    });
-    const elapsed = performance.now() - started;
-    const { elapsedMs: _elapsed, ...stats } = statsOf(r, elapsed, 0);
-    return { text: r.text, stopReason: stopReasonOf(r, false), stats };
+    let text = '';
+    let pieces = 0;
+    try {
+      const r = await this.client.chat(params.messages, {
+        maxTokens: params.maxTokens ?? defaults.maxTokens,
+        temperature: params.temperature ?? defaults.temperature,
+        topP: params.topP ?? defaults.topP,
+        signal,
+        onDelta: (d) => {
+          text += d;
+          pieces++;
+          onDelta?.(d);
+        },
+      });
+      const { elapsedMs: _elapsed, ...stats } = statsOf(r, performance.now() - started, pieces);
+      return { text: r.text, stopReason: stopReasonOf(r, false), stats };
+    } catch (e) {
+      if (!signal.aborted) throw e;
+      const partial: RemoteResult = { text, finishReason: null, usage: null };
+      const { elapsedMs: _elapsed, ...stats } = statsOf(partial, performance.now() - started, pieces);
+      return { text, stopReason: 'aborted', stats };
+    }
   }
 
   /** A fill-in-the-middle completion at the cursor, streamed so the caller can stop it early. */

@@ -54,17 +54,24 @@ export async function serveHttp(opts: ServeHttpOptions): Promise<ServeHttpHandle
   return { ...server, close: server.close, model, shutdown };
 }
 
-/** Runs until SIGINT/SIGTERM, then shuts down; what the CLI's `serve --http` awaits. */
+/**
+ * Runs until SIGINT/SIGTERM, then shuts down; what the CLI's `serve --http` awaits. A model that
+ * cannot be loaded ends the command with that error: a server that can only answer 503 is no use
+ * to someone who just started it by hand.
+ */
 export async function serveHttpUntilSignal(opts: ServeHttpOptions): Promise<void> {
   const handle = await serveHttp(opts);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
+  let stop: () => void = () => undefined;
+  const signalled = new Promise<void>((resolve) => {
+    stop = (): void => resolve();
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  await handle.shutdown();
+  try {
+    await Promise.race([signalled, handle.model.then(() => signalled)]);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await handle.shutdown();
+  }
 }

@@ -159,11 +159,15 @@ describe('models: downloadModel over loopback HTTP', function () {
     server.behaviour.dropAfter = half;
     await assert.rejects(downloadModel(spec(), dir, { statfs: plentyOfSpace }), /interrupted|ended after/);
     const part = path.join(dir, 'model.gguf.part');
-    assert.strictEqual(fs.statSync(part).size, half, 'the partial file should hold exactly what arrived');
+    // fetch may drop chunks it had buffered when the connection breaks, so the part holds a
+    // prefix of what was sent: never more, and (with 1 MiB sent) certainly something.
+    const kept = fs.statSync(part).size;
+    assert.ok(kept > 0 && kept <= half, `the partial file holds ${kept} bytes; the server sent ${half}`);
+    assert.ok(fs.readFileSync(part).equals(content.subarray(0, kept)), 'the partial file is a prefix of the real file');
 
     const r = await downloadModel(spec(), dir, { statfs: plentyOfSpace });
-    assert.deepStrictEqual(server.rangesSeen, [undefined, `bytes=${half}-`]);
-    assert.strictEqual(r.resumedFrom, half);
+    assert.deepStrictEqual(server.rangesSeen, [undefined, `bytes=${kept}-`]);
+    assert.strictEqual(r.resumedFrom, kept);
     assert.strictEqual(r.sha256, digest);
     assert.ok(fs.readFileSync(r.path).equals(content));
   });

@@ -58,6 +58,8 @@ describe('models: catalogue integrity', () => {
       assert.ok(m.source.length > 10, `${m.id} has no source note`);
       // An approximate size can never come with a hash: a hash pins exact bytes.
       if (m.sizeApproximate) assert.strictEqual(m.sha256, null, `${m.id} has a hash but an approximate size`);
+      // An entry without a digest must say so in its note, so nobody mistakes it for verified.
+      if (m.sha256 === null) assert.match(m.source, /unverified|no digest/, `${m.id}: the note does not say the digest is missing`);
     }
     assert.strictEqual(new Set(MODEL_CATALOG.filter((m) => m.sha256).map((m) => m.sha256)).size, MODEL_CATALOG.filter((m) => m.sha256).length);
   });
@@ -73,7 +75,8 @@ describe('models: catalogue integrity', () => {
     assert.ok(m);
     assert.strictEqual(m.file, 'qwen2.5-coder-1.5b-instruct-q4_k_m.gguf');
     assert.strictEqual(describeCatalogModel(m), 'Qwen2.5-Coder 1.5B Instruct (Q4_K_M), 1.1 GB');
-    assert.match(describeCatalogModel(findCatalogModel('qwen2.5-coder-7b-instruct-q8_0')!), /~8\.1 GB, checksum unknown$/);
+    assert.strictEqual(describeCatalogModel(findCatalogModel('qwen2.5-coder-7b-instruct-q8_0')!), 'Qwen2.5-Coder 7B Instruct (Q8_0), 8.1 GB, checksum unknown');
+    assert.strictEqual(describeCatalogModel({ ...m, sizeApproximate: true, sha256: null }), 'Qwen2.5-Coder 1.5B Instruct (Q4_K_M), ~1.1 GB, checksum unknown');
     assert.strictEqual(findCatalogModel('nope'), undefined);
     assert.strictEqual(formatBytes(491_400_064), '491 MB');
     assert.strictEqual(formatBytes(999), '999 B');
