@@ -13,6 +13,7 @@ import { DebouncePolicy } from './debouncePolicy';
 import { DiffPreview } from './diffPreview';
 import { trackLastEditor } from './editorContext';
 import { pickModel } from './modelPicker';
+import { ModelManager } from './models/modelManager';
 import { StatusBar } from './statusBar';
 
 let connection: ServerConnection | undefined;
@@ -31,6 +32,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const chat = new ChatViewProvider(context.extensionUri, context.workspaceState, server, current, diff, log);
   const provider = new QwenInlineCompletionProvider(server, current, debounce, log, () => status.current.state);
   const actions = new Actions(server, current, chat, diff, log);
+  const models = new ModelManager(context.globalStorageUri.fsPath, log);
 
   context.subscriptions.push(
     log, server, status, diff, chat, trackLastEditor(),
@@ -43,6 +45,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.languages.registerInlineCompletionItemProvider([{ scheme: 'file' }, { scheme: 'untitled' }], provider),
     ...actions.register(),
     vscode.commands.registerCommand('qwenLocal.pickModel', pickModel),
+    models,
+    ...models.register(),
     vscode.commands.registerCommand('qwenLocal.toggleCompletions', async () => {
       await updateSetting('completion.enabled', !settings.completionEnabled);
     }),
