@@ -42,11 +42,22 @@ inline void rows_kernel(const WeightMatrix& w, const TypeTraits& t, const uint8_
   // Batch: one weight row against a block of tokens at a time (vec_dot_multi decodes each weight
   // block once for up to four tokens and keeps four independent accumulator chains); the block's
   // activations stay in L2 while the tile's weight rows pass over them.
-  float dots[kTokenBlock];
+  float dots[2 * kTokenBlock];
   for (int t0 = 0; t0 < n_tok; t0 += kTokenBlock) {
     const int nt = std::min(kTokenBlock, n_tok - t0);
     const uint8_t* xb = xq + xq_row * t0;
-    for (int64_t r = r0; r < r1; ++r) {
+    int64_t r = r0;
+    if (t.vec_dot_2rows_multi) {
+      for (; r + 2 <= r1; r += 2) {
+        t.vec_dot_2rows_multi(k, w.row(r), w.row_bytes, xb, xq_row, nt, dots, kTokenBlock);
+        float* yr = y + (size_t)t0 * out_stride + (r - row_begin);
+        for (int i = 0; i < nt; ++i) {
+          yr[(size_t)i * out_stride] = dots[i];
+          yr[(size_t)i * out_stride + 1] = dots[kTokenBlock + i];
+        }
+      }
+    }
+    for (; r < r1; ++r) {
       vec_dot_multi(t, k, w.row(r), xb, xq_row, nt, dots);
       float* yr = y + (size_t)t0 * out_stride + (r - row_begin);
       for (int i = 0; i < nt; ++i) yr[(size_t)i * out_stride] = dots[i];

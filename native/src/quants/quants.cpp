@@ -25,6 +25,7 @@ struct Row {
   VecDotFn dot;
   VecDotFn dot_avx2;
   VecDotMultiFn multi_avx2 = nullptr;
+  VecDot2RowsMultiFn two_rows_avx2 = nullptr;
 };
 
 // Types the engine computes with. Others known to GGML are listed below without kernels, so a file
@@ -33,11 +34,11 @@ static const Row kRows[] = {
     {GgmlType::F32, "F32", 1, 4, GgmlType::F32, k::dequantize_row_f32, k::quantize_row_f32, k::vec_dot_f32, k::vec_dot_f32_avx2},
     {GgmlType::F16, "F16", 1, 2, GgmlType::F32, k::dequantize_row_f16, k::quantize_row_f16, k::vec_dot_f16, k::vec_dot_f16_avx2},
     {GgmlType::BF16, "BF16", 1, 2, GgmlType::F32, k::dequantize_row_bf16, k::quantize_row_bf16, k::vec_dot_bf16, k::vec_dot_bf16_avx2},
-    {GgmlType::Q4_0, "Q4_0", 32, 18, GgmlType::Q8_0, k::dequantize_row_q4_0, k::quantize_row_q4_0, k::vec_dot_q4_0, k::vec_dot_q4_0_avx2, k::vec_dot_multi_q4_0_avx2},
+    {GgmlType::Q4_0, "Q4_0", 32, 18, GgmlType::Q8_0, k::dequantize_row_q4_0, k::quantize_row_q4_0, k::vec_dot_q4_0, k::vec_dot_q4_0_avx2, k::vec_dot_multi_q4_0_avx2, k::vec_dot_2rows_multi_q4_0_avx2},
     {GgmlType::Q4_1, "Q4_1", 32, 20, GgmlType::Q8_1, k::dequantize_row_q4_1, k::quantize_row_q4_1, k::vec_dot_q4_1, k::vec_dot_q4_1_avx2},
-    {GgmlType::Q5_0, "Q5_0", 32, 22, GgmlType::Q8_0, k::dequantize_row_q5_0, k::quantize_row_q5_0, k::vec_dot_q5_0, k::vec_dot_q5_0_avx2, k::vec_dot_multi_q5_0_avx2},
+    {GgmlType::Q5_0, "Q5_0", 32, 22, GgmlType::Q8_0, k::dequantize_row_q5_0, k::quantize_row_q5_0, k::vec_dot_q5_0, k::vec_dot_q5_0_avx2, k::vec_dot_multi_q5_0_avx2, k::vec_dot_2rows_multi_q5_0_avx2},
     {GgmlType::Q5_1, "Q5_1", 32, 24, GgmlType::Q8_1, k::dequantize_row_q5_1, k::quantize_row_q5_1, k::vec_dot_q5_1, k::vec_dot_q5_1_avx2},
-    {GgmlType::Q8_0, "Q8_0", 32, 34, GgmlType::Q8_0, k::dequantize_row_q8_0, k::quantize_row_q8_0, k::vec_dot_q8_0, k::vec_dot_q8_0_avx2, k::vec_dot_multi_q8_0_avx2},
+    {GgmlType::Q8_0, "Q8_0", 32, 34, GgmlType::Q8_0, k::dequantize_row_q8_0, k::quantize_row_q8_0, k::vec_dot_q8_0, k::vec_dot_q8_0_avx2, k::vec_dot_multi_q8_0_avx2, k::vec_dot_2rows_multi_q8_0_avx2},
     {GgmlType::Q8_1, "Q8_1", 32, 36, GgmlType::Q8_1, k::dequantize_row_q8_1, k::quantize_row_q8_1, nullptr, nullptr},
     {GgmlType::Q2_K, "Q2_K", 256, 84, GgmlType::Q8_K, k::dequantize_row_q2_K, k::quantize_row_q2_K, k::vec_dot_q2_K, k::vec_dot_q2_K_avx2},
     {GgmlType::Q3_K, "Q3_K", 256, 110, GgmlType::Q8_K, k::dequantize_row_q3_K, k::quantize_row_q3_K, k::vec_dot_q3_K, k::vec_dot_q3_K_avx2},
@@ -74,6 +75,7 @@ static void build_table() {
     t.vec_dot_scalar = r.dot;
     t.vec_dot = (avx2 && r.dot_avx2) ? r.dot_avx2 : r.dot;
     t.vec_dot_multi = avx2 ? r.multi_avx2 : nullptr;
+    t.vec_dot_2rows_multi = avx2 ? r.two_rows_avx2 : nullptr;
     g_known[static_cast<uint32_t>(r.type)] = true;
   }
   for (const Unsupported& u : kUnsupported) {

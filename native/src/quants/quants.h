@@ -22,6 +22,10 @@ using VecDotFn = float (*)(int n, const void* w, const void* x);
 // Activations are in vec_dot_type, as for VecDotFn. Call through vec_dot_multi() below, which
 // falls back to one vec_dot per activation row where a type has no such kernel.
 using VecDotMultiFn = void (*)(int n, const void* w, const void* x, size_t x_stride, int n_x, float* out);
+// Two weight rows, w and w + w_stride bytes, against n_x activation rows (as VecDotMultiFn):
+//   out[r * out_stride + t] = w_r . x_t,  r < 2. Loads each activation block once for both rows.
+using VecDot2RowsMultiFn = void (*)(int n, const void* w, size_t w_stride, const void* x, size_t x_stride, int n_x,
+                                    float* out, size_t out_stride);
 // Quantize n floats (n a multiple of block_size) into blocks of the type. Reference rounding as
 // GGML's quantize_row_*_ref, so our quantizer writes what llama.cpp would.
 using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n);
@@ -39,6 +43,7 @@ struct TypeTraits {
   VecDotFn vec_dot;             // fastest available on this CPU (AVX2 or scalar)
   VecDotFn vec_dot_scalar;      // the reference, always present for supported types
   VecDotMultiFn vec_dot_multi;  // AVX2 multi-activation kernel where one exists; else nullptr
+  VecDot2RowsMultiFn vec_dot_2rows_multi;  // AVX2 two-row form (Q8_0, Q4_0, Q5_0); else nullptr
 };
 
 // Traits for a type id as stored in a GGUF file; nullptr for ids GGML does not define.

@@ -62,4 +62,9 @@ void vec_dot_multi_q4_K_avx2(int n, const void* w, const void* x, size_t x_strid
 void vec_dot_multi_q5_K_avx2(int n, const void* w, const void* x, size_t x_stride, int n_x, float* out);
 void vec_dot_multi_q6_K_avx2(int n, const void* w, const void* x, size_t x_stride, int n_x, float* out);
 
+// Two weight rows (w, w + w_stride bytes) against several activation rows: out[r * out_stride + t].
+void vec_dot_2rows_multi_q8_0_avx2(int n, const void* w, size_t w_stride, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride);
+void vec_dot_2rows_multi_q4_0_avx2(int n, const void* w, size_t w_stride, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride);
+void vec_dot_2rows_multi_q5_0_avx2(int n, const void* w, size_t w_stride, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride);
+
 }  // namespace qwen::kernels

@@ -100,6 +100,36 @@ void dot_legacy_multi(int n, const void* w, const void* x, size_t stride, float*
   for (int t = 0; t < NX; ++t) out[t] = hsum(acc[t]);
 }
 
+// Two weight rows of Q8_0 / Q4_0 / Q5_0 against NX Q8_0 activation rows: each activation block
+// is loaded once for both rows and each weight block decoded once for all NX tokens, and the
+// block scale product is one vector multiply per pair. out[r * out_stride + t], r < 2, t < NX.
+template <int NX, Legacy L>
+void dot_legacy_2rows(int n, const void* w, size_t w_stride, const void* x, size_t stride, float* out, size_t out_stride) {
+  const void* w1 = static_cast<const uint8_t*>(w) + w_stride;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc0[NX], acc1[NX];
+  for (int t = 0; t < NX; ++t) acc0[t] = acc1[t] = _mm256_setzero_ps();
+  for (int i = 0; i < n / QK8_0; ++i) {
+    float d0, d1;
+    const __m256i q0 = legacy_levels<L>(w, i, &d0), q1 = legacy_levels<L>(w1, i, &d1);
+    const __m256i abs0 = _mm256_sign_epi8(q0, q0), abs1 = _mm256_sign_epi8(q1, q1);
+    const __m256 vd0 = _mm256_set1_ps(d0), vd1 = _mm256_set1_ps(d1);
+    for (int t = 0; t < NX; ++t) {
+      const block_q8_0& y = act<block_q8_0>(x, stride, t)[i];
+      const __m256i yq = load32(y.qs);
+      const __m256 yd = _mm256_set1_ps(half_to_float(y.d));
+      const __m256 p0 = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(abs0, _mm256_sign_epi8(yq, q0)), ones));
+      const __m256 p1 = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(abs1, _mm256_sign_epi8(yq, q1)), ones));
+      acc0[t] = _mm256_fmadd_ps(_mm256_mul_ps(vd0, yd), p0, acc0[t]);
+      acc1[t] = _mm256_fmadd_ps(_mm256_mul_ps(vd1, yd), p1, acc1[t]);
+    }
+  }
+  for (int t = 0; t < NX; ++t) {
+    out[t] = hsum(acc0[t]);
+    out[out_stride + t] = hsum(acc1[t]);
+  }
+}
+
 // Q4_K / Q5_K weights against Q8_K activations (see quants_k_avx2.cpp for the single-row form).
 template <int NX, bool FIFTH_BIT>
 void dot_k45_multi(int n, const void* w, const void* x, size_t stride, float* out) {
@@ -202,6 +232,31 @@ void in_groups_of_four(int n, const void* w, const void* x, size_t stride, int n
   }
 }
 
+// Runs KERNEL<1..4> (two weight rows each) over the activations in groups of four.
+template <template <int> class K>
+void two_rows_in_groups_of_four(int n, const void* w, size_t w_stride, const void* x, size_t stride, int n_x, float* out,
+                                size_t out_stride) {
+  int t = 0;
+  for (; t + 4 <= n_x; t += 4) K<4>::run(n, w, w_stride, static_cast<const uint8_t*>(x) + stride * t, stride, out + t, out_stride);
+  const void* rest = static_cast<const uint8_t*>(x) + stride * t;
+  switch (n_x - t) {
+    case 3: K<3>::run(n, w, w_stride, rest, stride, out + t, out_stride); break;
+    case 2: K<2>::run(n, w, w_stride, rest, stride, out + t, out_stride); break;
+    case 1: K<1>::run(n, w, w_stride, rest, stride, out + t, out_stride); break;
+    default: break;
+  }
+}
+
+template <Legacy L>
+struct TwoRows {
+  template <int NX>
+  struct K {
+    static void run(int n, const void* w, size_t ws, const void* x, size_t s, float* o, size_t os) {
+      dot_legacy_2rows<NX, L>(n, w, ws, x, s, o, os);
+    }
+  };
+};
+
 template <int NX> struct Q8_0Kernel { static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_legacy_multi<NX, Legacy::Q8_0>(n, w, x, s, o); } };
 template <int NX> struct Q4_0Kernel { static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_legacy_multi<NX, Legacy::Q4_0>(n, w, x, s, o); } };
 template <int NX> struct Q5_0Kernel { static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_legacy_multi<NX, Legacy::Q5_0>(n, w, x, s, o); } };
@@ -211,6 +266,15 @@ template <int NX> struct Q6_KKernel { static void run(int n, const void* w, cons
 
 }  // namespace
 
+void vec_dot_2rows_multi_q8_0_avx2(int n, const void* w, size_t ws, const void* x, size_t s, int n_x, float* o, size_t os) {
+  two_rows_in_groups_of_four<TwoRows<Legacy::Q8_0>::K>(n, w, ws, x, s, n_x, o, os);
+}
+void vec_dot_2rows_multi_q4_0_avx2(int n, const void* w, size_t ws, const void* x, size_t s, int n_x, float* o, size_t os) {
+  two_rows_in_groups_of_four<TwoRows<Legacy::Q4_0>::K>(n, w, ws, x, s, n_x, o, os);
+}
+void vec_dot_2rows_multi_q5_0_avx2(int n, const void* w, size_t ws, const void* x, size_t s, int n_x, float* o, size_t os) {
+  two_rows_in_groups_of_four<TwoRows<Legacy::Q5_0>::K>(n, w, ws, x, s, n_x, o, os);
+}
 void vec_dot_multi_q8_0_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) { in_groups_of_four<Q8_0Kernel>(n, w, x, s, n_x, o); }
 void vec_dot_multi_q4_0_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) { in_groups_of_four<Q4_0Kernel>(n, w, x, s, n_x, o); }
 void vec_dot_multi_q5_0_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) { in_groups_of_four<Q5_0Kernel>(n, w, x, s, n_x, o); }
