@@ -239,6 +239,15 @@ describe('models: downloadModel over loopback HTTP', function () {
     assert.deepStrictEqual(server.rangesSeen, [], 'no request should have been made');
   });
 
+  it('checks free space with the real file system (statfs) by default', async () => {
+    // Asking to keep a petabyte free cannot be satisfied on any disk: refused before any request.
+    await assert.rejects(downloadModel(spec(), dir, { reserveBytes: 1e15 }), /not enough disk space in .* only \d+ available/);
+    assert.deepStrictEqual(server.rangesSeen, []);
+    // The default reserve (64 MiB) leaves room for a 3 MB file on the test machine's disk.
+    const r = await downloadModel(spec(), dir);
+    assert.strictEqual(r.sha256, digest);
+  });
+
   it('refuses plain http to a non-loopback host and malformed checksums', async () => {
     await assert.rejects(downloadModel(spec({ url: 'http://example.com/model.gguf' }), dir), /only https/);
     await assert.rejects(downloadModel(spec({ sha256: 'abc' }), dir), /64 lower-case hex/);
