@@ -128,6 +128,11 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       if (server.exitCode === null) server.kill('SIGKILL');
     }
+    // code-server keeps an extension host alive for a while after its browser went away, hoping
+    // it reconnects; one that outlived its server would keep the language server and model too.
+    for (const pid of processesStartedFor(root)) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
     if (keepLogsIn) {
       fs.mkdirSync(keepLogsIn, { recursive: true });
       fs.writeFileSync(path.join(keepLogsIn, 'code-server.log'), log);
@@ -155,6 +160,19 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
     await close();
     throw e;
   }
+}
+
+/** Our leftover processes: those whose environment names this run's temporary folder. */
+function processesStartedFor(root: string): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    try {
+      if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes(root)) pids.push(pid);
+    } catch { /* exited, or not ours to read */ }
+  }
+  return pids;
 }
 
 async function waitForHttp(url: string, timeoutMs: number, log: () => string): Promise<void> {

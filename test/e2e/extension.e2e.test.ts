@@ -92,7 +92,8 @@ describe('end-to-end: the packaged extension in code-server', function () {
 
   after(async function () {
     this.timeout(30_000);
-    const failed = this.test?.parent?.tests.some((t) => t.state === 'failed') ?? true;
+    // A failed `before` leaves the tests without a state: keep the logs then too.
+    const failed = this.test?.parent?.tests.some((t) => t.state !== 'passed') ?? true;
     await wb?.close(failed ? path.join(artifacts, 'logs') : undefined);
     console.log(`    e2e timings (ms): ${JSON.stringify(timings)}`);
   });
@@ -167,6 +168,7 @@ describe('end-to-end: the packaged extension in code-server', function () {
     assert.ok(Number(stats[1]) >= 2 && Number(stats[1]) <= 160, `generated ${stats[1]} tokens; chat.maxTokens is 160`);
     const problem = streamingProblem(reply);
     assert.strictEqual(problem, undefined, problem);
+    console.log(`    chat reply: ${stats[1]} tokens, ${reply.text.length} characters, seen at ${new Set(reply.samples.map((x) => x.length)).size} lengths while streaming`);
   });
 
   it('3. runs "Qwen Local: Explain Code" from the command palette on a selection, answered in the chat', async function () {

@@ -79,7 +79,8 @@ export async function ghostText(page: Page): Promise<string> {
     if (!editor) return '';
     const text = (el: Element) => (el.textContent ?? '').replace(/\u00a0/g, ' ');
     const first = Array.from(editor.querySelectorAll('.view-lines .ghost-text-decoration')).map(text).join('');
-    const more = Array.from(editor.querySelectorAll('.view-zones .ghost-text .view-line')).map(text);
+    // Lines after the first live in a view zone Monaco fills with `.suggest-preview-text > .view-line`.
+    const more = Array.from(editor.querySelectorAll('.view-zones .suggest-preview-text .view-line')).map(text);
     return [first, ...more].join('\n');
   });
 }
