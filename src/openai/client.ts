@@ -66,8 +66,22 @@ function usageFrom(v: unknown): RemoteUsage | null {
   return { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
 }
 
+/** `url` with any user name or password (an API key) removed, for messages and logs. */
+export function urlWithoutKey(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.username && !u.password) return url;
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
 export class OpenAICompatibleClient {
   private readonly base: string;
+  private readonly apiKey: string | undefined;
 
   constructor(private readonly opts: RemoteClientOptions) {
     let u: URL;
@@ -77,9 +91,21 @@ export class OpenAICompatibleClient {
       throw new Error(`remote server URL is not valid: '${opts.baseUrl}'`);
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`remote server URL must be http or https: '${opts.baseUrl}'`);
+    // The setting is one URL, so a key for a server that wants one rides in it
+    // (https://:KEY@host/v1, or KEY@host). fetch refuses URLs with credentials, so it becomes
+    // the Bearer header instead and leaves the URL.
+    const keyInUrl = decodeURIComponent(u.password || u.username);
+    u.username = '';
+    u.password = '';
+    this.apiKey = opts.apiKey || keyInUrl || undefined;
     // Accept both ".../v1" and the bare server address.
     const trimmed = u.toString().replace(/\/+$/, '');
     this.base = /\/v1$/.test(trimmed) ? trimmed : `${trimmed}/v1`;
+  }
+
+  /** The base URL requests go to (without any key), e.g. http://127.0.0.1:8080/v1. */
+  get baseUrl(): string {
+    return this.base;
   }
 
   /** Model ids the server offers. */
@@ -160,7 +186,7 @@ export class OpenAICompatibleClient {
   private async request(method: string, endpoint: string, body: unknown, signal?: AbortSignal): Promise<Response> {
     const headers: Record<string, string> = { accept: body !== undefined ? 'application/json, text/event-stream' : 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.opts.apiKey) headers.authorization = `Bearer ${this.opts.apiKey}`;
+    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
     const url = `${this.base}${endpoint}`;
     const effective = signal ?? AbortSignal.timeout(this.opts.timeoutMs ?? 120_000);
     let res: Response;

@@ -54,8 +54,14 @@ function statsOf(r: RemoteResult, elapsedMs: number, generatedFallback: number):
 export class RemoteBackend {
   readonly client: OpenAICompatibleClient;
 
-  constructor(readonly baseUrl: string, apiKey?: string) {
-    this.client = new OpenAICompatibleClient({ baseUrl, apiKey });
+  /** `setting` is qwenLocal.remoteUrl as the user wrote it (it may carry a key). */
+  constructor(readonly setting: string, apiKey?: string) {
+    this.client = new OpenAICompatibleClient({ baseUrl: setting, apiKey });
+  }
+
+  /** The server's address without any key, for messages and logs. */
+  get baseUrl(): string {
+    return this.client.baseUrl;
   }
 
   /**
@@ -148,6 +154,6 @@ let cached: RemoteBackend | null = null;
 export function remoteBackendFor(settings: { remoteUrl?: string }): RemoteBackend | null {
   const url = (settings.remoteUrl ?? '').trim();
   if (url === '') return null;
-  if (!cached || cached.baseUrl !== url) cached = new RemoteBackend(url);
+  if (!cached || cached.setting !== url) cached = new RemoteBackend(url);
   return cached;
 }

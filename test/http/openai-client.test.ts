@@ -1,9 +1,11 @@
 // The OpenAI-compatible client against our own HTTP server (tiny synthetic model), plus the SSE
 // reader on hand-made byte streams split at awkward places.
 import * as assert from 'assert';
+import * as http from 'http';
+import { AddressInfo } from 'net';
 import type { Model } from '../../src/engine/api';
 import { loadModel } from '../../src/engine/model';
-import { OpenAICompatibleClient, qwenFimPrompt, RemoteApiError } from '../../src/openai/client';
+import { OpenAICompatibleClient, qwenFimPrompt, RemoteApiError, urlWithoutKey } from '../../src/openai/client';
 import { remoteBackendFor } from '../../src/openai/remote-backend';
 import { HttpServerHandle, startHttpServer } from '../../src/openai/server';
 import { readSseData } from '../../src/openai/sse';
@@ -37,6 +39,39 @@ describe('openai: SSE reader', () => {
 
   it('delivers a last event that lacks the closing blank line', async () => {
     assert.deepStrictEqual(await collect(readSseData(chunksOf('data: one\n\ndata: two', [3]))), ['one', 'two']);
+  });
+});
+
+describe('openai: an API key inside the remote URL', () => {
+  it('becomes a Bearer header and leaves the URL (fetch refuses URLs with credentials)', async () => {
+    const seen: Array<{ url?: string; auth?: string }> = [];
+    const server = http.createServer((req, res) => {
+      seen.push({ url: req.url, auth: req.headers.authorization });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ object: 'list', data: [{ id: 'm', object: 'model' }] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const withPassword = new OpenAICompatibleClient({ baseUrl: `http://:sk-secret%2F1@127.0.0.1:${port}/v1` });
+      assert.strictEqual(withPassword.baseUrl, `http://127.0.0.1:${port}/v1`);
+      assert.deepStrictEqual(await withPassword.listModels(), ['m']);
+      const withUser = new OpenAICompatibleClient({ baseUrl: `http://team-key@127.0.0.1:${port}` });
+      await withUser.listModels();
+      const plain = new OpenAICompatibleClient({ baseUrl: `http://127.0.0.1:${port}` });
+      await plain.listModels();
+      assert.deepStrictEqual(seen, [
+        { url: '/v1/models', auth: 'Bearer sk-secret/1' },
+        { url: '/v1/models', auth: 'Bearer team-key' },
+        { url: '/v1/models', auth: undefined },
+      ]);
+      // Messages and status lines never show the key.
+      assert.strictEqual(urlWithoutKey(`https://:sk-secret@example.com/v1`), 'https://example.com/v1');
+      assert.strictEqual(urlWithoutKey('http://127.0.0.1:8080/v1'), 'http://127.0.0.1:8080/v1');
+      assert.strictEqual(remoteBackendFor({ remoteUrl: `http://:k@127.0.0.1:${port}/v1` })!.baseUrl, `http://127.0.0.1:${port}/v1`);
+    } finally {
+      server.close();
+    }
   });
 });
 
