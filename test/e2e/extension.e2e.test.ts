@@ -5,7 +5,7 @@
 //   3. "Qwen Local: Explain" from the command palette answers in the chat.
 // The model has random weights, so its text is gibberish; what is checked is that the text
 // travels correctly through the server, the extension and VS Code. Screenshots of each step go to
-// test-artifacts/e2e/, and VS Code's logs too when a test fails.
+// test-artifacts/e2e/, and VS Code's logs too when a test fails (or QWEN_E2E_KEEP_LOGS=1).
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -94,7 +94,8 @@ describe('end-to-end: the packaged extension in code-server', function () {
     this.timeout(30_000);
     // A failed `before` leaves the tests without a state: keep the logs then too.
     const failed = this.test?.parent?.tests.some((t) => t.state !== 'passed') ?? true;
-    await wb?.close(failed ? path.join(artifacts, 'logs') : undefined);
+    const keepLogs = failed || process.env.QWEN_E2E_KEEP_LOGS === '1';
+    await wb?.close(keepLogs ? path.join(artifacts, 'logs') : undefined);
     console.log(`    e2e timings (ms): ${JSON.stringify(timings)}`);
   });
 
