@@ -26,6 +26,7 @@ struct Row {
   VecDotFn dot_avx2;
   VecDotMultiFn multi_avx2 = nullptr;
   VecDot2RowsMultiFn two_rows_avx2 = nullptr;
+  QuantizeRowFn quant_avx2 = nullptr;  // same bytes as `quant`, faster
 };
 
 // Types the engine computes with. Others known to GGML are listed below without kernels, so a file
@@ -38,14 +39,14 @@ static const Row kRows[] = {
     {GgmlType::Q4_1, "Q4_1", 32, 20, GgmlType::Q8_1, k::dequantize_row_q4_1, k::quantize_row_q4_1, k::vec_dot_q4_1, k::vec_dot_q4_1_avx2},
     {GgmlType::Q5_0, "Q5_0", 32, 22, GgmlType::Q8_0, k::dequantize_row_q5_0, k::quantize_row_q5_0, k::vec_dot_q5_0, k::vec_dot_q5_0_avx2, k::vec_dot_multi_q5_0_avx2, k::vec_dot_2rows_multi_q5_0_avx2},
     {GgmlType::Q5_1, "Q5_1", 32, 24, GgmlType::Q8_1, k::dequantize_row_q5_1, k::quantize_row_q5_1, k::vec_dot_q5_1, k::vec_dot_q5_1_avx2},
-    {GgmlType::Q8_0, "Q8_0", 32, 34, GgmlType::Q8_0, k::dequantize_row_q8_0, k::quantize_row_q8_0, k::vec_dot_q8_0, k::vec_dot_q8_0_avx2, k::vec_dot_multi_q8_0_avx2, k::vec_dot_2rows_multi_q8_0_avx2},
+    {GgmlType::Q8_0, "Q8_0", 32, 34, GgmlType::Q8_0, k::dequantize_row_q8_0, k::quantize_row_q8_0, k::vec_dot_q8_0, k::vec_dot_q8_0_avx2, k::vec_dot_multi_q8_0_avx2, k::vec_dot_2rows_multi_q8_0_avx2, k::quantize_row_q8_0_avx2},
     {GgmlType::Q8_1, "Q8_1", 32, 36, GgmlType::Q8_1, k::dequantize_row_q8_1, k::quantize_row_q8_1, nullptr, nullptr},
     {GgmlType::Q2_K, "Q2_K", 256, 84, GgmlType::Q8_K, k::dequantize_row_q2_K, k::quantize_row_q2_K, k::vec_dot_q2_K, k::vec_dot_q2_K_avx2},
     {GgmlType::Q3_K, "Q3_K", 256, 110, GgmlType::Q8_K, k::dequantize_row_q3_K, k::quantize_row_q3_K, k::vec_dot_q3_K, k::vec_dot_q3_K_avx2},
     {GgmlType::Q4_K, "Q4_K", 256, 144, GgmlType::Q8_K, k::dequantize_row_q4_K, k::quantize_row_q4_K, k::vec_dot_q4_K, k::vec_dot_q4_K_avx2, k::vec_dot_multi_q4_K_avx2},
     {GgmlType::Q5_K, "Q5_K", 256, 176, GgmlType::Q8_K, k::dequantize_row_q5_K, k::quantize_row_q5_K, k::vec_dot_q5_K, k::vec_dot_q5_K_avx2, k::vec_dot_multi_q5_K_avx2},
     {GgmlType::Q6_K, "Q6_K", 256, 210, GgmlType::Q8_K, k::dequantize_row_q6_K, k::quantize_row_q6_K, k::vec_dot_q6_K, k::vec_dot_q6_K_avx2, k::vec_dot_multi_q6_K_avx2},
-    {GgmlType::Q8_K, "Q8_K", 256, 292, GgmlType::Q8_K, k::dequantize_row_q8_K, k::quantize_row_q8_K, nullptr, nullptr},
+    {GgmlType::Q8_K, "Q8_K", 256, 292, GgmlType::Q8_K, k::dequantize_row_q8_K, k::quantize_row_q8_K, nullptr, nullptr, nullptr, nullptr, k::quantize_row_q8_K_avx2},
 };
 
 struct Unsupported { uint32_t id; const char* name; int block; size_t size; };
@@ -71,7 +72,7 @@ static void build_table() {
     t.supported = r.dot != nullptr;
     t.vec_dot_type = r.dot_type;
     t.dequantize_row = r.deq;
-    t.quantize_row = r.quant;
+    t.quantize_row = (avx2 && r.quant_avx2) ? r.quant_avx2 : r.quant;
     t.vec_dot_scalar = r.dot;
     t.vec_dot = (avx2 && r.dot_avx2) ? r.dot_avx2 : r.dot;
     t.vec_dot_multi = avx2 ? r.multi_avx2 : nullptr;

@@ -54,6 +54,10 @@ float vec_dot_q4_K_avx2(int n, const void* w, const void* x);
 float vec_dot_q5_K_avx2(int n, const void* w, const void* x);
 float vec_dot_q6_K_avx2(int n, const void* w, const void* x);
 
+// AVX2 activation quantizers (quants_act_avx2.cpp), byte-identical to the scalar ones.
+void quantize_row_q8_0_avx2(const float* src, void* dst, int64_t n);
+void quantize_row_q8_K_avx2(const float* src, void* dst, int64_t n);
+
 // One weight row against several activation rows (quants_multi_avx2.cpp); see VecDotMultiFn.
 void vec_dot_multi_q8_0_avx2(int n, const void* w, const void* x, size_t x_stride, int n_x, float* out);
 void vec_dot_multi_q4_0_avx2(int n, const void* w, const void* x, size_t x_stride, int n_x, float* out);
