@@ -157,6 +157,14 @@ describe('end-to-end: the packaged extension in code-server', function () {
     await frame.fill('#prompt', question);
     t = Date.now();
     await frame.press('#prompt', 'Enter');
+    // A picture of the reply half-written. Only a picture: on a fast machine the reply may finish
+    // before it is taken, so streaming itself is checked from the page's own record below.
+    const midStream = await frame.waitForFunction(() => {
+      const body = document.querySelector('#messages article.message.assistant .message-body.streaming');
+      return !!body && (body.textContent ?? '').length >= 120;
+    }, undefined, { timeout: 30_000, polling: 'raf' }).then(() => true, () => false);
+    if (midStream) await screenshot(page, artifacts, '2-chat-streaming');
+    else console.log('    (no mid-stream screenshot: the reply finished before one could be taken)');
     const reply = await waitForReply(frame, 1, 90_000);
     timings.chatReply = since(t);
     await screenshot(page, artifacts, '2-chat-reply');
