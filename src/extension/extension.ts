@@ -81,7 +81,7 @@ function chatStatusLabel(s: StatusParams): string {
     case 'ready':
       return [s.model?.name ?? 'model', s.model?.device].filter(Boolean).join(' · ');
     case 'noModel':
-      return 'No model configured — use "Pick Model File…" in the view menu or the status bar.';
+      return 'No model configured — use "Choose or Download Model…" in the view menu or the status bar.';
     case 'loading':
       return `Loading${s.progress !== undefined ? ` ${Math.round(s.progress * 100)}%` : ''}${s.message ? `: ${s.message}` : '…'}`;
     case 'error':

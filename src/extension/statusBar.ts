@@ -52,7 +52,8 @@ export class StatusBar implements vscode.Disposable {
   private async showMenu(): Promise<void> {
     interface Entry extends vscode.QuickPickItem { command: string }
     const entries: Entry[] = [
-      { label: '$(file-binary) Pick model file…', description: this.status.model?.name, command: 'qwenLocal.pickModel' },
+      { label: '$(cloud-download) Choose or download a model…', description: this.status.model?.name, command: 'qwenLocal.chooseModel' },
+      { label: '$(file-binary) Pick model file…', command: 'qwenLocal.pickModel' },
       {
         label: this.completionsEnabled ? '$(circle-slash) Turn inline completions off' : '$(sparkle) Turn inline completions on',
         command: 'qwenLocal.toggleCompletions',
