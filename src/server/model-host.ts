@@ -8,6 +8,7 @@ import type { StatusParams } from '../protocol';
 import { modelLoadError, noModelError } from './errors';
 import { EngineScheduler } from './scheduler/engine-scheduler';
 import { SlotPool } from './cache/slot-pool';
+import { urlWithoutKey } from '../openai/client';
 import type { EffectiveSettings } from './settings';
 
 /** What the server needs from an engine. */
@@ -111,7 +112,7 @@ export class ModelHost {
       await this.unload();
       // Remote mode: requests go to the OpenAI-compatible server, so no local model is loaded.
       if (settings.remoteUrl) {
-        this.setStatus({ state: 'ready', message: `Using the OpenAI-compatible server at ${settings.remoteUrl}` });
+        this.setStatus({ state: 'ready', message: `Using the OpenAI-compatible server at ${urlWithoutKey(settings.remoteUrl)}` });
         return null;
       }
       if (path === '') {

@@ -39,7 +39,8 @@ describe('remote mode: the language server using our own serve --http', function
       root,
     );
     // No modelPath at all: in remote mode none is needed.
-    await client.initialize({ remoteUrl: `${remote.url}/v1`, completion: { maxTokens: 6, timeBudgetMs: 60000 }, chat: { maxTokens: 6, temperature: 0 } });
+    // With an API key in the URL, as a team server would need (ours ignores it).
+    await client.initialize({ remoteUrl: `${remote.url.replace('http://', 'http://:sk-test-key@')}/v1`, completion: { maxTokens: 6, timeBudgetMs: 60000 }, chat: { maxTokens: 6, temperature: 0 } });
     client.open(DOC, TEXT, 'python');
   });
 
@@ -53,6 +54,7 @@ describe('remote mode: the language server using our own serve --http', function
     assert.strictEqual(status.state, 'ready', `${status.message}\n${client.stderr}`);
     assert.match(status.message ?? '', new RegExp(`OpenAI-compatible server at ${remote.url.replace(/[.]/g, '\\.')}/v1`));
     assert.strictEqual(status.model, undefined, 'no local model is described');
+    assert.ok(!(status.message ?? '').includes('sk-test-key'), 'the API key is not shown');
   });
 
   it('sends inline completions to the remote server as Qwen FIM requests', async () => {
