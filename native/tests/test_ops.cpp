@@ -110,46 +110,50 @@ QWEN_TEST(ops_swiglu_and_softmax) {
 }
 
 // Attention over two interleaved sequences so the block lists are not contiguous, for a prefill
-// batch that crosses a block boundary; compared with naive causal GQA on the f16-rounded K/V.
+// batch that crosses a block boundary (per-KV-group path; a group of 5 covers the four-head step
+// and its remainder) and for one decode token (per-head path); compared with naive causal GQA on
+// the f16-rounded K/V.
 QWEN_TEST(ops_attention_gqa_matches_naive) {
-  const int n_head = 6, n_kv = 2, hd = 16, kv_dim = n_kv * hd, group = n_head / n_kv;
-  KvCache kv(/*layers*/ 2, kv_dim, /*capacity*/ 256);
-  const int a = kv.create_sequence(), b = kv.create_sequence();
-  const int n_tok = 5, pos0 = 30, total = pos0 + n_tok;
-  kv.reserve(a, 20);
-  kv.reserve(b, 40);
-  kv.set_length(a, 20);
-  kv.reserve(a, total - 20);
-  std::vector<float> keys = random_vec((size_t)total * kv_dim, 7), vals = random_vec((size_t)total * kv_dim, 8);
-  for (int p = 0; p < total; ++p) {
-    for (int j = 0; j < kv_dim; ++j) {
-      kv.k_row(1, a, p)[j] = fp32_to_fp16(keys[(size_t)p * kv_dim + j]);
-      kv.v_row(1, a, p)[j] = fp32_to_fp16(vals[(size_t)p * kv_dim + j]);
-      kv.k_row(1, b, p)[j] = fp32_to_fp16(100.0f);  // garbage in the other sequence
-    }
-  }
-  kv.set_length(a, total);
-  std::vector<float> q = random_vec((size_t)n_tok * n_head * hd, 9), out((size_t)n_tok * n_head * hd);
-  ThreadPool pool(2);
-  std::vector<float> scratch(2 * 256);
-  attention(pool, kv, 1, a, AttentionShape{n_head, n_kv, hd}, q.data(), n_tok, pos0, out.data(), scratch.data(), 256);
-  for (int i = 0; i < n_tok; ++i) {
-    for (int h = 0; h < n_head; ++h) {
-      const int g = h / group, n_pos = pos0 + i + 1;
-      std::vector<double> s(n_pos);
-      double mx = -1e300, sum = 0;
-      for (int p = 0; p < n_pos; ++p) {
-        double d = 0;
-        for (int j = 0; j < hd; ++j)
-          d += (double)q[((size_t)i * n_head + h) * hd + j] * fp16_to_fp32(fp32_to_fp16(keys[(size_t)p * kv_dim + g * hd + j]));
-        s[p] = d / std::sqrt((double)hd);
-        mx = std::max(mx, s[p]);
+  for (const int n_tok : {5, 1}) {
+    const int n_head = 10, n_kv = 2, hd = 16, kv_dim = n_kv * hd, group = n_head / n_kv;
+    KvCache kv(/*layers*/ 2, kv_dim, /*capacity*/ 256);
+    const int a = kv.create_sequence(), b = kv.create_sequence();
+    const int pos0 = 30, total = pos0 + n_tok;
+    kv.reserve(a, 20);
+    kv.reserve(b, 40);
+    kv.set_length(a, 20);
+    kv.reserve(a, total - 20);
+    std::vector<float> keys = random_vec((size_t)total * kv_dim, 7), vals = random_vec((size_t)total * kv_dim, 8);
+    for (int p = 0; p < total; ++p) {
+      for (int j = 0; j < kv_dim; ++j) {
+        kv.k_row(1, a, p)[j] = fp32_to_fp16(keys[(size_t)p * kv_dim + j]);
+        kv.v_row(1, a, p)[j] = fp32_to_fp16(vals[(size_t)p * kv_dim + j]);
+        kv.k_row(1, b, p)[j] = fp32_to_fp16(100.0f);  // garbage in the other sequence
       }
-      for (double& v : s) sum += (v = std::exp(v - mx));
-      for (int j = 0; j < hd; ++j) {
-        double o = 0;
-        for (int p = 0; p < n_pos; ++p) o += s[p] / sum * fp16_to_fp32(fp32_to_fp16(vals[(size_t)p * kv_dim + g * hd + j]));
-        CHECK_NEAR(out[((size_t)i * n_head + h) * hd + j], o, 1e-4);
+    }
+    kv.set_length(a, total);
+    std::vector<float> q = random_vec((size_t)n_tok * n_head * hd, 9), out((size_t)n_tok * n_head * hd);
+    ThreadPool pool(2);
+    std::vector<float> scratch(2 * group * 256);
+    attention(pool, kv, 1, a, AttentionShape{n_head, n_kv, hd}, q.data(), n_tok, pos0, out.data(), scratch.data(), group * 256);
+    for (int i = 0; i < n_tok; ++i) {
+      for (int h = 0; h < n_head; ++h) {
+        const int g = h / group, n_pos = pos0 + i + 1;
+        std::vector<double> s(n_pos);
+        double mx = -1e300, sum = 0;
+        for (int p = 0; p < n_pos; ++p) {
+          double d = 0;
+          for (int j = 0; j < hd; ++j)
+            d += (double)q[((size_t)i * n_head + h) * hd + j] * fp16_to_fp32(fp32_to_fp16(keys[(size_t)p * kv_dim + g * hd + j]));
+          s[p] = d / std::sqrt((double)hd);
+          mx = std::max(mx, s[p]);
+        }
+        for (double& v : s) sum += (v = std::exp(v - mx));
+        for (int j = 0; j < hd; ++j) {
+          double o = 0;
+          for (int p = 0; p < n_pos; ++p) o += s[p] / sum * fp16_to_fp32(fp32_to_fp16(vals[(size_t)p * kv_dim + g * hd + j]));
+          CHECK_NEAR(out[((size_t)i * n_head + h) * hd + j], o, 1e-4);
+        }
       }
     }
   }

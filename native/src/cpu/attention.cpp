@@ -10,6 +10,26 @@
 
 namespace qwen {
 
+namespace {
+
+// scores[p] <- softmax(scale * scores)[p] over p < n.
+void softmax_scaled(float* scores, int n, float scale) {
+  float mx = -INFINITY;
+  for (int p = 0; p < n; ++p) {
+    scores[p] *= scale;
+    mx = std::max(mx, scores[p]);
+  }
+  double sum = 0;
+  for (int p = 0; p < n; ++p) {
+    scores[p] = std::exp(scores[p] - mx);
+    sum += scores[p];
+  }
+  const float inv = (float)(1.0 / sum);
+  for (int p = 0; p < n; ++p) scores[p] *= inv;
+}
+
+}  // namespace
+
 void attention(ThreadPool& pool, const KvCache& kv, int layer, int seq, const AttentionShape& s,
                const float* q, int n_tok, int pos0, float* out, float* scratch, int scratch_stride) {
   const int hd = s.head_dim;
@@ -20,29 +40,45 @@ void attention(ThreadPool& pool, const KvCache& kv, int layer, int seq, const At
   const int B = KvCache::kBlockTokens;
   const VecOps& ops = vec_ops();
 
-  // One task per (token, head): enough parallelism for decode (n_head tasks) and prefill.
-  pool.parallel_for(n_tok * s.n_head, [&](int task, int thread) {
-    const int i = task / s.n_head, h = task % s.n_head, g = h / group;
+  if (n_tok == 1) {
+    // Decode: one task per head, so every thread has work even with two KV heads.
+    pool.parallel_for(s.n_head, [&](int h, int thread) {
+      const int g = h / group, n_pos = pos0 + 1;
+      const float* qh = q + (size_t)h * hd;
+      float* scores = scratch + (size_t)thread * scratch_stride;
+      for (int p = 0; p < n_pos; ++p) {
+        const uint16_t* krow = kv.k_block(layer, blocks[p / B]) + (size_t)(p % B) * kv_dim + (size_t)g * hd;
+        scores[p] = ops.dot_f16_f32(hd, krow, qh);
+      }
+      softmax_scaled(scores, n_pos, scale);
+      float* o = out + (size_t)h * hd;
+      std::memset(o, 0, sizeof(float) * hd);
+      for (int p = 0; p < n_pos; ++p) {
+        const uint16_t* vrow = kv.v_block(layer, blocks[p / B]) + (size_t)(p % B) * kv_dim + (size_t)g * hd;
+        ops.axpy_f16(hd, scores[p], vrow, o);
+      }
+    });
+    return;
+  }
+  // Prefill: one task per (token, KV head) covering the `group` query heads that share it, so each
+  // K and V row is converted from f16 once per group rather than once per head. The scratch holds
+  // the group's score rows side by side (group * context floats per thread).
+  const int ctx = scratch_stride / group;
+  pool.parallel_for(n_tok * s.n_head_kv, [&](int task, int thread) {
+    const int i = task / s.n_head_kv, g = task % s.n_head_kv;
     const int n_pos = pos0 + i + 1;
-    const float* qh = q + (size_t)i * s.n_head * hd + (size_t)h * hd;
-    float* scores = scratch + (size_t)thread * scratch_stride;
-    float mx = -INFINITY;
+    const float* qg = q + (size_t)i * s.n_head * hd + (size_t)g * group * hd;
+    float* scores = scratch + (size_t)thread * scratch_stride;  // scores[j * ctx + p], head j of the group
     for (int p = 0; p < n_pos; ++p) {
       const uint16_t* krow = kv.k_block(layer, blocks[p / B]) + (size_t)(p % B) * kv_dim + (size_t)g * hd;
-      scores[p] = ops.dot_f16_f32(hd, krow, qh) * scale;
-      mx = std::max(mx, scores[p]);
+      ops.dot_f16_f32_rows(hd, krow, qg, hd, group, scores + p, ctx);
     }
-    double sum = 0;
-    for (int p = 0; p < n_pos; ++p) {
-      scores[p] = std::exp(scores[p] - mx);
-      sum += scores[p];
-    }
-    const float inv = (float)(1.0 / sum);
-    float* o = out + (size_t)i * s.n_head * hd + (size_t)h * hd;
-    std::memset(o, 0, sizeof(float) * hd);
+    for (int j = 0; j < group; ++j) softmax_scaled(scores + (size_t)j * ctx, n_pos, scale);
+    float* og = out + (size_t)i * s.n_head * hd + (size_t)g * group * hd;
+    std::memset(og, 0, sizeof(float) * hd * group);
     for (int p = 0; p < n_pos; ++p) {
       const uint16_t* vrow = kv.v_block(layer, blocks[p / B]) + (size_t)(p % B) * kv_dim + (size_t)g * hd;
-      ops.axpy_f16(hd, scores[p] * inv, vrow, o);
+      ops.axpy_f16_rows(hd, scores + p, ctx, vrow, og, hd, group);
     }
   });
 }

@@ -15,7 +15,8 @@ struct AttentionShape {
 };
 
 void attention(ThreadPool& pool, const KvCache& kv, int layer, int seq, const AttentionShape& shape,
-               const float* q, int n_tok, int pos0, float* out, float* scratch /* (threads, max_ctx) */,
+               const float* q, int n_tok, int pos0, float* out,
+               float* scratch /* (threads, scratch_stride): (n_head / n_head_kv) * max_ctx floats each */,
                int scratch_stride);
 
 }  // namespace qwen

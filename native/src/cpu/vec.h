@@ -9,6 +9,11 @@ struct VecOps {
   float (*dot_f16_f32)(int n, const uint16_t* a, const float* b);        // sum a_i * b_i
   void (*axpy_f16)(int n, float alpha, const uint16_t* x, float* y);     // y += alpha * x
   void (*f32_to_f16)(int n, const float* x, uint16_t* y);
+  // One f16 row against m f32 rows (the query heads sharing a KV head): out[j * out_stride] =
+  // a . b_j, b_j = b + j * b_stride. Converts a once for all m.
+  void (*dot_f16_f32_rows)(int n, const uint16_t* a, const float* b, int b_stride, int m, float* out, int out_stride);
+  // y_j += alpha[j * alpha_stride] * x for j < m, y_j = y + j * y_stride; converts x once.
+  void (*axpy_f16_rows)(int n, const float* alpha, int alpha_stride, const uint16_t* x, float* y, int y_stride, int m);
 };
 
 const VecOps& vec_ops();
@@ -17,6 +22,8 @@ namespace vec_avx2 {
 float dot_f16_f32(int n, const uint16_t* a, const float* b);
 void axpy_f16(int n, float alpha, const uint16_t* x, float* y);
 void f32_to_f16(int n, const float* x, uint16_t* y);
+void dot_f16_f32_rows(int n, const uint16_t* a, const float* b, int b_stride, int m, float* out, int out_stride);
+void axpy_f16_rows(int n, const float* alpha, int alpha_stride, const uint16_t* x, float* y, int y_stride, int m);
 }  // namespace vec_avx2
 
 }  // namespace qwen

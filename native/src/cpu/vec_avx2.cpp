@@ -40,4 +40,56 @@ void f32_to_f16(int n, const float* x, uint16_t* y) {
   for (; i < n; ++i) y[i] = fp32_to_fp16(x[i]);
 }
 
+namespace {
+inline float hsum8(__m256 v) {
+  __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+  return _mm_cvtss_f32(lo);
+}
+
+// M (1..4) query rows against one f16 row, each converted chunk of a shared by all M; n % 8 == 0.
+template <int M>
+void dot_rows_m(int n, const uint16_t* a, const float* b, int b_stride, float* out, int out_stride) {
+  __m256 acc[M];
+  for (int j = 0; j < M; ++j) acc[j] = _mm256_setzero_ps();
+  for (int i = 0; i < n; i += 8) {
+    const __m256 av = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)));
+    for (int j = 0; j < M; ++j) acc[j] = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + (size_t)j * b_stride + i), acc[j]);
+  }
+  for (int j = 0; j < M; ++j) out[(size_t)j * out_stride] = hsum8(acc[j]);
+}
+}  // namespace
+
+void dot_f16_f32_rows(int n, const uint16_t* a, const float* b, int b_stride, int m, float* out, int out_stride) {
+  if (n % 8 != 0) {
+    for (int j = 0; j < m; ++j) out[(size_t)j * out_stride] = dot_f16_f32(n, a, b + (size_t)j * b_stride);
+    return;
+  }
+  int j = 0;
+  for (; j + 4 <= m; j += 4) dot_rows_m<4>(n, a, b + (size_t)j * b_stride, b_stride, out + (size_t)j * out_stride, out_stride);
+  const float* bj = b + (size_t)j * b_stride;
+  float* oj = out + (size_t)j * out_stride;
+  switch (m - j) {
+    case 3: dot_rows_m<3>(n, a, bj, b_stride, oj, out_stride); break;
+    case 2: dot_rows_m<2>(n, a, bj, b_stride, oj, out_stride); break;
+    case 1: dot_rows_m<1>(n, a, bj, b_stride, oj, out_stride); break;
+    default: break;
+  }
+}
+
+void axpy_f16_rows(int n, const float* alpha, int alpha_stride, const uint16_t* x, float* y, int y_stride, int m) {
+  if (n % 8 != 0) {
+    for (int j = 0; j < m; ++j) axpy_f16(n, alpha[(size_t)j * alpha_stride], x, y + (size_t)j * y_stride);
+    return;
+  }
+  for (int i = 0; i < n; i += 8) {
+    const __m256 xv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
+    for (int j = 0; j < m; ++j) {
+      float* yj = y + (size_t)j * y_stride + i;
+      _mm256_storeu_ps(yj, _mm256_fmadd_ps(_mm256_set1_ps(alpha[(size_t)j * alpha_stride]), xv, _mm256_loadu_ps(yj)));
+    }
+  }
+}
+
 }  // namespace qwen::vec_avx2
