@@ -55,7 +55,7 @@ class CpuQwen2Model final : public Model {
     for (const Qwen2Layer& L : w_.layers)
       for (const WeightMatrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) widen(*m);
     mm_.xq.resize(xq_row * mb);
-    att_stride_ = kv_.capacity();
+    att_stride_ = kv_.capacity() * (hp.n_head / hp.n_head_kv);  // a score row per head of a KV group
     att_scratch_.resize((size_t)pool_.size() * att_stride_);
   }
 
@@ -125,7 +125,7 @@ class CpuQwen2Model final : public Model {
   std::map<int, SeqState> seqs_;
   // Activations for one micro-batch (mb rows each).
   std::vector<float> x_, xn_, q_, att_, o_, k_, v_, gate_, up_;
-  std::vector<float> att_scratch_;  // (threads, context) attention scores
+  std::vector<float> att_scratch_;  // (threads, group * context) attention scores
   int att_stride_ = 0;
 };
 
