@@ -2,11 +2,10 @@
 // the same tokens, for every weight format the engine reads. The quantized files come from our own
 // quantizer, so these tests also prove that llama.cpp loads what it writes.
 import * as assert from 'assert';
-import { loadNative } from '../../src/engine/native';
-import { quantTarget } from '../../src/engine/quant-mix';
 import { getTestModel } from '../helpers/models';
 import { disposeLlamaCpp, llamaCppLogits } from './llama-cpp';
 import { engineLogitsOnText } from './engine-logits';
+import { missingTypes } from './format-support';
 import { compareRows, describeComparison } from './logit-compare';
 
 const POSITIONS = 64;
@@ -19,27 +18,6 @@ const FORMATS = [
   'F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1',
   'Q2_K', 'Q3_K_M', 'Q4_K_M', 'Q5_K_M', 'Q6_K',
 ];
-
-/** The GGML types a target needs beyond its base type (the head gets Q6_K in llama.cpp's mixes). */
-function typesNeeded(format: string): string[] {
-  const base = quantTarget(format).baseType;
-  if (['F32', 'F16', 'BF16'].includes(base)) return [base];
-  const extra: Record<string, string[]> = { Q2_K: ['Q3_K', 'Q4_K'], Q3_K_M: ['Q4_K', 'Q5_K'], Q4_K_M: ['Q6_K'], Q5_K_M: ['Q6_K'] };
-  return [base, 'Q6_K', ...(extra[format] ?? [])];
-}
-
-/** Names of the types the addon cannot both write and compute with yet. */
-function missingTypes(format: string): string[] {
-  const native = loadNative();
-  return typesNeeded(format).filter((t) => {
-    try {
-      const info = native.typeInfo(t);
-      return !(info.supported && info.canQuantize);
-    } catch {
-      return true;
-    }
-  });
-}
 
 describe('oracle: logits vs llama.cpp on the tiny model, every format', function () {
   this.timeout(15 * 60 * 1000);
