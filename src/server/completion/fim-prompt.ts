@@ -59,6 +59,11 @@ export interface FimPrompt {
 /** Share of the budget for other files' snippets, and the most the suffix may take. */
 const SNIPPET_SHARE = 0.3;
 const SUFFIX_SHARE = 0.125;
+/**
+ * And at most this many suffix tokens whatever the budget: each is evaluated again on every
+ * keystroke (it follows the cursor), and the next few lines after the cursor are enough for the model to know where to stop.
+ */
+const SUFFIX_MAX_TOKENS = 64;
 /** When the prefix window must move, fill only this share of its budget, leaving room to type. */
 const PREFIX_REFILL_SHARE = 0.75;
 
@@ -89,7 +94,7 @@ export class FimPromptBuilder {
   build(req: FimRequest): FimPrompt {
     const budget = Math.max(16, req.contextTokens);
     const head = this.contextPart(req, Math.floor(budget * SNIPPET_SHARE));
-    const suffixText = this.suffixWindow(req.suffix, req.suffixLines, Math.floor(budget * SUFFIX_SHARE));
+    const suffixText = this.suffixWindow(req.suffix, req.suffixLines, Math.min(SUFFIX_MAX_TOKENS, Math.floor(budget * SUFFIX_SHARE)));
     const suffixTokens = this.encode(suffixText);
     const prefixBudget = Math.max(8, budget - head.length - suffixTokens.length - 3);
     const { text: prefixText, startLine } = this.prefixWindow(req, prefixBudget);
