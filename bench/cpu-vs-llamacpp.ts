@@ -2,13 +2,16 @@
 // build) on the same synthetic GGUF files, in one run:
 //   node out/bench/cpu-vs-llamacpp.js [--quick] [--reps N] [-p 512] [-n 128] [--threads 2]
 //                                     [--shapes 0.5b,1.5b] [--types Q4_K_M,Q8_0,Q4_0]
-//                                     [--llama-bench /path/to/llama-bench]
+//                                     [--llama-bench /path/to/llama-bench] [--models DIR]
 // For every model the engines are measured alternately, each repetition in a fresh child process
 // (ours: the CLI with --json --reps 1; llama.cpp: bench/lib/llama-cpp-bench-child through
 // node-llama-cpp; optionally a native llama-bench built by the user outside this repository), and
 // the medians are compared, speed against the faster llama.cpp. Prints Markdown tables for the
-// README and writes the raw numbers to build/bench/cpu-vs-llamacpp.json. --quick is a smoke run
-// (0.5B Q8_0, short, one repetition).
+// README and writes them with the raw numbers to bench/results/cpu-vs-llamacpp.{md,json}, with the
+// machine and its load (uptime) before and after. --quick is a smoke run (0.5B Q8_0, short, one
+// repetition). --models DIR takes the files from DIR (named <shape>-<type>.gguf, e.g.
+// 0.5b-q4_k_m.gguf) instead of the synthetic-model cache, so a developer's own addon build does not
+// re-quantize the shared cache (its stamps name the addon that wrote them).
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -18,7 +21,7 @@ import { median, runJsonChild } from './lib/run-json-child';
 
 interface Options {
   shapes: TestShape[]; types: string[]; reps: number; prefill: number; decode: number; threads: number; quick: boolean;
-  llamaBench?: string;
+  llamaBench?: string; modelDir?: string;
 }
 
 interface Sample { prefill: number; decode: number; peakRss: number }
@@ -52,6 +55,7 @@ function parseOptions(argv: string[]): Options {
     decode: int('-n', quick ? 32 : 128),
     threads: int('--threads', 2),
     llamaBench: value('--llama-bench'),
+    modelDir: value('--models'),
   };
 }
 
@@ -87,6 +91,18 @@ interface Row {
 
 function medians(samples: Sample[]): Sample {
   return { prefill: median(samples.map((s) => s.prefill)), decode: median(samples.map((s) => s.decode)), peakRss: median(samples.map((s) => s.peakRss)) };
+}
+
+/** The 1, 5 and 15 minute load averages: other work on the machine skews both engines. */
+function load(): string {
+  return os.loadavg().map((v) => v.toFixed(2)).join(', ');
+}
+
+async function modelFile(shape: TestShape, type: string, o: Options): Promise<string> {
+  if (!o.modelDir) return getTestModel(shape, type);
+  const file = path.join(o.modelDir, `${shape}-${type.toLowerCase()}.gguf`);
+  if (!fs.existsSync(file)) throw new Error(`--models ${o.modelDir}: no ${path.basename(file)} there`);
+  return file;
 }
 
 function machine(): string {
@@ -142,13 +158,36 @@ async function measure(who: Engine, file: string, o: Options): Promise<Sample> {
   return measureLlamaBenchNative(o.llamaBench!, file, o, TIMEOUT_MS);
 }
 
+/** Writes the tables and raw numbers so far; called after every model, so a cut-short run leaves its rows. */
+function writeResults(rows: Row[], o: Options, loadBefore: string, done: boolean): string {
+  const md = summaryTable(rows, o);
+  const detail = detailTable(rows, o);
+  const loadNow = load();
+  const note = `Measured on ${machine()}; load average (1, 5, 15 min) ${loadBefore} before and ${loadNow} ${done ? 'after' : 'during'} the run` +
+    `${done ? '' : ` (partial: ${rows.length} of ${o.shapes.length * o.types.length} models measured so far)`}; threads = ${o.threads}; ` +
+    `medians of ${o.reps} alternated repetitions, each in a fresh process. ` +
+    `llama.cpp speed is the faster of node-llama-cpp's prebuilt CPU binary (decode timed as one evaluation per token, no sampling)` +
+    (o.llamaBench ? ' and a native llama-bench built from the llama.cpp source node-llama-cpp ships' : '') +
+    `; peak RSS is compared with node-llama-cpp, which like qwen-local runs inside Node.`;
+  const outDir = path.join(repoRoot(), 'bench', 'results');
+  fs.mkdirSync(outDir, { recursive: true });
+  const date = new Date().toISOString();
+  fs.writeFileSync(path.join(outDir, 'cpu-vs-llamacpp.json'),
+    JSON.stringify({ date, machine: machine(), loadBefore, loadNow, complete: done, options: o, rows, markdown: md, detail, note }, null, 2) + '\n');
+  fs.writeFileSync(path.join(outDir, 'cpu-vs-llamacpp.md'),
+    `# CPU speed: qwen-local vs llama.cpp (${date})\n\n${md}\n\n${note}\n\n## Every engine\n\n${detail}\n`);
+  return `${md}\n\n${note}\n\n${detail}\n`;
+}
+
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const rows: Row[] = [];
+  const loadBefore = load();
+  process.stderr.write(`load average before: ${loadBefore}\n`);
   for (const shape of o.shapes) {
     for (const type of o.types) {
-      process.stderr.write(`preparing ${shape} ${type} ...\n`);
-      const file = await getTestModel(shape, type);
+      process.stderr.write(`preparing ${shape} ${type} ... (load average ${load()})\n`);
+      const file = await modelFile(shape, type, o);
       const row: Row = { shape, type, fileBytes: fs.statSync(file).size, samples: { ours: [], llama: [], native: [] }, median: {} };
       const engines: Engine[] = o.llamaBench ? ['ours', 'llama', 'native'] : ['ours', 'llama'];
       for (let rep = 0; rep < o.reps; rep++) {
@@ -162,18 +201,10 @@ async function main(): Promise<void> {
       }
       for (const e of engines) row.median[e] = medians(row.samples[e]);
       rows.push(row);
+      writeResults(rows, o, loadBefore, false);
     }
   }
-  const md = summaryTable(rows, o);
-  const detail = detailTable(rows, o);
-  const note = `Measured on ${machine()}; threads = ${o.threads}; medians of ${o.reps} alternated repetitions, each in a fresh process. ` +
-    `llama.cpp speed is the faster of node-llama-cpp's prebuilt CPU binary (decode timed as one evaluation per token, no sampling)` +
-    (o.llamaBench ? ' and a native llama-bench built from the llama.cpp source node-llama-cpp ships' : '') +
-    `; peak RSS is compared with node-llama-cpp, which like qwen-local runs inside Node.`;
-  process.stdout.write(`${md}\n\n${note}\n\n${detail}\n`);
-  const outDir = path.join(repoRoot(), 'build', 'bench');
-  fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(path.join(outDir, 'cpu-vs-llamacpp.json'), JSON.stringify({ date: new Date().toISOString(), machine: machine(), options: o, rows, markdown: md, detail, note }, null, 2));
+  process.stdout.write(writeResults(rows, o, loadBefore, true));
 }
 
 main().catch((e) => {
