@@ -6,14 +6,15 @@
 // typed back one character at a time. With reuse on, every keystroke asks for a completion; with
 // reuse off (tuning.reusePrefix = false) every request evaluates the whole ~2,048-token FIM
 // prompt, which takes seconds on a small machine, so only every `--off-every`-th keystroke asks.
-// The first request of each side (opening the file) is not counted. Prints a Markdown table and
+// The two servers run side by side and take turns request by request, so both see the same load
+// on a shared machine. The first request of each side (opening the file) is not counted. Prints a Markdown table and
 // writes it with every sample to bench/results/completion-latency.json.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { getTestModel, repoRoot } from '../test/helpers/models';
 import { startRealServer } from '../test/server/real-server';
-import { KeystrokeSample, mean, quantile, replayTyping } from './lib/typing-replay';
+import { KeystrokeSample, mean, quantile, replayTyping, TypingLane } from './lib/typing-replay';
 
 interface Options {
   file: string;
@@ -77,30 +78,30 @@ function summarize(reuse: boolean, every: number, samples: KeystrokeSample[]): S
   };
 }
 
-async function runSide(opts: Options, modelPath: string, text: string, start: number, reuse: boolean): Promise<SideSummary> {
-  const every = reuse ? 1 : opts.offEvery;
-  const client = await startRealServer({
+function serverSettings(opts: Options, modelPath: string, reuse: boolean): Record<string, unknown> {
+  return {
     modelPath,
     threads: opts.threads,
     // The FIM prompt plus the reply, with room to spare.
     contextSize: opts.contextTokens * 2,
-    completion: {
-      contextTokens: opts.contextTokens,
-      maxTokens: opts.maxTokens,
-      temperature: 0,
-      prefixLines: 100000,
-      timeBudgetMs: 600000,
-    },
+    completion: { contextTokens: opts.contextTokens, maxTokens: opts.maxTokens, temperature: 0, prefixLines: 100000, timeBudgetMs: 600000 },
     tuning: { reusePrefix: reuse },
-  });
+  };
+}
+
+/** Both servers run side by side and take turns, so both see the same load (this machine is shared). */
+async function runBoth(opts: Options, modelPath: string, text: string, start: number): Promise<{ on: SideSummary; off: SideSummary }> {
+  const on: TypingLane = { name: 'reuse on', client: await startRealServer(serverSettings(opts, modelPath, true)), every: 1, samples: [] };
+  const off: TypingLane = { name: 'reuse off', client: await startRealServer(serverSettings(opts, modelPath, false)), every: opts.offEvery, samples: [] };
   try {
     const uri = `file:///work/demo/${opts.file}`;
-    const samples = await replayTyping(client, { uri, finalText: text, start, end: start + opts.chars, every }, (s) => {
-      process.stderr.write(`  reuse ${reuse ? 'on ' : 'off'} keystroke ${s.keystroke}: ${s.latencyMs.toFixed(0)} ms, evaluated ${s.evaluatedTokens}/${s.promptTokens}\n`);
+    await replayTyping({ uri, finalText: text, start, end: start + opts.chars }, [on, off], (lane, s) => {
+      process.stderr.write(`  ${lane.name} keystroke ${s.keystroke}: ${s.latencyMs.toFixed(0)} ms, evaluated ${s.evaluatedTokens}/${s.promptTokens}\n`);
     });
-    return summarize(reuse, every, samples);
+    return { on: summarize(true, on.every, on.samples), off: summarize(false, off.every, off.samples) };
   } finally {
-    await client.close();
+    await on.client.close();
+    await off.client.close();
   }
 }
 
@@ -125,15 +126,14 @@ async function main(): Promise<void> {
   const modelPath = await getTestModel('0.5b', opts.type);
   const loadBefore = os.loadavg();
   process.stderr.write(`typing ${opts.chars} characters of ${opts.file} at offset ${start} against ${path.basename(modelPath)}\n`);
-  const on = await runSide(opts, modelPath, text, start, true);
-  const off = await runSide(opts, modelPath, text, start, false);
+  const { on, off } = await runBoth(opts, modelPath, text, start);
   const loadAfter = os.loadavg();
   const speedup = off.p50Ms / on.p50Ms;
   const md = [
     `Inline completion latency per keystroke: typing ${opts.chars} characters of \`${opts.file}\` into the real server, ` +
       `0.5B-shaped synthetic model (${opts.type}), ${opts.contextTokens}-token FIM context, ${opts.maxTokens} tokens at most per completion, ` +
       `${opts.threads} threads. Reuse off asks only every ${opts.offEvery}th keystroke (each request evaluates the whole prompt); ` +
-      `the first request of each side (opening the file) is not counted.`,
+      `both servers ran side by side, taking turns; the first request of each side (opening the file) is not counted.`,
     '',
     table(on, off),
     '',

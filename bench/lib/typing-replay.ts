@@ -1,5 +1,5 @@
-// Replays typing a stretch of a source file into the real language server, one character per
-// keystroke, asking for an inline completion after the keystrokes it samples, and records each
+// Replays typing a stretch of a source file into real language servers, one character per
+// keystroke, asking for an inline completion after the keystrokes each samples, and records each
 // request's latency (client-side, request sent → answer received) with the server's token counts.
 import type { CompletionStats } from '../../src/protocol';
 import type { LspTestClient } from '../../test/server/lsp-client';
@@ -11,8 +11,14 @@ export interface TypingPlan {
   /** The stretch [start, end) is removed at first and typed back character by character. */
   start: number;
   end: number;
-  /** Ask for a completion after every `every`-th keystroke (1 = all of them). */
+}
+
+/** One server being measured: it asks for a completion after every `every`-th keystroke. */
+export interface TypingLane {
+  name: string;
+  client: LspTestClient;
   every: number;
+  samples: KeystrokeSample[];
 }
 
 export interface KeystrokeSample {
@@ -25,34 +31,44 @@ export interface KeystrokeSample {
   prefillMs: number;
 }
 
-/** Opens the file without the stretch, warms the server up with one request, then types. */
-export async function replayTyping(client: LspTestClient, plan: TypingPlan, onSample?: (s: KeystrokeSample) => void): Promise<KeystrokeSample[]> {
+async function measure(lane: TypingLane, uri: string, offset: number, keystroke: number): Promise<KeystrokeSample> {
+  const t0 = performance.now();
+  await lane.client.complete(uri, offset);
+  const latencyMs = performance.now() - t0;
+  const stats: CompletionStats | null = await lane.client.lastStats();
+  if (!stats) throw new Error(`${lane.name}, keystroke ${keystroke}: the server reported no completion stats`);
+  return {
+    keystroke,
+    latencyMs,
+    evaluatedTokens: stats.evaluatedTokens,
+    cachedTokens: stats.cachedTokens,
+    promptTokens: stats.promptTokens,
+    generatedTokens: stats.generatedTokens,
+    prefillMs: stats.prefillMs,
+  };
+}
+
+/**
+ * Opens the file without the stretch in every lane's server, warms each up with one request,
+ * then types: each keystroke goes to all lanes, and the lanes due ask for a completion one after
+ * the other (never at once), so every lane sees the same machine load over the run.
+ */
+export async function replayTyping(plan: TypingPlan, lanes: TypingLane[], onSample?: (lane: TypingLane, s: KeystrokeSample) => void): Promise<void> {
   const typed = plan.finalText.slice(plan.start, plan.end);
-  client.open(plan.uri, plan.finalText.slice(0, plan.start) + plan.finalText.slice(plan.end));
-  // The first request evaluates the whole prompt on either side; it is opening the file, not typing.
-  await client.complete(plan.uri, plan.start);
-  const samples: KeystrokeSample[] = [];
-  for (let i = 0; i < typed.length; i++) {
-    client.insert(plan.uri, plan.start + i, typed[i]);
-    if ((i + 1) % plan.every !== 0) continue;
-    const t0 = performance.now();
-    await client.complete(plan.uri, plan.start + i + 1);
-    const latencyMs = performance.now() - t0;
-    const stats: CompletionStats | null = await client.lastStats();
-    if (!stats) throw new Error(`keystroke ${i + 1}: the server reported no completion stats`);
-    const sample: KeystrokeSample = {
-      keystroke: i + 1,
-      latencyMs,
-      evaluatedTokens: stats.evaluatedTokens,
-      cachedTokens: stats.cachedTokens,
-      promptTokens: stats.promptTokens,
-      generatedTokens: stats.generatedTokens,
-      prefillMs: stats.prefillMs,
-    };
-    samples.push(sample);
-    onSample?.(sample);
+  for (const lane of lanes) {
+    lane.client.open(plan.uri, plan.finalText.slice(0, plan.start) + plan.finalText.slice(plan.end));
+    // The first request evaluates the whole prompt on either side; it is opening the file, not typing.
+    await lane.client.complete(plan.uri, plan.start);
   }
-  return samples;
+  for (let i = 0; i < typed.length; i++) {
+    for (const lane of lanes) {
+      lane.client.insert(plan.uri, plan.start + i, typed[i]);
+      if ((i + 1) % lane.every !== 0) continue;
+      const sample = await measure(lane, plan.uri, plan.start + i + 1, i + 1);
+      lane.samples.push(sample);
+      onSample?.(lane, sample);
+    }
+  }
 }
 
 /** The q-quantile (0..1) by linear interpolation between closest ranks. */

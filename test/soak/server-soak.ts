@@ -59,6 +59,8 @@ const DOCS = ['a', 'b', 'c', 'd'].map((n) => ({
   text: [`// Soak document ${n}.`, `export function ${n}Value(x: number): number {`, '  const y = x * 2;', '  return y + 1;', '}', '', ''].join('\n'),
 }));
 const CHAT_SESSIONS = 12;
+/** Documents stop growing here, so prompts stay well inside the 256-token FIM budget's reach. */
+const MAX_DOC_CHARS = 1500;
 const WORDS = ['refactor', 'this', 'function', 'please', 'explain', 'why', 'the', 'loop', 'ends', 'early', 'and', 'tests'];
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -75,7 +77,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
   const client = await startRealServer({
     modelPath: await getTestModel('tiny', 'Q8_0'),
     contextSize: 1024,
-    completion: { maxTokens: 3, timeBudgetMs: 600000, maxLines: 1000 },
+    completion: { maxTokens: 3, contextTokens: 256, timeBudgetMs: 600000, maxLines: 1000 },
     chat: { maxTokens: 3 },
     tuning: { completionSlots: 3, chatTurnAfterCompletions: 2 },
   });
@@ -130,11 +132,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
           figures.completions++;
           const doc = pick(DOCS);
           const text = client.text(doc.uri);
-          // Type a character at the end or at a random line end (documents stop growing at 4,000 chars).
+          // Type a character at the end or at a random line end (documents stop growing at MAX_DOC_CHARS).
           const at = random() < 0.5 ? text.length : text.indexOf('\n', Math.floor(random() * text.length));
           const offset = at < 0 ? text.length : at;
-          if (text.length < 4000) client.insert(doc.uri, offset, pick(['x', ' ', ';', '(', ')', '\n', 'a', '1']));
-          const result = items(await client.complete(doc.uri, offset + (text.length < 4000 ? 1 : 0), source));
+          if (text.length < MAX_DOC_CHARS) client.insert(doc.uri, offset, pick(['x', ' ', ';', '(', ')', '\n', 'a', '1']));
+          const result = items(await client.complete(doc.uri, offset + (text.length < MAX_DOC_CHARS ? 1 : 0), source));
           if (source?.token.isCancellationRequested) figures.cancelled++;
           else if (result.length === 0) figures.empty++;
           else figures.answered++;
