@@ -4,10 +4,10 @@
 // was answered or cancelled (none failed, none left hanging), that the whole run ends before an
 // overall deadline (no deadlock), and that the server's KV cells and RSS come back to their
 // baseline once the idle caches are dropped.
-//   node out/test/soak/server-soak.js [--requests 10000] [--seed 1] [--concurrency 6]
+//   node out/test/soak/server-soak.js [--requests 10000] [--seed 1] [--concurrency 6] [--warmup 200]
 // (scripts/soak-server.sh runs it with 10,000 requests and prints the figures.)
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
-import type { ChatMessage, DebugStats } from '../../src/protocol';
+import type { ChatMessage, DebugStats, RequestCounters } from '../../src/protocol';
 import { getTestModel } from '../helpers/models';
 import { items, LspTestClient } from '../server/lsp-client';
 import { startRealServer } from '../server/real-server';
@@ -17,6 +17,8 @@ export interface SoakOptions {
   seed: number;
   /** Most requests in flight at once. */
   concurrency: number;
+  /** Requests of the same mix run before the baseline is taken. */
+  warmupRequests: number;
   /** The whole run must end within this (deadlock guard). */
   deadlineMs: number;
   /** Called every `every` finished requests with the running figures. */
@@ -39,6 +41,8 @@ export interface SoakFigures {
   baseline: { rssBytes: number; kvUsedTokens: number };
   end: { rssBytes: number; kvUsedTokens: number; slots: number; inFlight: number };
   peakKvUsedTokens: number;
+  /** Server RSS every 500 launched requests, to tell a plateau from a leak. */
+  rssSamplesBytes: number[];
   server: Pick<DebugStats, 'completions' | 'chats' | 'evictions' | 'scheduler'>;
 }
 
@@ -81,27 +85,19 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
     chat: { maxTokens: 3 },
     tuning: { completionSlots: 3, chatTurnAfterCompletions: 2 },
   });
-  const figures: SoakFigures = {
+  const emptyFigures = (): SoakFigures => ({
     requests: 0, completions: 0, chats: 0, cancelRequests: 0, answered: 0, cancelled: 0, empty: 0, errors: [], elapsedMs: 0,
-    baseline: { rssBytes: 0, kvUsedTokens: 0 }, end: { rssBytes: 0, kvUsedTokens: 0, slots: 0, inFlight: 0 }, peakKvUsedTokens: 0,
+    baseline: { rssBytes: 0, kvUsedTokens: 0 }, end: { rssBytes: 0, kvUsedTokens: 0, slots: 0, inFlight: 0 }, peakKvUsedTokens: 0, rssSamplesBytes: [],
     server: { completions: { started: 0, answered: 0, cancelled: 0, superseded: 0, failed: 0 }, chats: { started: 0, answered: 0, cancelled: 0, superseded: 0, failed: 0 }, evictions: 0, scheduler: { completionGrants: 0, chatGrants: 0, chatYields: 0, waiting: 0, busy: false } },
-  };
+  });
+  const figures = emptyFigures();
   try {
     for (const d of DOCS) client.open(d.uri, d.text);
-    // Warm up every path once (allocations made once per process are not leaks), then measure.
-    await client.complete(DOCS[0].uri, DOCS[0].text.length);
-    await client.chat({ sessionId: 'warmup', messages: [{ role: 'user', content: 'hello' }] });
-    const base = await settledStats(client, true);
-    figures.baseline = { rssBytes: base.rssBytes, kvUsedTokens: base.kv?.usedTokens ?? -1 };
-
     const histories = new Map<string, ChatMessage[]>();
     const busySessions = new Set<string>();
-    const started = Date.now();
-    let inFlight = 0;
     let done = 0;
-    const running = new Set<Promise<void>>();
 
-    const oneRequest = async (): Promise<void> => {
+    const oneRequest = async (figures: SoakFigures): Promise<void> => {
       const cancel = random() < 0.25;
       const source = cancel ? new CancellationTokenSource() : undefined;
       if (source) {
@@ -149,13 +145,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
     const deadline = new Promise<never>((_, reject) =>
       setTimeout(() => reject(new Error(`deadlock guard: the soak did not finish within ${opts.deadlineMs} ms (${done} of ${opts.requests} done)`)), opts.deadlineMs).unref(),
     );
-    const launchAll = async (): Promise<void> => {
-      for (let i = 0; i < opts.requests; i++) {
+    const launch = async (count: number, figures: SoakFigures): Promise<void> => {
+      let inFlight = 0;
+      const running = new Set<Promise<void>>();
+      for (let i = 0; i < count; i++) {
         while (inFlight >= opts.concurrency) await Promise.race(running);
         await sleep(Math.floor(random() * 15));
         figures.requests++;
         inFlight++;
-        const p: Promise<void> = oneRequest().finally(() => {
+        const p: Promise<void> = oneRequest(figures).finally(() => {
           inFlight--;
           done++;
           running.delete(p);
@@ -165,16 +163,42 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
         if (i % 50 === 0) {
           const s = await client.debugStats();
           figures.peakKvUsedTokens = Math.max(figures.peakKvUsedTokens, s.kv?.usedTokens ?? 0);
+          if (i % 500 === 0) figures.rssSamplesBytes.push(s.rssBytes);
         }
       }
       await Promise.all(running);
     };
-    await Promise.race([launchAll(), deadline]);
+    // Warm up with a short run of the same mix (allocator pools, JIT and caches reach their working
+    // size; that is not a leak), then take the baseline with the idle caches dropped.
+    const warm = emptyFigures();
+    await Promise.race([launch(opts.warmupRequests, warm), deadline]);
+    figures.errors.push(...warm.errors.map((e) => `warm-up: ${e}`));
+    const base = await settledStats(client, true);
+    figures.baseline = { rssBytes: base.rssBytes, kvUsedTokens: base.kv?.usedTokens ?? -1 };
+    done = 0;
+
+    const started = Date.now();
+    await Promise.race([launch(opts.requests, figures), deadline]);
     figures.elapsedMs = Date.now() - started;
 
     const end = await settledStats(client, true);
     figures.end = { rssBytes: end.rssBytes, kvUsedTokens: end.kv?.usedTokens ?? -1, slots: end.slots.length, inFlight: end.inFlight };
-    figures.server = { completions: end.completions, chats: end.chats, evictions: end.evictions, scheduler: end.scheduler };
+    // The server's counters for the measured run only (the warm-up's subtracted).
+    const minus = (a: RequestCounters, b: RequestCounters): RequestCounters => ({
+      started: a.started - b.started, answered: a.answered - b.answered, cancelled: a.cancelled - b.cancelled,
+      superseded: a.superseded - b.superseded, failed: a.failed - b.failed,
+    });
+    figures.server = {
+      completions: minus(end.completions, base.completions),
+      chats: minus(end.chats, base.chats),
+      evictions: end.evictions - base.evictions,
+      scheduler: {
+        ...end.scheduler,
+        completionGrants: end.scheduler.completionGrants - base.scheduler.completionGrants,
+        chatGrants: end.scheduler.chatGrants - base.scheduler.chatGrants,
+        chatYields: end.scheduler.chatYields - base.scheduler.chatYields,
+      },
+    };
     return figures;
   } finally {
     await client.close();
@@ -191,7 +215,7 @@ export function describeFigures(f: SoakFigures): string {
     `scheduler: ${f.server.scheduler.completionGrants} completion grants, ${f.server.scheduler.chatGrants} chat grants, ${f.server.scheduler.chatYields} chat yields`,
     `time: ${(f.elapsedMs / 1000).toFixed(1)} s`,
     `KV used tokens: baseline ${f.baseline.kvUsedTokens}, peak ${f.peakKvUsedTokens}, end ${f.end.kvUsedTokens} (slots left ${f.end.slots}, in flight ${f.end.inFlight})`,
-    `server RSS: baseline ${mib(f.baseline.rssBytes)} MiB, end ${mib(f.end.rssBytes)} MiB`,
+    `server RSS: baseline ${mib(f.baseline.rssBytes)} MiB, end ${mib(f.end.rssBytes)} MiB; every 500 requests: ${f.rssSamplesBytes.map(mib).join(', ')} MiB`,
   ].join('\n');
 }
 
@@ -206,6 +230,7 @@ if (require.main === module) {
     requests,
     seed: value('--seed', 1),
     concurrency: value('--concurrency', 6),
+    warmupRequests: value('--warmup', 200),
     deadlineMs: value('--deadline-s', Math.max(600, requests * 2)) * 1000,
     onProgress: (done, f) => console.error(`  ${done} done: ${f.answered} answered, ${f.cancelled} cancelled, ${f.empty} empty, ${f.errors.length} errors`),
   })

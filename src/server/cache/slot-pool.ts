@@ -28,6 +28,12 @@ export interface Slot {
   readonly seq: Sequence;
   lastUsed: number;
   busy: boolean;
+  /**
+   * While busy: the length the running request may grow the slot to (set by makeRoom). Other
+   * requests count it as taken, so two requests running interleaved never both plan on the same
+   * free blocks.
+   */
+  reserved: number;
 }
 
 export interface SlotPick {
@@ -88,14 +94,22 @@ export class SlotPool {
    */
   makeRoom(keep: Slot, total: number): number {
     const capacityBlocks = Math.floor(this.model.kvUsage().capacity / KV_BLOCK_TOKENS);
-    const freeBlocks = (): number =>
-      capacityBlocks - this.slots.reduce((n, s) => (s === keep ? n : n + blocksFor(s.seq.tokens.length)), 0);
+    const held = (s: Slot): number => blocksFor(Math.max(s.seq.tokens.length, s.busy ? s.reserved : 0));
+    const freeBlocks = (): number => capacityBlocks - this.slots.reduce((n, s) => (s === keep ? n : n + held(s)), 0);
     while (blocksFor(total) > freeBlocks()) {
       const victims = this.slots.filter((s) => s !== keep && !s.busy && s.seq.tokens.length > 0);
       if (victims.length === 0) break;
       this.evict(this.leastRecent(victims));
     }
-    return Math.max(0, freeBlocks()) * KV_BLOCK_TOKENS;
+    const limit = Math.max(0, freeBlocks()) * KV_BLOCK_TOKENS;
+    keep.reserved = Math.min(total, limit);
+    return limit;
+  }
+
+  /** Marks a slot in use by a request, or free again (its reservation ends). */
+  setBusy(slot: Slot, busy: boolean): void {
+    slot.busy = busy;
+    slot.reserved = 0;
   }
 
   /** Drops a slot and frees its KV. */
@@ -153,7 +167,7 @@ export class SlotPool {
   }
 
   private create(kind: SlotKind, key: string): Slot {
-    const slot: Slot = { id: this.nextId++, kind, key, seq: this.model.createSequence(), lastUsed: ++this.clock, busy: false };
+    const slot: Slot = { id: this.nextId++, kind, key, seq: this.model.createSequence(), lastUsed: ++this.clock, busy: false, reserved: 0 };
     this.slots.push(slot);
     return slot;
   }

@@ -76,17 +76,18 @@ export class ChatService {
 
     const slot = pool.chatSlot(params.sessionId);
     if (slot.busy) throw invalidParams(`qwen/chat: session ${params.sessionId} already has a reply in progress`);
-    slot.busy = true;
+    pool.setBusy(slot, true);
     const fan = new AbortFan();
     const listener = token.onCancellationRequested(() => fan.abort(AbortReasons.client));
     fan.onDispose(() => listener.dispose());
     try {
       const shared = this.deps.settings().tuning.reusePrefix ? commonPrefixLength(slot.seq.tokens, promptTokens) : 0;
-      if (shared === 0) slot.seq.truncate(0);
       const limit = pool.makeRoom(slot, promptTokens.length + maxTokens);
       // Busy completion slots may hold part of the context: shorten the reply rather than fail.
       if (limit <= promptTokens.length) throw promptTooLongError('chat prompt', promptTokens.length, limit);
       const scheduled = new ScheduledSequence(slot.seq, this.deps.host.scheduler, 'chat');
+      // Without reuse the whole prompt is evaluated again (generate() would reuse what it finds).
+      if (shared === 0) scheduled.truncate(0);
       const token = params.partialResultToken;
       const result = await engine.generate(model, scheduled, promptTokens, {
         maxTokens: Math.min(maxTokens, limit - promptTokens.length),
@@ -120,7 +121,7 @@ export class ChatService {
       throw asResponseError(e, 'Chat');
     } finally {
       fan.dispose();
-      slot.busy = false;
+      pool.setBusy(slot, false);
     }
   }
 

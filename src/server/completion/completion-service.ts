@@ -167,7 +167,7 @@ export class CompletionService {
       const queuedMs = performance.now() - started;
       const reuse = settings.tuning.reusePrefix;
       const { slot, sharedTokens } = pool.pickCompletionSlot(doc.uri, prompt.tokens, reuse);
-      slot.busy = true;
+      pool.setBusy(slot, true);
       try {
         if (!reuse) slot.seq.truncate(0);
         const limit = pool.makeRoom(slot, prompt.tokens.length + c.maxTokens);
@@ -212,7 +212,7 @@ export class CompletionService {
         if (shown.length === 0) return [];
         return [{ insertText: shown, range: { start: position, end: position }, qwenStats: stats }];
       } finally {
-        slot.busy = false;
+        pool.setBusy(slot, false);
         this.live.delete(doc.uri);
       }
     });

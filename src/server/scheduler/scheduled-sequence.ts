@@ -7,6 +7,15 @@ import type { LogitsMode, SamplingOptions, Sequence } from '../../engine/api';
 import type { EngineScheduler, JobPriority } from './engine-scheduler';
 
 export class ScheduledSequence implements Sequence {
+  /**
+   * A truncate asked for outside the lease, applied once the lease is held. Truncating the engine's
+   * sequence while another job evaluates would only be queued natively, and a request cancelled
+   * before its next eval would leave the KV cells held while `tokens` claimed them freed, so the
+   * slot pool's budget would undercount. Until applied, `tokens` shows the truncated view and the
+   * inner sequence keeps the truth.
+   */
+  private pendingTruncate: number | null = null;
+
   constructor(
     private readonly inner: Sequence,
     private readonly scheduler: EngineScheduler,
@@ -19,11 +28,12 @@ export class ScheduledSequence implements Sequence {
   }
 
   get tokens(): readonly number[] {
-    return this.inner.tokens;
+    const all = this.inner.tokens;
+    return this.pendingTruncate !== null && this.pendingTruncate < all.length ? all.slice(0, this.pendingTruncate) : all;
   }
 
   truncate(n: number): void {
-    this.inner.truncate(n);
+    this.pendingTruncate = this.pendingTruncate === null ? n : Math.min(this.pendingTruncate, n);
   }
 
   async eval(tokens: readonly number[], opts: { logits?: LogitsMode; signal?: AbortSignal } = {}): Promise<Float32Array | null> {
@@ -50,6 +60,10 @@ export class ScheduledSequence implements Sequence {
   private async step(tokens: readonly number[], logits: LogitsMode, signal?: AbortSignal): Promise<Float32Array | null> {
     const lease = await this.scheduler.acquire(this.priority, signal);
     try {
+      if (this.pendingTruncate !== null) {
+        this.inner.truncate(this.pendingTruncate);
+        this.pendingTruncate = null;
+      }
       return await this.inner.eval(tokens, { logits, signal });
     } finally {
       // The engine starts its next queued job on a later macrotask, so the caller's synchronous
