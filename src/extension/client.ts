@@ -20,7 +20,7 @@ import {
   TransportKind,
 } from 'vscode-languageclient/node';
 import { ChatParams, ChatProgress, ChatResult, Methods, ServerSettings, StatusParams } from '../protocol';
-import { RestartPolicy } from './serverStatus';
+import { connectionLostMessage, RestartPolicy } from './serverStatus';
 
 export class ServerConnection implements vscode.Disposable {
   private client: LanguageClient | undefined;
@@ -210,6 +210,15 @@ export class ServerConnection implements vscode.Disposable {
         onDelta(result.text.slice(streamed.length));
       }
       return result;
+    } catch (e) {
+      // The transport's own words ("Pending response rejected since connection got disposed")
+      // would tell the user nothing; say that the server went away and what happens next.
+      const lost = token.isCancellationRequested ? undefined : connectionLostMessage(e, this.stopping);
+      if (lost) {
+        this.log.warn(`A chat request lost its language server after ${streamed.length} characters.`);
+        throw new Error(lost);
+      }
+      throw e;
     } finally {
       listener.dispose();
     }

@@ -99,3 +99,22 @@ export class RestartPolicy {
     this.crashes = [];
   }
 }
+
+/** vscode-jsonrpc's codes for a request that lost its connection: the pending answer was dropped
+ * when the connection closed (PendingResponseRejected), or it was sent while none was up (ConnectionInactive). */
+const connectionLostCodes = new Set([-32097, -32096]);
+
+/**
+ * When a request failed because the language server went away under it (it crashed, was killed,
+ * or was being restarted), the message to show the user instead of the transport's own words
+ * ("Pending response rejected since connection got disposed"); undefined for any other failure.
+ * `restartedByUser` is true when the extension itself was stopping the server at the time.
+ */
+export function connectionLostMessage(error: unknown, restartedByUser: boolean): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'number' || !connectionLostCodes.has(code)) return undefined;
+  return restartedByUser
+    ? 'The language server was stopped (restarted on request) before this reply was finished; the text above is incomplete.'
+    : 'The language server stopped while writing this reply (it crashed or was killed), so the text above is incomplete. ' +
+      'The extension restarts it by itself (see the status bar); send the message again or press Regenerate once it is ready.';
+}

@@ -1,6 +1,7 @@
 // Status bar wording for each server state, and the crash-restart allowance.
 import * as assert from 'assert';
-import { describeStatus, formatBytes, RestartPolicy } from '../../src/extension/serverStatus';
+import { ErrorCodes, ResponseError } from 'vscode-languageserver';
+import { connectionLostMessage, describeStatus, formatBytes, RestartPolicy } from '../../src/extension/serverStatus';
 
 describe('extension: status text and restart policy', () => {
   it('says "no model — pick one" when no model is configured', () => {
@@ -39,5 +40,17 @@ describe('extension: status text and restart policy', () => {
     assert.strictEqual(p.recordCrash(70_000), true, 'old crashes left the window');
     p.reset();
     assert.strictEqual(p.recentCrashes(70_000), 0);
+  });
+
+  it('names a request lost with its server (the transport\'s own error codes), and nothing else', () => {
+    const dropped = new ResponseError(ErrorCodes.PendingResponseRejected, 'Pending response rejected since connection got disposed');
+    const inactive = new ResponseError(ErrorCodes.ConnectionInactive, 'Client is not running');
+    assert.match(connectionLostMessage(dropped, false) ?? '', /stopped while writing this reply .*crashed.*restarts it/);
+    assert.match(connectionLostMessage(inactive, false) ?? '', /stopped while writing this reply/);
+    assert.match(connectionLostMessage(dropped, true) ?? '', /restarted on request/);
+    // A server-side failure is shown in its own words.
+    assert.strictEqual(connectionLostMessage(new ResponseError(ErrorCodes.InternalError, 'KV cache full'), false), undefined);
+    assert.strictEqual(connectionLostMessage(new Error('boom'), false), undefined);
+    assert.strictEqual(connectionLostMessage(undefined, false), undefined);
   });
 });
