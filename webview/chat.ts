@@ -192,6 +192,8 @@ function onHostMessage(message: HostMessage): void {
         item.dirty = false;
         renderBody(item);
         renderFooter(item, message.stats);
+        // The footer (stats, or why the reply ended) is new content at the bottom: keep it in view.
+        scrollToEnd();
       }
       setBusy(false);
       return;

@@ -96,3 +96,41 @@ export function streamingProblem(reply: FinishedReply): string | undefined {
   if (reply.samples[reply.samples.length - 1]?.streaming !== false) return 'the reply never left the streaming state';
   return undefined;
 }
+
+export interface ShownMessage {
+  role: 'user' | 'assistant';
+  text: string;
+  footer: string;
+  /** The footer shows an error (a failed or interrupted reply). */
+  failed: boolean;
+  streaming: boolean;
+}
+
+/** Every message the chat view shows, top to bottom. */
+export async function shownMessages(frame: Frame): Promise<ShownMessage[]> {
+  return frame.evaluate(() => Array.from(document.querySelectorAll('#messages article.message')).map((article) => {
+    const body = article.querySelector('.message-body');
+    const footer = article.querySelector('.message-footer');
+    return {
+      role: article.classList.contains('user') ? 'user' as const : 'assistant' as const,
+      text: body?.textContent ?? '',
+      footer: footer?.textContent ?? '',
+      failed: !!footer?.querySelector('.error'),
+      streaming: !!body?.classList.contains('streaming'),
+    };
+  }));
+}
+
+/** Waits until the newest reply is streaming and shows at least `minChars` characters; returns how many it shows. */
+export async function waitForStreamingText(frame: Frame, minChars: number, timeoutMs: number): Promise<number> {
+  const handle = await frame.waitForFunction((min) => {
+    const replies = document.querySelectorAll('#messages article.message.assistant');
+    const body = replies[replies.length - 1]?.querySelector('.message-body');
+    const n = (body?.textContent ?? '').length;
+    return !!body && body.classList.contains('streaming') && n >= min ? n : false;
+  }, minChars, { timeout: timeoutMs, polling: 'raf' }).catch(async () => {
+    const shown = await frame.evaluate(() => document.getElementById('messages')?.innerText ?? '(no #messages)');
+    throw new Error(`no reply was streaming with ${minChars}+ characters within ${timeoutMs} ms; the chat view shows:\n${shown.slice(-1500)}`);
+  });
+  return (await handle.jsonValue()) as number;
+}

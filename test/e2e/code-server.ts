@@ -54,6 +54,8 @@ export interface Workbench {
   /** Where code-server unpacked the installed extension (inside the fresh --extensions-dir). */
   installedExtension: string;
   serverLog: () => string;
+  /** The extension's output channel ("Qwen Local") as VS Code has written it so far; '' when none yet. */
+  extensionLog: () => string;
   /** Closes the browser and code-server; copies VS Code's logs to `keepLogsIn` first when given. */
   close(keepLogsIn?: string): Promise<void>;
 }
@@ -64,6 +66,8 @@ export interface WorkbenchOptions {
   extensionFolderPrefix: string;
   settings: Record<string, unknown>;
   files: Record<string, string>;   // workspace-relative path -> content
+  /** VS Code's log level (code-server --log); 'trace' puts every LSP message in the extension's log. */
+  logLevel?: 'trace' | 'debug' | 'info';
 }
 
 export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> {
@@ -112,7 +116,8 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
 
   const port = await freePort();
   let log = '';
-  const server = spawn(process.execPath, [entry, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
+  const logArgs = opts.logLevel ? ['--log', opts.logLevel] : [];
+  const server = spawn(process.execPath, [entry, ...logArgs, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
     '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', ...common, workspace],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   server.stdout!.on('data', (d) => { log += d; });
@@ -154,12 +159,24 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
     return {
       page, browser, server, url, workspace, installedExtension,
       serverLog: () => log,
+      extensionLog: () => extensionLogOf(userData),
       close,
     };
   } catch (e) {
     await close();
     throw e;
   }
+}
+
+/** The newest "Qwen Local.log" under the profile's logs (one folder per session, one per extension host). */
+function extensionLogOf(userData: string): string {
+  const logs = path.join(userData, 'logs');
+  if (!fs.existsSync(logs)) return '';
+  const found = (fs.readdirSync(logs, { recursive: true }) as string[])
+    .filter((f) => path.basename(f) === 'Qwen Local.log')
+    .map((f) => path.join(logs, f))
+    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+  return found.length > 0 ? fs.readFileSync(found[0], 'utf8') : '';
 }
 
 /** Our leftover processes: those whose environment names this run's temporary folder. */

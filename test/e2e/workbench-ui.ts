@@ -3,7 +3,7 @@
 // with a message naming what it waited for, so a broken step says which one.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Frame, Page } from 'playwright-core';
+import type { Frame, Locator, Page } from 'playwright-core';
 
 /** The extension's status bar entry: code-server gives it the id `<publisher>.<name>.<item id>`. */
 export const statusItemSelector = '[id="qwen-local.qwen-local.qwenLocal.status"]';
@@ -123,4 +123,87 @@ export async function screenshot(page: Page, dir: string, name: string): Promise
   const file = path.join(dir, `${name}.png`);
   await page.screenshot({ path: file });
   return file;
+}
+
+declare global {
+  interface Window { __qwenStatusLog?: string[] }
+}
+
+/**
+ * Starts recording every text the extension's status bar item shows from now on, in order, so a
+ * test can see a short "loading" between two "ready"s that polling could miss. Returns nothing;
+ * read the record with `statusLog`.
+ */
+export async function recordStatusBar(page: Page): Promise<void> {
+  await page.evaluate((selector) => {
+    const bar = document.querySelector('.part.statusbar');
+    if (!bar) throw new Error('the workbench has no status bar (.part.statusbar)');
+    const log: string[] = [];
+    window.__qwenStatusLog = log;
+    const read = () => {
+      const item = document.querySelector(selector) as HTMLElement | null;
+      const text = (item?.innerText ?? '').trim();
+      if (log[log.length - 1] !== text) log.push(text);
+    };
+    read();
+    new MutationObserver(read).observe(bar, { childList: true, subtree: true, characterData: true, attributes: true });
+  }, statusItemSelector);
+}
+
+export async function statusLog(page: Page): Promise<string[]> {
+  return page.evaluate(() => window.__qwenStatusLog ?? []);
+}
+
+const isReady = (text: string) => text !== '' && !/loading|Qwen: error|no model/i.test(text);
+
+/**
+ * Waits until, after entry `from` of the status record, the status bar left "ready" (loading or
+ * error) and then showed a model as ready again: a server restart seen through the user's eyes.
+ * Returns the ready text. Fails at once on an error shown after the loading.
+ */
+export async function waitForReadyAgain(page: Page, from: number, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let seen: string[] = [];
+  while (Date.now() < deadline) {
+    seen = (await statusLog(page)).slice(from);
+    const left = seen.findIndex((t) => !isReady(t));
+    if (left >= 0) {
+      const back = seen.slice(left + 1).find(isReady);
+      if (back !== undefined) return back;
+    }
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`the status bar did not go from not-ready back to ready within ${timeoutMs} ms; it showed ${JSON.stringify(seen)}`);
+}
+
+/** A notification toast whose message matches `message` (VS Code 1.99's notification DOM). */
+export async function waitForNotification(page: Page, message: RegExp, timeoutMs: number): Promise<Locator> {
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: message }).first();
+  try {
+    await toast.waitFor({ state: 'visible', timeout: timeoutMs });
+  } catch {
+    const shown = await page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts();
+    throw new Error(`no notification matching ${message} within ${timeoutMs} ms; notifications shown: ${JSON.stringify(shown)}`);
+  }
+  return toast;
+}
+
+/** The labels of a notification's buttons. */
+export async function notificationButtons(toast: Locator): Promise<string[]> {
+  return (await toast.locator('.notification-list-item-buttons-container .monaco-button').allInnerTexts()).map((t) => t.trim());
+}
+
+/**
+ * The lines a side of the active diff editor shows, top to bottom (only those Monaco rendered:
+ * the visible part). Monaco's no-break spaces are turned back into spaces.
+ */
+export async function diffEditorLines(page: Page, side: 'original' | 'modified'): Promise<string[]> {
+  return page.evaluate((which) => {
+    const editor = document.querySelector(`.editor-group-container.active .monaco-diff-editor .editor.${which}`);
+    if (!editor) return [];
+    const lines = Array.from(editor.querySelectorAll('.view-lines .view-line')) as HTMLElement[];
+    return lines
+      .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+      .map((l) => (l.textContent ?? '').replace(/\u00a0/g, ' '));
+  }, side);
 }
