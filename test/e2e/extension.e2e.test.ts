@@ -2,7 +2,8 @@
 // Qwen2.5 model configured, and headless Chromium typing into the workbench like a user:
 //   1. typing in a file shows ghost text, and Tab inserts exactly that text;
 //   2. a chat message streams a reply into the chat view;
-//   3. "Qwen Local: Explain" from the command palette answers in the chat.
+//   3. "Qwen Local: Explain" from the command palette answers in the chat;
+//   4. "Qwen Local: Fix Code" shows its result as a diff; Accept writes exactly that, one Undo reverts it.
 // The model has random weights, so its text is gibberish; what is checked is that the text
 // travels correctly through the server, the extension and VS Code. Screenshots of each step go to
 // test-artifacts/e2e/, and VS Code's logs too when a test fails (or QWEN_E2E_KEEP_LOGS=1).
@@ -14,7 +15,8 @@ import { recordReplies, streamingProblem, waitForReply } from './chat-view';
 import { codeServerEntry, openWorkbench, repoRoot, Workbench } from './code-server';
 import { packagedVsix } from './vsix';
 import {
-  ghostText, openFile, runCommand, screenshot, statusText, waitForModelReady, waitForStableGhostText, webviewFrame,
+  diffEditorLines, ghostText, notificationButtons, openFile, runCommand, screenshot, statusText, waitForModelReady,
+  waitForNotification, waitForStableGhostText, webviewFrame,
 } from './workbench-ui';
 
 const artifacts = path.join(repoRoot, 'test-artifacts', 'e2e');
@@ -53,8 +55,11 @@ describe('end-to-end: the packaged extension in code-server', function () {
     this.timeout(8 * 60_000);
     // Fails with how to install it, before spending time on packaging.
     codeServerEntry();
-    fs.rmSync(artifacts, { recursive: true, force: true });
+    // Only this file's outputs: crash-recovery.e2e.test.ts writes crash-* into the same folder.
     fs.mkdirSync(artifacts, { recursive: true });
+    for (const f of fs.readdirSync(artifacts).filter((n) => !n.startsWith('crash-'))) {
+      fs.rmSync(path.join(artifacts, f), { recursive: true, force: true });
+    }
     let t = Date.now();
     const [vsix, model] = await Promise.all([packagedVsix(), getTestModel('tiny', 'F32')]);
     timings.packageAndModel = since(t);
@@ -199,5 +204,68 @@ describe('end-to-end: the packaged extension in code-server', function () {
     assert.ok(!reply.failed, `the explanation ended with an error: ${reply.footer}`);
     assert.ok(reply.text.trim().length > 0, 'the explanation is empty');
     assert.match(reply.footer, /\d+ tokens · [\d.]+ tokens\/s/, `the explanation's footer shows no token stats: "${reply.footer}"`);
+  });
+
+  it('4. runs "Qwen Local: Fix Code" on a selection: a diff to accept, which writes it, and one Undo reverts it', async function () {
+    const page = wb!.page;
+    const file = path.join(wb!.workspace, sourceFile);
+    const before = fs.readFileSync(file, 'utf8');
+    // The selection: the first two lines, ending at the start of line 3.
+    const selected = before.split('\n').slice(0, 2).join('\n') + '\n';
+    const untouched = before.slice(selected.length);
+    await openFile(page, sourceFile);
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('Shift+ArrowDown');
+    await page.keyboard.press('Shift+ArrowDown');
+    const t = Date.now();
+    await runCommand(page, 'Qwen Local: Fix Code');
+    const diffTab = page.locator('.tab.active[aria-label*="Fix (proposed)"]');
+    await diffTab.waitFor({ timeout: 90_000 }).catch(async () => {
+      const shown = await page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts();
+      throw new Error(`no diff editor "… Fix (proposed)" opened; notifications: ${JSON.stringify(shown)}`);
+    });
+    timings.fixToDiff = since(t);
+    const toast = await waitForNotification(page, /Fix — apply the proposed change to add\.py\?/, 10_000);
+    const buttons = await notificationButtons(toast);
+    assert.deepStrictEqual(buttons.filter((b) => b === 'Accept' || b === 'Reject'), ['Accept', 'Reject'], `the notification offers ${JSON.stringify(buttons)}`);
+    const acceptButton = toast.locator('.notification-list-item-buttons-container .monaco-button', { hasText: /^Accept$/ });
+    await acceptButton.waitFor({ state: 'visible', timeout: 5_000 });
+    await page.waitForTimeout(500); // the toast fades in; a picture taken at once shows it half-transparent
+    await screenshot(page, artifacts, '4-fix-diff');
+
+    // The left side is the file as it is; the right side the proposal, which changes the selected lines.
+    const original = await diffEditorLines(page, 'original');
+    const proposed = await diffEditorLines(page, 'modified');
+    assert.strictEqual(original[0], selected.split('\n')[0], `the diff's left side should start with the file's first line; it shows ${JSON.stringify(original.slice(0, 3))}`);
+    assert.ok(proposed.length > 0, 'the diff shows no proposed text');
+    assert.notDeepStrictEqual(proposed.slice(0, 2), original.slice(0, 2), 'the proposal does not change the selected lines');
+    assert.strictEqual(fs.readFileSync(file, 'utf8'), before, 'the file changed before the proposal was accepted');
+
+    await acceptButton.click();
+    await diffTab.waitFor({ state: 'detached', timeout: 10_000 })
+      .catch(() => { throw new Error('the diff editor stayed open after Accept'); });
+    await openFile(page, sourceFile);
+    await page.keyboard.press('Control+S');
+    const deadline = Date.now() + 10_000;
+    let after = before;
+    while (after === before && Date.now() < deadline) {
+      await page.waitForTimeout(100);
+      after = fs.readFileSync(file, 'utf8');
+    }
+    await screenshot(page, artifacts, '4-fix-accepted');
+    assert.notStrictEqual(after, before, 'Accept did not change the file');
+    assert.ok(after.endsWith(untouched), 'Accept changed the file outside the selection');
+    // What was written is what the diff showed: its first line, as Monaco rendered it (tabs
+    // become spaces up to the next tab stop there, so runs of white space are compared as one).
+    const written = after.slice(0, after.length - untouched.length);
+    const words = (line: string) => line.replace(/\s+/g, ' ').trim();
+    assert.strictEqual(words(written.split('\n')[0]), words(proposed[0]),
+      'the first written line differs from the diff\'s first proposed line');
+
+    // One edit: a single Undo brings the file back.
+    await page.keyboard.press('Control+Z');
+    await page.keyboard.press('Control+S');
+    const undone = await waitForFileContent(file, before, 10_000);
+    assert.strictEqual(undone, before, 'one Undo should revert the accepted proposal');
   });
 });
