@@ -148,7 +148,7 @@ describe('end-to-end: crash recovery of the language server in code-server', fun
     assert.strictEqual(interrupted.question, question, 'the user turn above the interrupted reply');
     assert.ok(interrupted.failed, `the interrupted reply is not marked as an error; its footer says "${interrupted.footer}"`);
     assert.match(interrupted.footer, /language server stopped while writing this reply/,
-      'the interrupted reply should say that the server stopped under it');
+      `the interrupted reply should say that the server stopped under it; it says "${interrupted.footer}"`);
     assert.doesNotMatch(interrupted.footer, /\d+ tokens · [\d.]+ tokens\/s/, 'an interrupted reply must not show the stats of a finished one');
     assert.ok(interrupted.text.length >= shownAtKill,
       `the interrupted reply lost text: it showed ${shownAtKill} characters at the kill and shows ${interrupted.text.length} now`);
@@ -169,6 +169,9 @@ describe('end-to-end: crash recovery of the language server in code-server', fun
   });
 
   it('3. a new chat message after the restart gets a streamed reply', async function () {
+    // Also when test 2 failed before the server was back: this step then checks only itself.
+    await waitForModelReady(wb!.page, 60_000);
+    await waitForChatReady(frame, 10_000);
     await recordReplies(frame);
     const question = 'Now write a short poem about restarts.';
     const t = Date.now();
@@ -209,6 +212,7 @@ describe('end-to-end: crash recovery of the language server in code-server', fun
     const installed = wb!.installedExtension;
     // The crash in test 2 may still be inside the policy's minute; a manual restart gives a fresh
     // allowance, so exactly the kills below count.
+    serverPid = theServerPid(installed);
     let mark = (await statusLog(page)).length;
     await runCommand(page, 'Qwen Local: Restart Language Server');
     serverPid = await waitForNewServer(installed, serverPid, 30_000);
