@@ -35,14 +35,13 @@ inline void rows_kernel(const WeightMatrix& w, const TypeTraits& t, const uint8_
                         float* y, int64_t out_stride, int64_t row_begin, int64_t r0, int64_t r1) {
   const int k = (int)w.cols;
   if (n_tok == 1) {
-    // Decode: rows in pairs where the type has a two-row kernel (the activation block is loaded
-    // once for both, and two independent accumulator chains hide the FMA latency: ~15% faster).
+    // Decode: one row at a time. The two-row kernel is faster only while the weights sit in cache;
+    // decode streams every weight from DRAM once per token (the models are far larger than L3),
+    // and there the single-row kernel reads 1.5-1.7x more GMAC per CPU-second for Q4_0 and Q8_0
+    // (bench/native/matmul-bench.cpp, 32768x1536, one thread): two interleaved row streams defeat
+    // the hardware prefetcher, one sequential stream does not.
     float* yt = y - row_begin;
-    int64_t r = r0;
-    if (t.vec_dot_2rows_multi) {
-      for (; r + 2 <= r1; r += 2) t.vec_dot_2rows_multi(k, w.row(r), w.row_bytes, xq, xq_row, 1, yt + r, 1);
-    }
-    for (; r < r1; ++r) yt[r] = t.vec_dot(k, w.row(r), xq);
+    for (int64_t r = r0; r < r1; ++r) yt[r] = t.vec_dot(k, w.row(r), xq);
     return;
   }
   // Batch: one weight row against a block of tokens at a time (vec_dot_multi decodes each weight
