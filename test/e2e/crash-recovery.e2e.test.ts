@@ -9,6 +9,7 @@
 //   5. four kills within a minute: the extension stops restarting, the status bar says error and a
 //      notification offers "Restart", and clicking it brings the server back to ready.
 // Screenshots of each step go to test-artifacts/e2e/crash-*.png.
+import { e2eSettings } from './e2e-settings';
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -74,19 +75,9 @@ describe('end-to-end: crash recovery of the language server in code-server', fun
       files: { [sourceFile]: sourceText },
       // Every request and response in the extension's log, kept when a step fails.
       logLevel: 'trace',
-      settings: {
-        'qwenLocal.modelPath': model,
-        'qwenLocal.device': 'cpu',
-        'qwenLocal.completion.temperature': 0,
-        'qwenLocal.completion.maxTokens': 24,
-        // Long enough that a reply streams for seconds (the kill must land mid-reply), short
-        // enough that complete turns stay quick.
-        'qwenLocal.chat.maxTokens': 300,
-        'editor.quickSuggestions': { other: false, comments: false, strings: false },
-        'editor.suggestOnTriggerCharacters': false,
-        'editor.wordBasedSuggestions': 'off',
-        'files.autoSave': 'off',
-      },
+      // Chat replies long enough to stream for seconds (the kill must land mid-reply), short
+      // enough that complete turns stay quick.
+      settings: e2eSettings(model, 300),
     });
     timings.installAndOpenWorkbench = since(t);
     t = Date.now();

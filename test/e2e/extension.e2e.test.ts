@@ -7,6 +7,7 @@
 // The model has random weights, so its text is gibberish; what is checked is that the text
 // travels correctly through the server, the extension and VS Code. Screenshots of each step go to
 // test-artifacts/e2e/, and VS Code's logs too when a test fails (or QWEN_E2E_KEEP_LOGS=1).
+import { e2eSettings } from './e2e-settings';
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -68,19 +69,7 @@ describe('end-to-end: the packaged extension in code-server', function () {
       vsix,
       extensionFolderPrefix: 'qwen-local.qwen-local-',
       files: { [sourceFile]: sourceText },
-      settings: {
-        'qwenLocal.modelPath': model,
-        'qwenLocal.device': 'cpu',
-        // Greedy completions: the same suggestion every run. Short outputs keep the run quick.
-        'qwenLocal.completion.temperature': 0,
-        'qwenLocal.completion.maxTokens': 24,
-        'qwenLocal.chat.maxTokens': 160,
-        // VS Code's own word suggestions would compete with the ghost text for Tab.
-        'editor.quickSuggestions': { other: false, comments: false, strings: false },
-        'editor.suggestOnTriggerCharacters': false,
-        'editor.wordBasedSuggestions': 'off',
-        'files.autoSave': 'off',
-      },
+      settings: e2eSettings(model, 160),
     });
     timings.installAndOpenWorkbench = since(t);
     t = Date.now();
