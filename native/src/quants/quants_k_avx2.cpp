@@ -97,6 +97,17 @@ float vec_dot_q3_K_avx2(int n, const void* w, const void* xv) {
   return hsum(acc);
 }
 
+// Decode reads each weight once from DRAM; the hardware prefetcher alone leaves the core waiting on
+// the first load of each block. Asking for the cache lines of the block kPrefetchAhead bytes on
+// (prefetches never fault, so running past the end of the matrix is harmless) raised single-row
+// throughput from DRAM by ~10-30% (bench/native/matmul-bench.cpp, cold mode).
+static constexpr size_t kPrefetchAhead = 2048;
+template <typename Block>
+static inline void prefetch_block_ahead(const Block* blk) {
+  const char* p = reinterpret_cast<const char*>(blk) + kPrefetchAhead;
+  for (size_t off = 0; off < sizeof(Block); off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
+}
+
 // Q4_K and Q5_K share everything but the fifth bit. x = d*sc*q - dmin*m, 8 sub-blocks of 32.
 static inline const uint8_t* fifth_bits(const block_q4_K&) { return nullptr; }
 static inline const uint8_t* fifth_bits(const block_q5_K& blk) { return blk.qh; }
@@ -107,6 +118,7 @@ static float dot_k45(int n, const Block* a, const block_q8_K* b) {
   __m256 acc = _mm256_setzero_ps();
   __m128 mins = _mm_setzero_ps();
   for (int i = 0; i < n / QK_K; ++i) {
+    prefetch_block_ahead(&a[i]);
     uint8_t sc[8], m[8];
     k4_unpack_scales_mins(a[i].scales, sc, m);
     mins = _mm_fmadd_ps(_mm_set1_ps(b[i].d * half_to_float(a[i].dmin)), _mm_cvtepi32_ps(k4_min_dot(m, b[i].bsums)), mins);
@@ -143,6 +155,7 @@ float vec_dot_q6_K_avx2(int n, const void* w, const void* xv) {
   const __m256i low_nibble = _mm256_set1_epi8(0x0f), top_pair = _mm256_set1_epi8(0x30);
   __m256 acc = _mm256_setzero_ps();
   for (int i = 0; i < n / QK_K; ++i) {
+    prefetch_block_ahead(&a[i]);
     const int8_t* sc = a[i].scales;
     // The stored +32 on every level over-counts 32 * sum_g sc[g] * bsums[g].
     __m256i sumi = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(k16_scale_dot(sc, b[i].bsums), 5));

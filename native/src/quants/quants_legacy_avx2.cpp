@@ -54,13 +54,21 @@ static inline __m256 dot_u8_i8(__m256i a, __m256i b) {
 }
 static inline __m256i load32(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 
+// Decode reads each weight once from DRAM; the hardware prefetcher alone leaves the core waiting on
+// the first load of each block. One software prefetch per loop step, kPrefetchAhead bytes on
+// (prefetches never fault, so running past the end of the matrix is harmless), raised single-row
+// throughput from DRAM by ~10-40% for Q4_0 and Q8_0 (bench/native/matmul-bench.cpp, cold mode;
+// 512 and 1024 bytes gained less).
+static constexpr size_t kPrefetchAhead = 2048;
+
 // Two accumulators over alternating blocks: the FMA's latency, not the integer work, bounds a
 // single chain (rows here are only 28-152 blocks long, so the extra hsum costs little).
 template <typename Levels>
-static inline float dot_blocks_q8_0(int nb, const block_q8_0* b, Levels levels) {
+static inline float dot_blocks_q8_0(int nb, const block_q8_0* b, Levels levels, const char* w, size_t block_bytes) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   int i = 0;
   for (; i + 1 < nb; i += 2) {
+    _mm_prefetch(w + block_bytes * i + kPrefetchAhead, _MM_HINT_T0);
     float d0, d1;
     const __m256i q0 = levels(i, &d0), q1 = levels(i + 1, &d1);
     acc0 = _mm256_fmadd_ps(_mm256_set1_ps(d0 * half(b[i].d)), dot_i8(q0, load32(b[i].qs)), acc0);
@@ -79,7 +87,7 @@ float vec_dot_q8_0_avx2(int n, const void* w, const void* xv) {
   return dot_blocks_q8_0(n / QK8_0, static_cast<const block_q8_0*>(xv), [a](int i, float* d) {
     *d = half(a[i].d);
     return load32(a[i].qs);
-  });
+  }, static_cast<const char*>(w), sizeof(*a));
 }
 
 float vec_dot_q4_0_avx2(int n, const void* w, const void* xv) {
@@ -87,7 +95,7 @@ float vec_dot_q4_0_avx2(int n, const void* w, const void* xv) {
   return dot_blocks_q8_0(n / QK4_0, static_cast<const block_q8_0*>(xv), [a](int i, float* d) {
     *d = half(a[i].d);
     return _mm256_sub_epi8(unpack_nibbles(a[i].qs), _mm256_set1_epi8(8));
-  });
+  }, static_cast<const char*>(w), sizeof(*a));
 }
 
 float vec_dot_q4_1_avx2(int n, const void* w, const void* xv) {
@@ -110,7 +118,7 @@ float vec_dot_q5_0_avx2(int n, const void* w, const void* xv) {
     // q - 16 = nibble | (hbit << 4) - 16: as signed bytes, the nibble with 0xF0 where the bit is clear.
     const __m256i hi = _mm256_andnot_si256(bits_to_bytes(a[i].qh), _mm256_set1_epi8((char)0xF0));
     return _mm256_or_si256(unpack_nibbles(a[i].qs), hi);
-  });
+  }, static_cast<const char*>(w), sizeof(*a));
 }
 
 float vec_dot_q5_1_avx2(int n, const void* w, const void* xv) {
