@@ -16,8 +16,14 @@ constexpr int64_t kBatchRowTile = 16;
 constexpr int kTokenBlock = 64;
 
 // Rows per task: small enough to balance two or more threads, large enough that the atomic task
-// counter is noise. For decode, 16 rows of a 896-wide Q8_0 matrix is ~15 KB of weights.
-int64_t row_tile(int n_tok) { return n_tok == 1 ? 16 : kBatchRowTile; }
+// counter is noise. Decode keeps ~64 tasks per matrix but no fewer than 16 rows (~15 KB of a
+// 896-wide Q8_0 matrix): longer runs of consecutive rows keep each thread's DRAM stream
+// sequential, which on the 151936-row output head read ~1.4-1.8x more GMAC per CPU-second at
+// 256 rows than at 16 (bench/native/matmul-bench.cpp, cold, 2 threads).
+int64_t row_tile(int n_tok, int64_t n_rows) {
+  if (n_tok != 1) return kBatchRowTile;
+  return std::clamp<int64_t>(n_rows / 64, 16, 256);
+}
 
 // Quantizes X (n_tok, k) into the activation format, one token per task. Returns the bytes per row.
 size_t quantize_activations(ThreadPool& pool, GgmlType vec_type, const float* x, int n_tok, int64_t k,
@@ -81,7 +87,7 @@ void matmul_rows(ThreadPool& pool, const WeightMatrix& w, const float* x, int n_
   const TypeTraits& t = traits(w.type);
   const size_t xq_row = quantize_activations(pool, t.vec_dot_type, x, n_tok, w.cols, scratch);
   const uint8_t* xq = scratch.xq.data();
-  const int64_t n_rows = row_end - row_begin, tile = row_tile(n_tok);
+  const int64_t n_rows = row_end - row_begin, tile = row_tile(n_tok, n_rows);
   const int n_tasks = (int)((n_rows + tile - 1) / tile);
   pool.parallel_for(n_tasks, [&](int task, int) {
     const int64_t r0 = row_begin + task * tile;
@@ -102,7 +108,10 @@ void matmul_multi(ThreadPool& pool, const WeightMatrix* const* w, float* const* 
   }
   const size_t xq_row = quantize_activations(pool, vec_type, x, n_tok, w[0]->cols, scratch);
   const uint8_t* xq = scratch.xq.data();
-  const int64_t tile = row_tile(n_tok);
+  // One tile size for all matrices (the smallest's), so the combined task range stays balanced.
+  int64_t min_rows = w[0]->rows;
+  for (int i = 1; i < n_mats; ++i) min_rows = std::min(min_rows, w[i]->rows);
+  const int64_t tile = row_tile(n_tok, min_rows);
   // first_task[i]: index of matrix i's first tile in the combined task range.
   int first_task[kMax + 1] = {0};
   const TypeTraits* types[kMax];
