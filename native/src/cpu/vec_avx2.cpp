@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include "cpu/vec.h"
+#include "quants/avx2_util.h"
 #include "quants/fp16.h"
 
 namespace qwen::vec_avx2 {
@@ -41,13 +42,6 @@ void f32_to_f16(int n, const float* x, uint16_t* y) {
 }
 
 namespace {
-inline float hsum8(__m256 v) {
-  __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-  return _mm_cvtss_f32(lo);
-}
-
 // M (1..4) query rows against one f16 row, each converted chunk of a shared by all M; n % 8 == 0.
 template <int M>
 void dot_rows_m(int n, const uint16_t* a, const float* b, int b_stride, float* out, int out_stride) {
@@ -57,7 +51,7 @@ void dot_rows_m(int n, const uint16_t* a, const float* b, int b_stride, float* o
     const __m256 av = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)));
     for (int j = 0; j < M; ++j) acc[j] = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + (size_t)j * b_stride + i), acc[j]);
   }
-  for (int j = 0; j < M; ++j) out[(size_t)j * out_stride] = hsum8(acc[j]);
+  for (int j = 0; j < M; ++j) out[(size_t)j * out_stride] = kernels::hsum(acc[j]);
 }
 }  // namespace
 

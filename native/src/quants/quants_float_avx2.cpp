@@ -5,19 +5,10 @@
 
 #include <cstring>
 
+#include "quants/avx2_util.h"
 #include "quants/quants_impl.h"
 
 namespace qwen::kernels {
-
-static inline float hsum(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-  return _mm_cvtss_f32(lo);
-}
-
-static inline float half(uint16_t h) { return _cvtsh_ss(h); }
 
 float vec_dot_f32_avx2(int n, const void* w, const void* x) {
   const float* a = static_cast<const float*>(w);
@@ -45,7 +36,7 @@ float vec_dot_f16_avx2(int n, const void* w, const void* x) {
     s1 = _mm256_fmadd_ps(a1, _mm256_loadu_ps(b + i + 8), s1);
   }
   float s = hsum(_mm256_add_ps(s0, s1));
-  for (; i < n; ++i) s += half(a[i]) * b[i];
+  for (; i < n; ++i) s += half_to_float(a[i]) * b[i];
   return s;
 }
 

@@ -10,6 +10,7 @@
 // (bsums, precomputed in Q8_K) is subtracted once per super-block.
 #include <immintrin.h>
 
+#include "quants/avx2_util.h"
 #include "quants/quants_impl.h"
 #include "quants/quants_k_avx2_util.h"
 #include "quants/quants_k_common.h"
@@ -17,17 +18,6 @@
 namespace qwen::kernels {
 
 namespace {
-
-inline float hsum(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-  return _mm_cvtss_f32(lo);
-}
-
-inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
-inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
 // sum over 32 values of level * q8, weighted by s0 for values 0-15 and s1 for values 16-31.
 inline __m256i scaled_dot(__m256i levels, __m256i q8, int s0, int s1) {

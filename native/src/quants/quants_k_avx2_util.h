@@ -6,6 +6,8 @@
 #pragma once
 #include <immintrin.h>
 
+#include "quants/avx2_util.h"
+
 #include <cstdint>
 #include <cstring>
 
@@ -40,12 +42,6 @@ static inline __m128i k4_min_dot(const uint8_t mins[8], const int16_t bsums[16])
 static inline __m256i k16_scale_dot(const int8_t scales[16], const int16_t bsums[16]) {
   const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales)));
   return _mm256_madd_epi16(s16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bsums)));
-}
-
-static inline float hsum_ps128(__m128 v) {
-  v = _mm_add_ps(v, _mm_movehl_ps(v, v));
-  v = _mm_add_ss(v, _mm_movehdup_ps(v));
-  return _mm_cvtss_f32(v);
 }
 
 }  // namespace qwen::kernels

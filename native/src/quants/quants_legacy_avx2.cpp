@@ -6,20 +6,11 @@
 
 #include <cstring>
 
+#include "quants/avx2_util.h"
 #include "quants/ggml_types.h"
 #include "quants/quants_impl.h"
 
 namespace qwen::kernels {
-
-static inline float hsum(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-  return _mm_cvtss_f32(lo);
-}
-
-static inline float half(uint16_t h) { return _cvtsh_ss(h); }
 
 // 32 unsigned 4-bit values of a block as bytes: low nibbles -> elements 0..15, high -> 16..31.
 static inline __m256i unpack_nibbles(const uint8_t* qs) {
@@ -52,7 +43,6 @@ static inline __m256 dot_u8_i8(__m256i a, __m256i b) {
   const __m256i p16 = _mm256_maddubs_epi16(a, b);
   return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
 }
-static inline __m256i load32(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 
 // Decode reads each weight once from DRAM; the hardware prefetcher alone leaves the core waiting on
 // the first load of each block. One software prefetch per loop step, kPrefetchAhead bytes on
@@ -71,13 +61,13 @@ static inline float dot_blocks_q8_0(int nb, const block_q8_0* b, Levels levels, 
     _mm_prefetch(w + block_bytes * i + kPrefetchAhead, _MM_HINT_T0);
     float d0, d1;
     const __m256i q0 = levels(i, &d0), q1 = levels(i + 1, &d1);
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(d0 * half(b[i].d)), dot_i8(q0, load32(b[i].qs)), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(d1 * half(b[i + 1].d)), dot_i8(q1, load32(b[i + 1].qs)), acc1);
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(d0 * half_to_float(b[i].d)), dot_i8(q0, load32(b[i].qs)), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(d1 * half_to_float(b[i + 1].d)), dot_i8(q1, load32(b[i + 1].qs)), acc1);
   }
   if (i < nb) {
     float d0;
     const __m256i q0 = levels(i, &d0);
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(d0 * half(b[i].d)), dot_i8(q0, load32(b[i].qs)), acc0);
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(d0 * half_to_float(b[i].d)), dot_i8(q0, load32(b[i].qs)), acc0);
   }
   return hsum(_mm256_add_ps(acc0, acc1));
 }
@@ -85,7 +75,7 @@ static inline float dot_blocks_q8_0(int nb, const block_q8_0* b, Levels levels, 
 float vec_dot_q8_0_avx2(int n, const void* w, const void* xv) {
   const block_q8_0* a = static_cast<const block_q8_0*>(w);
   return dot_blocks_q8_0(n / QK8_0, static_cast<const block_q8_0*>(xv), [a](int i, float* d) {
-    *d = half(a[i].d);
+    *d = half_to_float(a[i].d);
     return load32(a[i].qs);
   }, static_cast<const char*>(w), sizeof(*a));
 }
@@ -93,7 +83,7 @@ float vec_dot_q8_0_avx2(int n, const void* w, const void* xv) {
 float vec_dot_q4_0_avx2(int n, const void* w, const void* xv) {
   const block_q4_0* a = static_cast<const block_q4_0*>(w);
   return dot_blocks_q8_0(n / QK4_0, static_cast<const block_q8_0*>(xv), [a](int i, float* d) {
-    *d = half(a[i].d);
+    *d = half_to_float(a[i].d);
     return _mm256_sub_epi8(unpack_nibbles(a[i].qs), _mm256_set1_epi8(8));
   }, static_cast<const char*>(w), sizeof(*a));
 }
@@ -104,9 +94,9 @@ float vec_dot_q4_1_avx2(int n, const void* w, const void* xv) {
   __m256 acc = _mm256_setzero_ps();
   float offsets = 0;
   for (int i = 0; i < n / QK4_1; ++i) {
-    const __m256 d = _mm256_set1_ps(half(a[i].d) * half(b[i].d));
+    const __m256 d = _mm256_set1_ps(half_to_float(a[i].d) * half_to_float(b[i].d));
     acc = _mm256_fmadd_ps(d, dot_u8_i8(unpack_nibbles(a[i].qs), load32(b[i].qs)), acc);
-    offsets += half(a[i].m) * half(b[i].s);
+    offsets += half_to_float(a[i].m) * half_to_float(b[i].s);
   }
   return hsum(acc) + offsets;
 }
@@ -114,7 +104,7 @@ float vec_dot_q4_1_avx2(int n, const void* w, const void* xv) {
 float vec_dot_q5_0_avx2(int n, const void* w, const void* xv) {
   const block_q5_0* a = static_cast<const block_q5_0*>(w);
   return dot_blocks_q8_0(n / QK5_0, static_cast<const block_q8_0*>(xv), [a](int i, float* d) {
-    *d = half(a[i].d);
+    *d = half_to_float(a[i].d);
     // q - 16 = nibble | (hbit << 4) - 16: as signed bytes, the nibble with 0xF0 where the bit is clear.
     const __m256i hi = _mm256_andnot_si256(bits_to_bytes(a[i].qh), _mm256_set1_epi8((char)0xF0));
     return _mm256_or_si256(unpack_nibbles(a[i].qs), hi);
@@ -127,11 +117,11 @@ float vec_dot_q5_1_avx2(int n, const void* w, const void* xv) {
   __m256 acc = _mm256_setzero_ps();
   float offsets = 0;
   for (int i = 0; i < n / QK5_1; ++i) {
-    const __m256 d = _mm256_set1_ps(half(a[i].d) * half(b[i].d));
+    const __m256 d = _mm256_set1_ps(half_to_float(a[i].d) * half_to_float(b[i].d));
     const __m256i hi = _mm256_and_si256(bits_to_bytes(a[i].qh), _mm256_set1_epi8(0x10));
     const __m256i q = _mm256_or_si256(unpack_nibbles(a[i].qs), hi);
     acc = _mm256_fmadd_ps(d, dot_u8_i8(q, load32(b[i].qs)), acc);
-    offsets += half(a[i].m) * half(b[i].s);
+    offsets += half_to_float(a[i].m) * half_to_float(b[i].s);
   }
   return hsum(acc) + offsets;
 }

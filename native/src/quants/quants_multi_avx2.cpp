@@ -10,6 +10,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "quants/avx2_util.h"
 #include "quants/quants_impl.h"
 #include "quants/quants_k_avx2_util.h"
 #include "quants/quants_k_common.h"
@@ -17,16 +18,6 @@
 namespace qwen::kernels {
 
 namespace {
-
-inline float hsum(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-  lo = _mm_add_ps(lo, hi);
-  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-  return _mm_cvtss_f32(lo);
-}
-inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }
-inline __m256i load32(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
 // Signed bytes a times signed bytes b, 32 products summed into 8 int32 lanes.
 inline __m256i dot_i8_i32(__m256i abs_a, __m256i a, __m256i b) {
