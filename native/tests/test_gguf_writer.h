@@ -157,4 +157,19 @@ inline std::vector<uint8_t> pattern_bytes(size_t n, uint8_t seed) {
   return out;
 }
 
+// A qwen2 header with one metadata entry of every GGUF value type, empty strings and arrays, and
+// nested arrays: the reader tests and the fuzz seeds start from it.
+inline Builder all_value_types() {
+  Builder b;
+  b.kv("general.architecture", v_str("qwen2"))
+      .kv("u8", v_u8(200)).kv("i8", v_i8(-100)).kv("u16", v_u16(60000)).kv("i16", v_i16(-30000))
+      .kv("u32", v_u32(4000000000u)).kv("i32", v_i32(-2000000000)).kv("f32", v_f32(0.5f))
+      .kv("bool", v_bool(true)).kv("u64", v_u64(1ull << 40)).kv("i64", v_i64(-(1ll << 40)))
+      .kv("f64", v_f64(-2.25)).kv("empty", v_str(""))
+      .kv("ints", v_array(T_INT32, {v_i32(1), v_i32(-2), v_i32(3)}))
+      .kv("words", v_array(T_STRING, {v_str("a"), v_str("bc"), v_str("")}))
+      .kv("nested", v_array(T_ARRAY, {v_array(T_UINT8, {v_u8(1), v_u8(2)}), v_array(T_UINT8, {})}));
+  return b;
+}
+
 }  // namespace qwen_test
