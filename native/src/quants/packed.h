@@ -1,0 +1,45 @@
+// Weights repacked at load time for the AVX2 matmul: groups of kPackRows consecutive rows,
+// interleaved block by block, so one activation block is multiplied against eight weight rows
+// with 8-lane vectors whose lanes are the rows. Compared with one row at a time this removes the
+// per-row horizontal sums and per-block scalar scale handling (eight scales convert in one
+// instruction), which is what kept the single-row Q4_0 kernel from reaching memory bandwidth in
+// decode and what bounded prefill.
+//
+// A group holds exactly the bytes of its eight rows (8 * row_size(type, n)), only reordered, so a
+// packed matrix takes no more memory than the file's. Activations are in the type's vec_dot_type
+// (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_K for Q4_K/Q6_K), quantized once per matmul as before.
+// Packed forms exist only where the CPU has AVX2; elsewhere the matrix stays in GGML layout.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "quants/ggml_types.h"
+
+namespace qwen {
+
+constexpr int kPackRows = 8;
+
+// Rewrites rows src, src + src_row_bytes, ..., (kPackRows of them, n elements each, GGML layout)
+// into one group at dst (8 * row_size(type, n) bytes).
+using PackGroupFn = void (*)(const void* src, size_t src_row_bytes, int n, void* dst);
+// One group against one activation row: out[r] = row_r . x for r < kPackRows.
+using PackedGemvFn = void (*)(int n, const void* group, const void* x, float* out);
+// One group against n_x activation rows (x_t = x + t * x_stride bytes):
+//   out[t * out_stride + r] = row_r . x_t  for t < n_x, r < kPackRows.
+using PackedGemmFn = void (*)(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out,
+                              size_t out_stride);
+
+struct PackedTraits {
+  GgmlType type;  // the GGML type the rows are stored in
+  PackGroupFn pack;
+  PackedGemvFn gemv;
+  PackedGemmFn gemm;
+};
+
+// The packed form of a type on this CPU, or nullptr (no AVX2, or no packed kernels for the type).
+const PackedTraits* packed_traits(GgmlType t);
+
+// Forgets every packed form (QWEN_NO_PACK=1, and tests that compare packed with unpacked).
+void packed_disable(bool off);
+
+}  // namespace qwen

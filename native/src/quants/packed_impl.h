@@ -1,0 +1,20 @@
+// Packed-format kernels behind packed_traits() (packed.cpp); see packed.h for the contract.
+// Internal to quants/. All are in *_avx2.cpp files and only reached after cpu_features() said yes.
+#pragma once
+#include <cstddef>
+
+namespace qwen::kernels {
+
+#define QWEN_DECLARE_PACKED(T)                                                                       \
+  void pack_##T##_x8(const void* src, size_t src_row_bytes, int n, void* dst);                      \
+  void gemv_##T##_x8(int n, const void* group, const void* x, float* out);                          \
+  void gemm_##T##_x8(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out, \
+                     size_t out_stride);
+QWEN_DECLARE_PACKED(q8_0)  // packed_q8_0_avx2.cpp
+QWEN_DECLARE_PACKED(q4_0)  // packed_q4_0_avx2.cpp
+QWEN_DECLARE_PACKED(q5_0)  // packed_q5_0_avx2.cpp
+QWEN_DECLARE_PACKED(q4_K)  // packed_q4_K_avx2.cpp
+QWEN_DECLARE_PACKED(q6_K)  // packed_q6_K_avx2.cpp
+#undef QWEN_DECLARE_PACKED
+
+}  // namespace qwen::kernels
