@@ -1,0 +1,160 @@
+// Q8_0 weights packed eight rows at a time (see packed.h) and their AVX2 dots against Q8_0
+// activations. Compiled with -mavx2 -mfma -mf16c; reached only after cpu_features() said yes.
+//
+// Group layout for n elements (nb = n / 32 blocks per row), 8 * nb * 34 bytes like the rows it holds:
+//   scales: nb * 8 fp16        block i's row scales d_0..d_7 at [i * 8 + r] (one cvtph_ps per block)
+//   levels: nb * 256 bytes     block i, chunk k (0..7) is 32 bytes: row r's levels 4k..4k+3 at r*4
+// so int32 lane r of a vector is row r: a broadcast of four activation bytes multiplies all eight
+// rows at once and the per-row sums never need a horizontal add. The scales come first so that the
+// 256-byte level blocks start 32-byte aligned whenever the group does.
+//
+// Arithmetic is vec_dot_q8_0's: per block an exact integer sum (maddubs of |w| with y carrying w's
+// sign, widened to int32 by madd with ones after every maddubs because one int16 pair already
+// reaches 2*128*127), then one float multiply-add with d_w * d_y. Only the float summation order
+// differs, so results equal vec_dot's to float rounding.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "quants/avx2_util.h"
+#include "quants/ggml_types.h"
+#include "quants/packed_impl.h"
+
+namespace qwen::kernels {
+
+namespace {
+
+constexpr int kRows = 8;
+constexpr int kChunks = QK8_0 / 4;                  // 4-byte chunks of a block (8)
+constexpr size_t kScaleBytes = kRows * sizeof(fp16_t);  // 16 per block
+constexpr size_t kLevelBytes = kRows * QK8_0;           // 256 per block
+
+// Decode reads every weight once from DRAM; a software prefetch this far ahead of the level stream
+// keeps more lines in flight than the hardware prefetcher alone (distance picked by measurement,
+// see the report of the packed Q8_0 work; prefetches past the end of the group never fault).
+#ifndef PACKED_Q8_0_PREFETCH
+#define PACKED_Q8_0_PREFETCH 1024
+#endif
+constexpr size_t kPrefetchAhead = PACKED_Q8_0_PREFETCH;
+
+inline const fp16_t* group_scales(const void* group) { return static_cast<const fp16_t*>(group); }
+inline const uint8_t* group_levels(const void* group, int nb) {
+  return static_cast<const uint8_t*>(group) + kScaleBytes * nb;
+}
+
+inline const block_q8_0* act_row(const void* x, size_t stride, int t) {
+  return reinterpret_cast<const block_q8_0*>(static_cast<const uint8_t*>(x) + stride * t);
+}
+
+// Four activation bytes (levels 4k..4k+3 of a block) in every int32 lane.
+inline __m256i broadcast_chunk(const int8_t* qs, int k) {
+  int32_t v;
+  std::memcpy(&v, qs + 4 * k, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// The eight row scales of block i as floats.
+inline __m256 row_scales(const fp16_t* scales, int i) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + (size_t)i * kRows)));
+}
+
+// Exact int32 sums, lane r: sum over the 4 bytes of row r of |w| * (y with w's sign) = w * y.
+inline __m256i chunk_dot(__m256i abs_w, __m256i w, __m256i y, __m256i ones) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(abs_w, _mm256_sign_epi8(y, w)), ones);
+}
+
+// NX activation rows against the group: each level chunk is loaded and its |w| taken once for all
+// NX tokens; per token one int32 accumulator for the block and one float accumulator overall.
+template <int NX>
+void gemm_tile(int nb, const fp16_t* scales, const uint8_t* levels, const void* x, size_t x_stride, float* out,
+               size_t out_stride) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  const block_q8_0* y[NX];
+  for (int t = 0; t < NX; ++t) y[t] = act_row(x, x_stride, t);
+  __m256 acc[NX];
+  for (int t = 0; t < NX; ++t) acc[t] = _mm256_setzero_ps();
+  for (int i = 0; i < nb; ++i) {
+    const uint8_t* lv = levels + kLevelBytes * i;
+    __m256i isum[NX];
+    {
+      const __m256i w = load32(lv);
+      const __m256i abs_w = _mm256_sign_epi8(w, w);
+      for (int t = 0; t < NX; ++t) isum[t] = chunk_dot(abs_w, w, broadcast_chunk(y[t][i].qs, 0), ones);
+    }
+    for (int k = 1; k < kChunks; ++k) {
+      const __m256i w = load32(lv + 32 * k);
+      const __m256i abs_w = _mm256_sign_epi8(w, w);
+      for (int t = 0; t < NX; ++t)
+        isum[t] = _mm256_add_epi32(isum[t], chunk_dot(abs_w, w, broadcast_chunk(y[t][i].qs, k), ones));
+    }
+    const __m256 dw = row_scales(scales, i);
+    for (int t = 0; t < NX; ++t) {
+      const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(half_to_float(y[t][i].d)));
+      acc[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(isum[t]), acc[t]);
+    }
+  }
+  for (int t = 0; t < NX; ++t) _mm256_storeu_ps(out + out_stride * t, acc[t]);
+}
+
+}  // namespace
+
+void pack_q8_0_x8(const void* src, size_t src_row_bytes, int n, void* dst) {
+  const int nb = n / QK8_0;
+  fp16_t* scales = static_cast<fp16_t*>(dst);
+  uint8_t* levels = static_cast<uint8_t*>(dst) + kScaleBytes * nb;
+  for (int r = 0; r < kRows; ++r) {
+    const block_q8_0* row =
+        reinterpret_cast<const block_q8_0*>(static_cast<const uint8_t*>(src) + src_row_bytes * r);
+    for (int i = 0; i < nb; ++i) {
+      std::memcpy(&scales[(size_t)i * kRows + r], &row[i].d, sizeof(fp16_t));
+      uint8_t* block = levels + kLevelBytes * i;
+      for (int k = 0; k < kChunks; ++k) std::memcpy(block + 32 * k + 4 * r, row[i].qs + 4 * k, 4);
+    }
+  }
+}
+
+void gemv_q8_0_x8(int n, const void* group, const void* xv, float* out) {
+  const int nb = n / QK8_0;
+  const fp16_t* scales = group_scales(group);
+  const uint8_t* levels = group_levels(group, nb);
+  const block_q8_0* y = static_cast<const block_q8_0*>(xv);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc = _mm256_setzero_ps();
+  for (int i = 0; i < nb; ++i) {
+    const uint8_t* lv = levels + kLevelBytes * i;
+    _mm_prefetch(reinterpret_cast<const char*>(lv) + kPrefetchAhead, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(lv) + kPrefetchAhead + 128, _MM_HINT_T0);
+    // Two integer chains so the adds do not serialize on one register.
+    __m256i s0, s1;
+    {
+      const __m256i w0 = load32(lv), w1 = load32(lv + 32);
+      s0 = chunk_dot(_mm256_sign_epi8(w0, w0), w0, broadcast_chunk(y[i].qs, 0), ones);
+      s1 = chunk_dot(_mm256_sign_epi8(w1, w1), w1, broadcast_chunk(y[i].qs, 1), ones);
+    }
+    for (int k = 2; k < kChunks; k += 2) {
+      const __m256i w0 = load32(lv + 32 * k), w1 = load32(lv + 32 * (k + 1));
+      s0 = _mm256_add_epi32(s0, chunk_dot(_mm256_sign_epi8(w0, w0), w0, broadcast_chunk(y[i].qs, k), ones));
+      s1 = _mm256_add_epi32(s1, chunk_dot(_mm256_sign_epi8(w1, w1), w1, broadcast_chunk(y[i].qs, k + 1), ones));
+    }
+    const __m256 d = _mm256_mul_ps(row_scales(scales, i), _mm256_set1_ps(half_to_float(y[i].d)));
+    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)), acc);
+  }
+  _mm256_storeu_ps(out, acc);
+}
+
+void gemm_q8_0_x8(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride) {
+  const int nb = n / QK8_0;
+  const fp16_t* scales = group_scales(group);
+  const uint8_t* levels = group_levels(group, nb);
+  const uint8_t* xb = static_cast<const uint8_t*>(x);
+  int t = 0;
+  for (; t + 4 <= n_x; t += 4) gemm_tile<4>(nb, scales, levels, xb + x_stride * t, x_stride, out + out_stride * t, out_stride);
+  switch (n_x - t) {
+    case 3: gemm_tile<3>(nb, scales, levels, xb + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
+    case 2: gemm_tile<2>(nb, scales, levels, xb + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
+    case 1: gemm_tile<1>(nb, scales, levels, xb + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
+    default: break;
+  }
+}
+
+}  // namespace qwen::kernels
