@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "model/model.h"
+#include "quants/packed.h"
+#include "quants/quants.h"
 #include "test_framework.h"
 #include "test_model_util.h"
 
@@ -105,6 +107,52 @@ QWEN_TEST(model_batched_prefill_equals_one_by_one) {
     }
     CHECK(m.sequence_length(a) == 40 && m.sequence_length(b) == 40 && m.kv_used() == 80);
   }
+}
+
+// The CPU backend repacks matrices into 8-row interleaved groups at load (quants/packed.h) where
+// this CPU has kernels for the type; the logits must be those of the GGML-layout kernels, for
+// prefill (gemm) and decode (gemv), with the vocabulary's rows (300, not a multiple of 8) left
+// unpacked and a vocabulary of 304 packed.
+QWEN_TEST(model_packed_weights_give_unpacked_logits) {
+  struct Case { GgmlType type; int n_embd, n_ff, n_vocab; };
+  const Case cases[] = {{GgmlType::Q8_0, 64, 96, 300},  {GgmlType::Q4_0, 64, 96, 304}, {GgmlType::Q5_0, 64, 96, 304},
+                        {GgmlType::Q4_K, 256, 512, 304}, {GgmlType::Q6_K, 256, 512, 300}};
+  int packed = 0;
+  for (const Case& c : cases) {
+    if (!packed_traits(c.type)) {
+      std::printf("SKIP packed %s: no packed kernels on this CPU (AVX2 missing or QWEN_NO_PACK set)\n", traits(c.type).name);
+      continue;
+    }
+    ++packed;
+    TinySpec s;
+    s.matrix_type = c.type;
+    s.n_embd = c.n_embd;
+    s.n_ff = c.n_ff;
+    s.n_vocab = c.n_vocab;
+    std::vector<int32_t> toks = some_tokens(19, c.n_vocab, 3);
+    auto run = [&](bool pack, std::vector<float>* prefill, std::vector<float>* decode) {
+      packed_disable(!pack);
+      auto l = load_tiny(s, std::string("packed-") + traits(c.type).name);
+      packed_disable(false);
+      Model& m = *l->model;
+      const int a = m.create_sequence(), b = m.create_sequence();
+      m.eval(a, toks.data(), (int)toks.size(), LogitsMode::All, prefill, nullptr);
+      std::vector<float> one;
+      for (int32_t t : toks) {
+        m.eval(b, &t, 1, LogitsMode::Last, &one, nullptr);
+        decode->insert(decode->end(), one.begin(), one.end());
+      }
+    };
+    std::vector<float> pre_p, dec_p, pre_u, dec_u;
+    run(true, &pre_p, &dec_p);
+    run(false, &pre_u, &dec_u);
+    CHECK(pre_p.size() == pre_u.size() && dec_p.size() == dec_u.size() && dec_p.size() == pre_p.size());
+    for (size_t t = 0; t < toks.size(); ++t) {
+      check_rows_close(&pre_p[t * c.n_vocab], &pre_u[t * c.n_vocab], c.n_vocab, 1e-4);
+      check_rows_close(&dec_p[t * c.n_vocab], &dec_u[t * c.n_vocab], c.n_vocab, 1e-4);
+    }
+  }
+  std::printf("packed: %d of 5 types compared\n", packed);
 }
 
 QWEN_TEST(model_truncate_then_reeval_gives_same_logits) {

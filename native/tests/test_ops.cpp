@@ -109,6 +109,21 @@ QWEN_TEST(ops_swiglu_and_softmax) {
   for (int i = 0; i < n; ++i) CHECK_NEAR(x[i], std::exp(x0[i] - mx) / sum, 1e-6);
 }
 
+// The vectorized SwiGLU (vec_ops().swiglu, AVX2 where the CPU has it) against double precision,
+// including the tails that saturate exp: silu(-100) is -0 and silu(100) is 100.
+QWEN_TEST(ops_vec_swiglu_matches_double_precision) {
+  const int n = 1003;  // not a multiple of 8: the scalar tail runs too
+  std::vector<float> g = random_vec(n, 11, 6.0f), u = random_vec(n, 12), g0;
+  const float edges[] = {-100.0f, -88.0f, -87.5f, -20.0f, -1e-8f, 0.0f, 1e-8f, 20.0f, 88.0f, 100.0f};
+  for (int i = 0; i < 10; ++i) g[i * 97] = edges[i];
+  g0 = g;
+  vec_ops().swiglu(n, g.data(), u.data());
+  for (int i = 0; i < n; ++i) {
+    const double s = g0[i] / (1.0 + std::exp(-(double)g0[i]));
+    CHECK_NEAR(g[i], s * u[i], 2e-6 * std::fabs(s * u[i]) + 1e-30);
+  }
+}
+
 // Attention over two interleaved sequences so the block lists are not contiguous, for a prefill
 // batch that crosses a block boundary (per-KV-group path; a group of 5 covers the four-head step
 // and its remainder) and for one decode token (per-head path); compared with naive causal GQA on

@@ -20,9 +20,10 @@ constexpr int kTokenBlock = 64;
 // 896-wide Q8_0 matrix): longer runs of consecutive rows keep each thread's DRAM stream
 // sequential, which on the 151936-row output head read ~1.4-1.8x more GMAC per CPU-second at
 // 256 rows than at 16 (bench/native/matmul-bench.cpp, cold, 2 threads).
+// Always a multiple of kPackRows, so packed matrices split on group boundaries.
 int64_t row_tile(int n_tok, int64_t n_rows) {
   if (n_tok != 1) return kBatchRowTile;
-  return std::clamp<int64_t>(n_rows / 64, 16, 256);
+  return std::clamp<int64_t>(n_rows / 64, 16, 256) / kPackRows * kPackRows;
 }
 
 // Quantizes X (n_tok, k) into the activation format, one token per task. Returns the bytes per row.
@@ -36,9 +37,31 @@ size_t quantize_activations(ThreadPool& pool, GgmlType vec_type, const float* x,
   return xq_row;
 }
 
+// Packed matrices: r0 and r1 are multiples of kPackRows (row tiles are, and so is w.rows).
+inline void packed_rows_kernel(const WeightMatrix& w, const uint8_t* xq, size_t xq_row, int n_tok, float* y,
+                               int64_t out_stride, int64_t r0, int64_t r1) {
+  const PackedTraits& p = *w.packed;
+  const int k = (int)w.cols;
+  const int64_t g0 = r0 / kPackRows, g1 = r1 / kPackRows;
+  if (n_tok == 1) {
+    for (int64_t g = g0; g < g1; ++g) p.gemv(k, w.group(g), xq, y + g * kPackRows);
+    return;
+  }
+  // As below: a block of tokens stays in L2 while the tile's groups pass over it.
+  for (int t0 = 0; t0 < n_tok; t0 += kTokenBlock) {
+    const int nt = std::min(kTokenBlock, n_tok - t0);
+    for (int64_t g = g0; g < g1; ++g)
+      p.gemm(k, w.group(g), xq + xq_row * t0, xq_row, nt, y + (size_t)t0 * out_stride + g * kPackRows, out_stride);
+  }
+}
+
 // y (n_tok, out_stride) columns [r0 - row_begin, r1 - row_begin) from weight rows [r0, r1).
 inline void rows_kernel(const WeightMatrix& w, const TypeTraits& t, const uint8_t* xq, size_t xq_row, int n_tok,
                         float* y, int64_t out_stride, int64_t row_begin, int64_t r0, int64_t r1) {
+  if (w.packed) {
+    packed_rows_kernel(w, xq, xq_row, n_tok, y - row_begin, out_stride, r0, r1);
+    return;
+  }
   const int k = (int)w.cols;
   if (n_tok == 1) {
     // Decode: one row at a time. The two-row kernel is faster only while the weights sit in cache;
@@ -79,19 +102,14 @@ inline void rows_kernel(const WeightMatrix& w, const TypeTraits& t, const uint8_
 }  // namespace
 
 void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int n_tok, float* y, MatmulScratch& scratch) {
-  matmul_rows(pool, w, x, n_tok, y, 0, w.rows, scratch);
-}
-
-void matmul_rows(ThreadPool& pool, const WeightMatrix& w, const float* x, int n_tok, float* y,
-                 int64_t row_begin, int64_t row_end, MatmulScratch& scratch) {
   const TypeTraits& t = traits(w.type);
   const size_t xq_row = quantize_activations(pool, t.vec_dot_type, x, n_tok, w.cols, scratch);
   const uint8_t* xq = scratch.xq.data();
-  const int64_t n_rows = row_end - row_begin, tile = row_tile(n_tok, n_rows);
-  const int n_tasks = (int)((n_rows + tile - 1) / tile);
+  const int64_t tile = row_tile(n_tok, w.rows);
+  const int n_tasks = (int)((w.rows + tile - 1) / tile);
   pool.parallel_for(n_tasks, [&](int task, int) {
-    const int64_t r0 = row_begin + task * tile;
-    rows_kernel(w, t, xq, xq_row, n_tok, y, n_rows, row_begin, r0, std::min(row_end, r0 + tile));
+    const int64_t r0 = task * tile;
+    rows_kernel(w, t, xq, xq_row, n_tok, y, w.rows, 0, r0, std::min(w.rows, r0 + tile));
   });
 }
 

@@ -3,12 +3,13 @@
 // The activations are quantized once per call into the weight type's activation format (Q8_0,
 // Q8_K or plain F32), then threads split the ROWS in tiles: each weight row is read from memory
 // once per call and reused for every token of the batch, which is what makes prefill
-// compute-bound and decode (n_tok = 1) run at memory bandwidth. Only traits.quantize_row and
-// traits.vec_dot are used: no block format is known here.
+// compute-bound and decode (n_tok = 1) run at memory bandwidth. Only the traits' kernels are used (quantize_row, vec_dot,
+// and for packed matrices the PackedTraits gemv/gemm): no block format is known here.
 #pragma once
 #include <cstdint>
 #include <vector>
 
+#include "quants/packed.h"
 #include "quants/quants.h"
 
 namespace qwen {
@@ -21,7 +22,11 @@ struct WeightMatrix {
   int64_t rows = 0;   // output features
   int64_t cols = 0;   // input features (k), the contiguous dimension
   size_t row_bytes = 0;
+  // Non-null when data holds groups of kPackRows interleaved rows (rows % kPackRows == 0) in this
+  // packed form instead of GGML rows; row() is then meaningless and group() applies.
+  const PackedTraits* packed = nullptr;
   const uint8_t* row(int64_t r) const { return data + r * row_bytes; }
+  const uint8_t* group(int64_t g) const { return data + g * kPackRows * row_bytes; }
 };
 
 // Scratch space reused across calls; grows to the largest (n_tok, k) seen, then never again.
@@ -30,10 +35,6 @@ struct MatmulScratch {
 };
 
 void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int n_tok, float* y, MatmulScratch& scratch);
-
-// Same, for a subset of output rows [row_begin, row_end) only, writing y (n_tok, row_end - row_begin).
-void matmul_rows(ThreadPool& pool, const WeightMatrix& w, const float* x, int n_tok, float* y,
-                 int64_t row_begin, int64_t row_end, MatmulScratch& scratch);
 
 // Several matrices that read the same input X (Q/K/V; gate/up): X is quantized once and a single
 // parallel_for covers the rows of all of them, halving the thread hand-offs of a decode step.

@@ -1,6 +1,7 @@
 #include "cpu/vec.h"
 
 #include "cpu/cpu_features.h"
+#include "cpu/ops.h"
 #include "quants/fp16.h"
 
 namespace qwen {
@@ -23,14 +24,15 @@ void dot_f16_f32_rows_scalar(int n, const uint16_t* a, const float* b, int b_str
 void axpy_f16_rows_scalar(int n, const float* alpha, int alpha_stride, const uint16_t* x, float* y, int y_stride, int m) {
   for (int j = 0; j < m; ++j) axpy_f16_scalar(n, alpha[(size_t)j * alpha_stride], x, y + (size_t)j * y_stride);
 }
+void swiglu_scalar(int n, float* g, const float* u) { swiglu_inplace(g, u, n); }
 }  // namespace
 
 const VecOps& vec_ops() {
   static const VecOps ops = cpu_features().use_avx2()
                                 ? VecOps{vec_avx2::dot_f16_f32, vec_avx2::axpy_f16, vec_avx2::f32_to_f16,
-                                         vec_avx2::dot_f16_f32_rows, vec_avx2::axpy_f16_rows}
+                                         vec_avx2::dot_f16_f32_rows, vec_avx2::axpy_f16_rows, vec_avx2::swiglu}
                                 : VecOps{dot_f16_f32_scalar, axpy_f16_scalar, f32_to_f16_scalar, dot_f16_f32_rows_scalar,
-                                         axpy_f16_rows_scalar};
+                                         axpy_f16_rows_scalar, swiglu_scalar};
   return ops;
 }
 

@@ -1,6 +1,7 @@
 // F16C/FMA versions of the vec.h kernels; only called when the CPU has them.
 #include <immintrin.h>
 
+#include "cpu/ops.h"
 #include "cpu/vec.h"
 #include "quants/avx2_util.h"
 #include "quants/fp16.h"
@@ -84,6 +85,43 @@ void axpy_f16_rows(int n, const float* alpha, int alpha_stride, const uint16_t* 
       _mm256_storeu_ps(yj, _mm256_fmadd_ps(_mm256_set1_ps(alpha[(size_t)j * alpha_stride]), xv, _mm256_loadu_ps(yj)));
     }
   }
+}
+
+namespace {
+
+// e^x for 8 floats: x = k ln2 + r with |r| <= ln2/2, e^r by a degree-6 polynomial (the Cephes
+// single-precision coefficients), 2^k put into the exponent bits. Within 2 ulp of expf over the
+// range where expf is finite and normal; inputs are clamped to that range first, so -inf, large
+// negatives and large positives give ~0 and ~FLT_MAX instead of garbage (silu needs only that).
+inline __m256 exp_ps(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+  const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  // r = x - k ln2, with ln2 split in two so the product is exact to float precision.
+  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  const __m256 er = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0f));
+  const __m256i two_k = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(er, _mm256_castsi256_ps(two_k));
+}
+
+}  // namespace
+
+void swiglu(int n, float* g, const float* u) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(g + i);
+    const __m256 silu = _mm256_div_ps(x, _mm256_add_ps(one, exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+    _mm256_storeu_ps(g + i, _mm256_mul_ps(silu, _mm256_loadu_ps(u + i)));
+  }
+  swiglu_inplace(g + i, u + i, n - i);
 }
 
 }  // namespace qwen::vec_avx2

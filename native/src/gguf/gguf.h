@@ -76,11 +76,19 @@ class GgufFile {
   std::string get_string(const std::string& key) const;
   uint64_t get_u64(const std::string& key) const;
   double get_f64(const std::string& key) const;
+  // Frees the metadata values whose key starts with `prefix` (a model drops the vocabulary
+  // arrays, tens of MB as C++ strings, once the JavaScript tokenizer has its own copy).
+  void drop_metadata(const std::string& prefix);
 
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   const GgufTensorInfo* find_tensor(const std::string& name) const;   // nullptr if absent
   // Pointer to a tensor's bytes inside the mapping (valid as long as the GgufFile lives).
   const uint8_t* tensor_data(const GgufTensorInfo& t) const;
+  // Drops this process's resident pages of a tensor once its bytes were copied elsewhere (the CPU
+  // backend's weight arena), so the model is not counted twice in its memory; a later read just
+  // faults the pages back in from the page cache. Only the whole pages inside the tensor are
+  // released. No-op for open_memory() images, which this object does not own.
+  void release(const GgufTensorInfo& t) const;
 
  private:
   GgufFile() = default;

@@ -105,6 +105,15 @@ double GgufFile::get_f64(const std::string& key) const {
   return get_checked(*this, key, [](const GgufValue& v) { return v.as_f64(); });
 }
 
+void GgufFile::drop_metadata(const std::string& prefix) {
+  std::vector<std::pair<std::string, GgufValue>> kept;
+  for (auto& kv : kv_)
+    if (kv.first.compare(0, prefix.size(), prefix) != 0) kept.push_back(std::move(kv));
+  kv_ = std::move(kept);
+  kv_index_.clear();
+  for (size_t i = 0; i < kv_.size(); ++i) kv_index_[kv_[i].first] = i;
+}
+
 const GgufTensorInfo* GgufFile::find_tensor(const std::string& name) const {
   auto it = tensor_index_.find(name);
   return it == tensor_index_.end() ? nullptr : &tensors_[it->second];
@@ -112,6 +121,15 @@ const GgufTensorInfo* GgufFile::find_tensor(const std::string& name) const {
 
 // The parser proved data_offset + offset + nbytes <= file size for every tensor it produced.
 const uint8_t* GgufFile::tensor_data(const GgufTensorInfo& t) const { return map_ + data_offset_ + t.offset; }
+
+void GgufFile::release(const GgufTensorInfo& t) const {
+  if (!owns_map_ || !map_) return;
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(tensor_data(t));
+  const uintptr_t first = (begin + page - 1) & ~(page - 1), last = (begin + t.nbytes) & ~(page - 1);
+  // A private read-only mapping has no dirty pages, so MADV_DONTNEED only unmaps them here.
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
 
 int64_t GgufTensorInfo::n_elements() const {
   int64_t count = 1;

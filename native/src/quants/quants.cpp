@@ -115,4 +115,6 @@ void quants_force_scalar(bool on) {
   build_table();
 }
 
+bool quants_scalar_forced() { return g_force_scalar.load(); }
+
 }  // namespace qwen

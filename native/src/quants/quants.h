@@ -60,5 +60,6 @@ void vec_dot_multi(const TypeTraits& t, int n, const void* w, const void* x, siz
 
 // Forces the scalar path for every type (tests and the QWEN_FORCE_SCALAR=1 environment variable).
 void quants_force_scalar(bool on);
+bool quants_scalar_forced();
 
 }  // namespace qwen

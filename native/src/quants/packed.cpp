@@ -1,0 +1,40 @@
+#include "quants/packed.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+#include "cpu/cpu_features.h"
+#include "quants/packed_impl.h"
+#include "quants/quants.h"
+
+namespace qwen {
+
+namespace {
+
+#define QWEN_PACKED_ENTRY(TYPE, T) {GgmlType::TYPE, kernels::pack_##T##_x8, kernels::gemv_##T##_x8, kernels::gemm_##T##_x8}
+constexpr PackedTraits kPacked[] = {
+    QWEN_PACKED_ENTRY(Q8_0, q8_0),
+};
+#undef QWEN_PACKED_ENTRY
+
+bool env_disabled() {
+  const char* v = std::getenv("QWEN_NO_PACK");
+  return v && *v && std::strcmp(v, "0") != 0;
+}
+
+std::atomic<bool> g_disabled{env_disabled()};
+
+}  // namespace
+
+const PackedTraits* packed_traits(GgmlType t) {
+  // The packed kernels are AVX2 only; the scalar path (no AVX2, or forced for tests) keeps GGML layout.
+  if (g_disabled.load(std::memory_order_relaxed) || !cpu_features().use_avx2() || quants_scalar_forced()) return nullptr;
+  for (const PackedTraits& p : kPacked)
+    if (p.type == t) return &p;
+  return nullptr;
+}
+
+void packed_disable(bool off) { g_disabled.store(off); }
+
+}  // namespace qwen
