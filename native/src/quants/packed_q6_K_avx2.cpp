@@ -1,0 +1,190 @@
+// Q6_K weights packed eight rows at a time (contract in packed.h) and their AVX2 kernels.
+//
+// Group layout, one 1680-byte record (= 8 * sizeof(block_q6_K)) per super-block i, records in order:
+//   [0, 16)      d[r] (fp16) of the 8 rows: one _mm256_cvtph_ps gives all eight
+//   [16, 144)    byte g*8+r: the int8 scale of 16-value group g (< 16) of row r
+//   [144, 1680)  for half h < 2 and step k < 8, 96 bytes: three 32-byte chunks A, B, H whose bytes
+//                4r..4r+3 are row r's ql[64h+4k ..+3], ql[64h+32+4k ..+3] and qh[32h+4k ..+3].
+//                As in GGML's Q6_K, the low nibbles of A and B with qh bits 0-1 / 2-3 are values
+//                128h+4k.. and 128h+32+4k.., the high nibbles with qh bits 4-5 / 6-7 values
+//                128h+64+4k.. and 128h+96+4k.. (four values each).
+// With that order, int32 lane r of every product belongs to row r: one broadcast of 4 activation
+// bytes times a chunk gives 8 rows' partial sums, with no horizontal sum at the end.
+//
+// Levels stay unsigned (0..63, GGML's stored +32); the offset is taken off once per super-block as
+// 32 * sum_g scale(g, r) * bsums[g] (Q8_K's 16-value sums match Q6_K's 16-value scale groups).
+// Integer ranges: a maddubs pair is at most 2*63*128 = 16128 in magnitude, so two steps add in int16
+// (<= 32256 < 32767) before one madd with the int8 scale moves them to int32; a super-block's int32
+// sum is at most 256*63*128*128, far from overflow.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "quants/avx2_util.h"
+#include "quants/ggml_types.h"
+#include "quants/packed_impl.h"
+
+namespace qwen::kernels {
+
+namespace {
+
+constexpr int kRows = 8;
+constexpr size_t kRecordBytes = kRows * sizeof(block_q6_K);  // 1680
+constexpr size_t kScaleOff = 16, kBitsOff = 144, kStepBytes = 96;
+static_assert(kBitsOff + 16 * kStepBytes == kRecordBytes, "Q6_K packed record must keep GGML's size");
+
+// Offsets inside block_q8_K (float d, int8 qs[256], int16 bsums[16]).
+inline float act_d(const uint8_t* y) {
+  float d;
+  std::memcpy(&d, y, 4);
+  return d;
+}
+inline const int8_t* act_qs(const uint8_t* y) { return reinterpret_cast<const int8_t*>(y + 4); }
+inline const int16_t* act_bsums(const uint8_t* y) { return reinterpret_cast<const int16_t*>(y + 4 + QK_K); }
+
+inline __m256i bcast4(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// Per super-block record: the 16 group scale vectors (int16 scale(g, r) in both halves of int32
+// lane r, ready for madd) and the 8 pair vectors (lane r = scale(2j, r), scale(2j+1, r)) for the
+// offset correction.
+struct RecordScales {
+  __m256i scale[16];
+  __m256i pair[8];
+};
+
+inline void unpack_record_scales(const uint8_t* rec, RecordScales* out) {
+  const __m128i dup_even = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  const __m128i dup_odd = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+  const __m128i pair = _mm_setr_epi8(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+  for (int j = 0; j < 8; ++j) {
+    const __m128i s = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rec + kScaleOff + 16 * j));
+    out->scale[2 * j] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(s, dup_even));
+    out->scale[2 * j + 1] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(s, dup_odd));
+    out->pair[j] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(s, pair));
+  }
+}
+
+// sum_g scale(g, r) * bsums[g] in int32 lane r.
+inline __m256i offset_dot(const RecordScales& rs, const int16_t* bsums) {
+  __m256i acc = _mm256_madd_epi16(rs.pair[0], bcast4(bsums));
+#pragma GCC unroll 8
+  for (int j = 1; j < 8; ++j) acc = _mm256_add_epi32(acc, _mm256_madd_epi16(rs.pair[j], bcast4(bsums + 2 * j)));
+  return acc;
+}
+
+// Levels 0..63 of quarter q (0: A low, 1: B low, 2: A high, 3: B high) of one 96-byte step.
+inline __m256i step_levels(const uint8_t* step, int q) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f), top2 = _mm256_set1_epi8(0x30);
+  const __m256i bits = load32(step + 32 * (q & 1));
+  const __m256i hbits = load32(step + 64);
+  switch (q) {
+    case 0: return _mm256_or_si256(_mm256_and_si256(bits, low4), _mm256_and_si256(_mm256_slli_epi16(hbits, 4), top2));
+    case 1: return _mm256_or_si256(_mm256_and_si256(bits, low4), _mm256_and_si256(_mm256_slli_epi16(hbits, 2), top2));
+    case 2: return _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), low4), _mm256_and_si256(hbits, top2));
+    default:
+      return _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bits, 4), low4),
+                             _mm256_and_si256(_mm256_srli_epi16(hbits, 2), top2));
+  }
+}
+
+// T activation rows against one group: out[t * out_stride + r]. Each level vector is built once
+// and reused for all T rows; per row, 2 accumulators stay in registers.
+template <int T>
+void gemm_tile(int n, const uint8_t* group, const uint8_t* x, size_t x_stride, float* out, size_t out_stride) {
+  const size_t act_block = sizeof(block_q8_K);
+  __m256 acc[T];
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  for (int i = 0; i < n / QK_K; ++i) {
+    const uint8_t* rec = group + kRecordBytes * i;
+    const char* ahead = reinterpret_cast<const char*>(rec) + 3 * kRecordBytes;
+    // Decode streams the weights from DRAM: ask for the record 3 ahead (27 lines), spread below.
+    _mm_prefetch(ahead, _MM_HINT_T0);
+    _mm_prefetch(ahead + 64, _MM_HINT_T0);
+    _mm_prefetch(ahead + 128, _MM_HINT_T0);
+    RecordScales rs;
+    unpack_record_scales(rec, &rs);
+    const uint8_t* y[T];
+    __m256i sumi[T];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      y[t] = x + x_stride * t + act_block * i;
+      sumi[t] = _mm256_setzero_si256();
+    }
+    for (int h = 0; h < 2; ++h) {
+      const uint8_t* steps = rec + kBitsOff + 8 * kStepBytes * h;
+      for (int p = 0; p < 12; ++p) _mm_prefetch(ahead + kBitsOff + 8 * kStepBytes * h + 64 * p, _MM_HINT_T0);
+#pragma GCC unroll 4
+      for (int q = 0; q < 4; ++q) {
+#pragma GCC unroll 4
+        for (int kp = 0; kp < 4; ++kp) {
+          const __m256i l0 = step_levels(steps + kStepBytes * (2 * kp), q);
+          const __m256i l1 = step_levels(steps + kStepBytes * (2 * kp + 1), q);
+          const __m256i sc = rs.scale[8 * h + 2 * q + kp / 2];
+          const int off = 128 * h + 32 * q + 8 * kp;
+#pragma GCC unroll 8
+          for (int t = 0; t < T; ++t) {
+            const int8_t* a = act_qs(y[t]) + off;
+            const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(l0, bcast4(a)), _mm256_maddubs_epi16(l1, bcast4(a + 4)));
+            sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(s16, sc));
+          }
+        }
+      }
+    }
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec)));
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      const __m256i shifted = _mm256_slli_epi32(offset_dot(rs, act_bsums(y[t])), 5);
+      acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(act_d(y[t]))),
+                               _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[t], shifted)), acc[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) _mm256_storeu_ps(out + out_stride * t, acc[t]);
+}
+
+}  // namespace
+
+void pack_q6_K_x8(const void* src, size_t src_row_bytes, int n, void* dst) {
+  const uint8_t* rows = static_cast<const uint8_t*>(src);
+  uint8_t* out = static_cast<uint8_t*>(dst);
+  for (int i = 0; i < n / QK_K; ++i) {
+    uint8_t* rec = out + kRecordBytes * i;
+    for (int r = 0; r < kRows; ++r) {
+      const block_q6_K& b = reinterpret_cast<const block_q6_K*>(rows + src_row_bytes * r)[i];
+      std::memcpy(rec + 2 * r, &b.d, 2);
+      for (int g = 0; g < 16; ++g) rec[kScaleOff + g * kRows + r] = (uint8_t)b.scales[g];
+      for (int h = 0; h < 2; ++h) {
+        for (int k = 0; k < 8; ++k) {
+          uint8_t* step = rec + kBitsOff + kStepBytes * (8 * h + k) + 4 * r;
+          std::memcpy(step, b.ql + 64 * h + 4 * k, 4);
+          std::memcpy(step + 32, b.ql + 64 * h + 32 + 4 * k, 4);
+          std::memcpy(step + 64, b.qh + 32 * h + 4 * k, 4);
+        }
+      }
+    }
+  }
+}
+
+void gemv_q6_K_x8(int n, const void* group, const void* x, float* out) {
+  gemm_tile<1>(n, static_cast<const uint8_t*>(group), static_cast<const uint8_t*>(x), 0, out, 0);
+}
+
+void gemm_q6_K_x8(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride) {
+  const uint8_t* g = static_cast<const uint8_t*>(group);
+  const uint8_t* xb = static_cast<const uint8_t*>(x);
+  int t = 0;
+  for (; t + 4 <= n_x; t += 4) gemm_tile<4>(n, g, xb + x_stride * t, x_stride, out + out_stride * t, out_stride);
+  switch (n_x - t) {
+    case 3: gemm_tile<3>(n, g, xb + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
+    case 2: gemm_tile<2>(n, g, xb + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
+    case 1: gemm_tile<1>(n, g, xb + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
+    default: break;
+  }
+}
+
+}  // namespace qwen::kernels
