@@ -152,3 +152,38 @@ QWEN_TEST(packed_q4_0_gemm_matches_vec_dot_per_row_and_token) {
     }
   }
 }
+
+// The int16 worst case: each block's first weight is the block maximum and the rest its negative, so
+// the quantizer puts the top level on 31 of 32 elements, against activations that are all +127 (or
+// all -127). A kernel that summed too many maddubs products in int16 would saturate here.
+QWEN_TEST(packed_q4_0_extreme_levels_do_not_saturate) {
+  if (!avx2_or_say_why("packed_q4_0_extreme_levels_do_not_saturate")) return;
+  const TypeTraits& t = traits(GgmlType::Q4_0);
+  const int n = 896;
+  const size_t row_bytes = row_size(GgmlType::Q4_0, n), stride = row_size(GgmlType::Q8_0, n);
+  std::vector<uint8_t> rows(row_bytes * kGroupRows);
+  std::vector<float> w(n);
+  for (int r = 0; r < kGroupRows; ++r) {
+    for (int i = 0; i < n; ++i) w[i] = (i % 32 == 0 ? 1.0f : -1.0f) * (1.0f + 0.01f * r);
+    t.quantize_row(w.data(), rows.data() + row_bytes * r, n);
+  }
+  const std::vector<uint8_t> group = packed_group(n, rows);
+  std::vector<uint8_t> xq(stride * 2);
+  std::vector<float> x(n);
+  for (int tok = 0; tok < 2; ++tok) {
+    for (float& v : x) v = tok == 0 ? 1.0f : -1.0f;
+    traits(GgmlType::Q8_0).quantize_row(x.data(), xq.data() + stride * tok, n);
+  }
+  float got[2 * kGroupRows];
+  kernels::gemm_q4_0_x8(n, group.data(), xq.data(), stride, 2, got, kGroupRows);
+  for (int tok = 0; tok < 2; ++tok) {
+    for (int r = 0; r < kGroupRows; ++r) {
+      const float want = t.vec_dot(n, rows.data() + row_bytes * r, xq.data() + stride * tok);
+      CHECK(std::fabs(want) > 100.0f);  // the case is as large as intended
+      if (!close_to(got[kGroupRows * tok + r], want)) qwen_test::fail(__FILE__, __LINE__, "gemm " + where(n, 2, r, tok, got[kGroupRows * tok + r], want));
+      float one[kGroupRows];
+      kernels::gemv_q4_0_x8(n, group.data(), xq.data() + stride * tok, one);
+      if (!close_to(one[r], want)) qwen_test::fail(__FILE__, __LINE__, "gemv " + where(n, 1, r, tok, one[r], want));
+    }
+  }
+}
