@@ -147,6 +147,54 @@ void gemm_tile(int n, const uint8_t* group, const uint8_t* x, size_t x_stride, f
   for (int t = 0; t < T; ++t) _mm256_storeu_ps(out + out_stride * t, acc[t]);
 }
 
+// All 64 level vectors of one record, in the order the kernels consume them: index
+// (4h + q) * 8 + k for half h, quarter q, step k.
+struct Levels {
+  __m256i v[64];
+};
+
+inline void build_levels(const uint8_t* rec, Levels* out) {
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* steps = rec + kBitsOff + 8 * kStepBytes * h;
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k) {
+#pragma GCC unroll 4
+      for (int q = 0; q < 4; ++q) out->v[(4 * h + q) * 8 + k] = step_levels(steps + kStepBytes * k, q);
+    }
+  }
+}
+
+// T activation rows (super-block i of each, x_stride apart) against one record's prebuilt levels:
+// adds the record's contribution to out[t * out_stride + r].
+template <int T>
+void levels_tile(const Levels& lv, const RecordScales& rs, __m256 d, const uint8_t* x, size_t x_stride, float* out,
+                 size_t out_stride) {
+  __m256i sumi[T];
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
+#pragma GCC unroll 32
+  for (int j = 0; j < 32; ++j) {  // j = (4h + q) * 4 + kp: two steps, half a 16-value scale group
+    const int h = j / 16, q = (j / 4) % 4, kp = j % 4;
+    const __m256i l0 = lv.v[2 * j], l1 = lv.v[2 * j + 1];
+    const __m256i sc = rs.scale[8 * h + 2 * q + kp / 2];
+    const int off = 128 * h + 32 * q + 8 * kp;
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      const int8_t* a = act_qs(x + x_stride * t) + off;
+      const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(l0, bcast4(a)), _mm256_maddubs_epi16(l1, bcast4(a + 4)));
+      sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(s16, sc));
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) {
+    const uint8_t* y = x + x_stride * t;
+    const __m256i shifted = _mm256_slli_epi32(offset_dot(rs, act_bsums(y)), 5);
+    const __m256 part = _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[t], shifted));
+    float* o = out + out_stride * t;
+    _mm256_storeu_ps(o, _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(act_d(y))), part, _mm256_loadu_ps(o)));
+  }
+}
+
 }  // namespace
 
 void pack_q6_K_x8(const void* src, size_t src_row_bytes, int n, void* dst) {
@@ -177,13 +225,24 @@ void gemv_q6_K_x8(int n, const void* group, const void* x, float* out) {
 void gemm_q6_K_x8(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride) {
   const uint8_t* g = static_cast<const uint8_t*>(group);
   const uint8_t* xb = static_cast<const uint8_t*>(x);
-  int t = 0;
-  for (; t + 4 <= n_x; t += 4) gemm_tile<4>(n, g, xb + x_stride * t, x_stride, out + out_stride * t, out_stride);
-  switch (n_x - t) {
-    case 3: gemm_tile<3>(n, g, xb + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
-    case 2: gemm_tile<2>(n, g, xb + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
-    case 1: gemm_tile<1>(n, g, xb + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
-    default: break;
+  for (int t = 0; t < n_x; ++t) _mm256_storeu_ps(out + out_stride * t, _mm256_setzero_ps());
+  // The 64 level vectors of a record are built once per call and reused by every token from L1.
+  Levels levels;
+  for (int i = 0; i < n / QK_K; ++i) {
+    const uint8_t* rec = g + kRecordBytes * i;
+    RecordScales rs;
+    unpack_record_scales(rec, &rs);
+    build_levels(rec, &levels);
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec)));
+    const uint8_t* xi = xb + sizeof(block_q8_K) * i;
+    int t = 0;
+    for (; t + 4 <= n_x; t += 4) levels_tile<4>(levels, rs, d, xi + x_stride * t, x_stride, out + out_stride * t, out_stride);
+    switch (n_x - t) {
+      case 3: levels_tile<3>(levels, rs, d, xi + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
+      case 2: levels_tile<2>(levels, rs, d, xi + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
+      case 1: levels_tile<1>(levels, rs, d, xi + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
+      default: break;
+    }
   }
 }
 
