@@ -154,6 +154,58 @@ void gemm_tile(int n, const uint8_t* group, const uint8_t* x, size_t x_stride, f
   for (int t = 0; t < T; ++t) _mm256_storeu_ps(out + out_stride * t, acc[t]);
 }
 
+// All 64 nibble vectors (levels 0..15) of one record: index (2c + part) * 8 + k, i.e. sub-block
+// s = 2c + part, step k.
+struct Levels {
+  __m256i v[64];
+};
+
+inline void build_levels(const uint8_t* rec, Levels* out) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k) {
+      const __m256i q = load32(rec + kQsOff + 256 * c + 32 * k);
+      out->v[(2 * c) * 8 + k] = _mm256_and_si256(q, low4);
+      out->v[(2 * c + 1) * 8 + k] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+    }
+  }
+}
+
+// T activation rows (super-block i of each, x_stride apart) against one record's split levels:
+// adds the record's contribution to out[t * out_stride + r].
+template <int T>
+void levels_tile(const Levels& lv, const RecordScales& rs, __m256 d, __m256 dmin, const uint8_t* x, size_t x_stride,
+                 float* out, size_t out_stride) {
+  __m256i sumi[T];
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) sumi[t] = _mm256_setzero_si256();
+  for (int s = 0; s < 8; ++s) {
+    __m256i s16[T];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) s16[t] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k) {
+      const __m256i lev = lv.v[8 * s + k];
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t)
+        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(lev, bcast4(act_qs(x + x_stride * t) + 32 * s + 4 * k)));
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(s16[t], rs.scale[s]));
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) {
+    const uint8_t* y = x + x_stride * t;
+    const __m256 yd = _mm256_set1_ps(act_d(y));
+    float* o = out + out_stride * t;
+    __m256 acc = _mm256_fmadd_ps(_mm256_mul_ps(d, yd), _mm256_cvtepi32_ps(sumi[t]), _mm256_loadu_ps(o));
+    acc = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, yd), _mm256_cvtepi32_ps(min_dot(rs, act_bsums(y))), acc);
+    _mm256_storeu_ps(o, acc);
+  }
+}
+
 }  // namespace
 
 void pack_q4_K_x8(const void* src, size_t src_row_bytes, int n, void* dst) {
@@ -187,13 +239,25 @@ void gemv_q4_K_x8(int n, const void* group, const void* x, float* out) {
 void gemm_q4_K_x8(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride) {
   const uint8_t* g = static_cast<const uint8_t*>(group);
   const uint8_t* xb = static_cast<const uint8_t*>(x);
-  int t = 0;
-  for (; t + 4 <= n_x; t += 4) gemm_tile<4>(n, g, xb + x_stride * t, x_stride, out + out_stride * t, out_stride);
-  switch (n_x - t) {
-    case 3: gemm_tile<3>(n, g, xb + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
-    case 2: gemm_tile<2>(n, g, xb + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
-    case 1: gemm_tile<1>(n, g, xb + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
-    default: break;
+  for (int t = 0; t < n_x; ++t) _mm256_storeu_ps(out + out_stride * t, _mm256_setzero_ps());
+  // The 64 nibble vectors of a record are split once per call and reused by every token from L1.
+  Levels levels;
+  for (int i = 0; i < n / QK_K; ++i) {
+    const uint8_t* rec = g + kRecordBytes * i;
+    RecordScales rs;
+    unpack_record_scales(rec, &rs);
+    build_levels(rec, &levels);
+    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec)));
+    const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec + 16)));
+    const uint8_t* xi = xb + sizeof(block_q8_K) * i;
+    int t = 0;
+    for (; t + 4 <= n_x; t += 4) levels_tile<4>(levels, rs, d, dmin, xi + x_stride * t, x_stride, out + out_stride * t, out_stride);
+    switch (n_x - t) {
+      case 3: levels_tile<3>(levels, rs, d, dmin, xi + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
+      case 2: levels_tile<2>(levels, rs, d, dmin, xi + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
+      case 1: levels_tile<1>(levels, rs, d, dmin, xi + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
+      default: break;
+    }
   }
 }
 
