@@ -42,6 +42,16 @@ constexpr size_t kPrefetchAhead = 768;
 const uint8_t* scales_of(const void* group) { return static_cast<const uint8_t*>(group); }
 const uint8_t* nibbles_of(const void* group, int nb) { return static_cast<const uint8_t*>(group) + kScaleBytes * nb; }
 
+// An empty asm that claims to change v: GCC cannot reassociate integer adds across it. Without it GCC
+// turns each token's chain of eight int16 adds into a tree, hoists all 32 maddubs of a 4-token tile
+// ahead of the adds and spills most of them to the stack (measured: a third of the loop's
+// instructions were stack moves).
+inline void keep_order(__m256i& v) {
+#if defined(__GNUC__)
+  __asm__("" : "+x"(v));
+#endif
+}
+
 int32_t load4(const int8_t* p) {
   int32_t v;
   std::memcpy(&v, p, 4);
@@ -98,18 +108,23 @@ void dot_tile(int n, const void* group, const uint8_t* x, size_t x_stride, float
       const uint8_t* chunk = nibbles + kNibbleBytes * b;
       _mm_prefetch(reinterpret_cast<const char*>(chunk + kPrefetchAhead), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(chunk + kPrefetchAhead + 64), _MM_HINT_T0);
-      __m256i isum[NT];
-      for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
+      // The block's eight level vectors (low then high nibbles of each chunk) stay in registers while
+      // the tokens pass over them one at a time, so each token's int16 sum is one short chain.
+      __m256i level[2 * kChunks];
       for (int k = 0; k < kChunks; ++k) {
         const __m256i v = load32(chunk + 32 * k);
-        const __m256i lo = _mm256_and_si256(v, low4);
-        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-        for (int t = 0; t < NT; ++t) {
-          const int8_t* q = y[t][b].qs;
-          const __m256i plo = _mm256_maddubs_epi16(lo, _mm256_set1_epi32(load4(q + 4 * k)));
-          const __m256i phi = _mm256_maddubs_epi16(hi, _mm256_set1_epi32(load4(q + 16 + 4 * k)));
-          isum[t] = _mm256_add_epi16(isum[t], _mm256_add_epi16(plo, phi));
+        level[k] = _mm256_and_si256(v, low4);
+        level[kChunks + k] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+      }
+      __m256i isum[NT];
+      for (int t = 0; t < NT; ++t) {
+        const int8_t* q = y[t][b].qs;
+        __m256i s16 = _mm256_maddubs_epi16(level[0], _mm256_set1_epi32(load4(q)));
+        for (int k = 1; k < 2 * kChunks; ++k) {
+          s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(level[k], _mm256_set1_epi32(load4(q + 4 * k))));
+          keep_order(s16);
         }
+        isum[t] = s16;
       }
       const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + kScaleBytes * b)));
       for (int t = 0; t < NT; ++t) {
