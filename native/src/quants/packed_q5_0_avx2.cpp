@@ -91,17 +91,31 @@ void chunk_levels(const uint8_t* block, __m256i planes, __m256i& lo, __m256i& hi
   hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4), _mm256_and_si256(_mm256_srli_epi16(planes, K), bit4));
 }
 
-// isum[t] += the maddubs products of chunk K's levels with token t's matching activations.
-template <int K, int NT>
-void add_chunk(const uint8_t* block, __m256i planes, const block_q8_0* const* y, int b, __m256i* isum) {
-  __m256i lo, hi;
-  chunk_levels<K>(block, planes, lo, hi);
-  for (int t = 0; t < NT; ++t) {
-    const int8_t* q = y[t][b].qs;
-    const __m256i plo = _mm256_maddubs_epi16(lo, _mm256_set1_epi32(load4(q + 4 * K)));
-    const __m256i phi = _mm256_maddubs_epi16(hi, _mm256_set1_epi32(load4(q + 16 + 4 * K)));
-    isum[t] = _mm256_add_epi16(isum[t], _mm256_add_epi16(plo, phi));
+// An empty asm that claims to change v: GCC cannot reassociate integer adds across it. Without it GCC
+// turns each token's chain of int16 adds into a tree, hoists all the maddubs of a 4-token tile ahead
+// of the adds and spills most of them to the stack.
+inline void keep_order(__m256i& v) {
+#if defined(__GNUC__)
+  __asm__("" : "+x"(v));
+#endif
+}
+
+// Token y's exact integer dot with the eight rows over one block, before the 16 * sum(y) correction:
+// level[m] multiplies activation bytes 4m..4m+3. Each half (four maddubs, at most 31744) is widened
+// to int32 before it could saturate.
+__m256i block_dot(const __m256i* level, const int8_t* q) {
+  const __m256i ones16 = _mm256_set1_epi16(1);
+  __m256i half[2];
+  for (int h = 0; h < 2; ++h) {
+    const int m0 = 4 * h;
+    __m256i s16 = _mm256_maddubs_epi16(level[m0], _mm256_set1_epi32(load4(q + 4 * m0)));
+    for (int m = m0 + 1; m < m0 + 4; ++m) {
+      s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(level[m], _mm256_set1_epi32(load4(q + 4 * m))));
+      keep_order(s16);
+    }
+    half[h] = _mm256_madd_epi16(s16, ones16);
   }
+  return _mm256_add_epi32(half[0], half[1]);
 }
 
 // out[t * out_stride + r] = row_r . y_t for t < NT: one pass over the group's weights, each chunk's
@@ -113,7 +127,6 @@ void dot_tile(int n, const void* group, const uint8_t* x, size_t x_stride, float
   const uint8_t* blocks = scales + kScaleBytes * nb;
   const block_q8_0* y[NT];
   for (int t = 0; t < NT; ++t) y[t] = reinterpret_cast<const block_q8_0*>(x + x_stride * t);
-  const __m256i ones16 = _mm256_set1_epi16(1);
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   SpanTerms terms[NT];
@@ -126,21 +139,20 @@ void dot_tile(int n, const void* group, const uint8_t* x, size_t x_stride, float
       _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchAhead), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchAhead + 64), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchAhead + 128), _MM_HINT_T0);
+      // The block's eight level vectors stay in registers while the tokens pass over them. Order:
+      // low nibbles of chunks 0..3 (elements 0..15), then high nibbles (elements 16..31), so level m
+      // meets activation bytes 4m..4m+3.
       const __m256i planes = load32(block);
-      __m256i dot[NT], isum[NT];
-      for (int t = 0; t < NT; ++t) isum[t] = _mm256_setzero_si256();
-      add_chunk<0, NT>(block, planes, y, b, isum);
-      add_chunk<1, NT>(block, planes, y, b, isum);
-      for (int t = 0; t < NT; ++t) {
-        dot[t] = _mm256_madd_epi16(isum[t], ones16);
-        isum[t] = _mm256_setzero_si256();
-      }
-      add_chunk<2, NT>(block, planes, y, b, isum);
-      add_chunk<3, NT>(block, planes, y, b, isum);
+      __m256i level[2 * kChunks];
+      chunk_levels<0>(block, planes, level[0], level[4]);
+      chunk_levels<1>(block, planes, level[1], level[5]);
+      chunk_levels<2>(block, planes, level[2], level[6]);
+      chunk_levels<3>(block, planes, level[3], level[7]);
+      __m256i dot[NT];
+      for (int t = 0; t < NT; ++t) dot[t] = block_dot(level, y[t][b].qs);
       const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + kScaleBytes * b)));
       for (int t = 0; t < NT; ++t) {
-        const __m256i sum = _mm256_add_epi32(dot[t], _mm256_madd_epi16(isum[t], ones16));
-        const __m256i exact = _mm256_sub_epi32(sum, _mm256_set1_epi32(terms[t].offset[j]));
+        const __m256i exact = _mm256_sub_epi32(dot[t], _mm256_set1_epi32(terms[t].offset[j]));
         acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(terms[t].d[j])), _mm256_cvtepi32_ps(exact), acc[t]);
       }
     }
