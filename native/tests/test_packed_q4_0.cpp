@@ -2,6 +2,7 @@
 // per-row kernel traits(Q4_0).vec_dot gives on the unpacked rows, to float rounding; pack must
 // write exactly the 8 rows' bytes. Calls the AVX2 kernels directly, so each test first asks
 // cpu_features() and says why when it cannot run.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -109,15 +110,21 @@ QWEN_TEST(packed_q4_0_gemv_matches_vec_dot_per_row) {
     const std::vector<uint8_t> rows = quantized_rows(n, rng);
     const std::vector<uint8_t> group = packed_group(n, rows);
     const size_t row_bytes = row_size(GgmlType::Q4_0, n), stride = row_size(GgmlType::Q8_0, n);
+    std::vector<uint8_t> misaligned(group.size() + 1);
+    std::copy(group.begin(), group.end(), misaligned.begin() + 1);
     const int n_x = 3;
     const std::vector<uint8_t> xq = quantized_activations(n, n_x, rng);
     for (int tok = 0; tok < n_x; ++tok) {
       float got[kGroupRows];
       for (float& v : got) v = NAN;
       kernels::gemv_q4_0_x8(n, group.data(), xq.data() + stride * tok, got);
+      // Groups need not be aligned: the same group one byte past an allocation's start gives the same.
+      float shifted[kGroupRows];
+      kernels::gemv_q4_0_x8(n, misaligned.data() + 1, xq.data() + stride * tok, shifted);
       for (int r = 0; r < kGroupRows; ++r) {
         const float want = t.vec_dot(n, rows.data() + row_bytes * r, xq.data() + stride * tok);
         if (!close_to(got[r], want)) qwen_test::fail(__FILE__, __LINE__, "gemv " + where(n, 1, r, tok, got[r], want));
+        if (!close_to(shifted[r], want)) qwen_test::fail(__FILE__, __LINE__, "gemv on a misaligned group " + where(n, 1, r, tok, shifted[r], want));
       }
     }
   }

@@ -37,7 +37,10 @@ constexpr int kSpan = 8;                                 // blocks whose activat
 
 // Software prefetch distance (bytes ahead in the nibble stream) for decode, which streams every
 // weight once from DRAM; prefetches past the end of the group never fault.
-constexpr size_t kPrefetchAhead = 768;
+#ifndef PACKED_Q4_0_PREFETCH
+#define PACKED_Q4_0_PREFETCH 768
+#endif
+constexpr size_t kPrefetchAhead = PACKED_Q4_0_PREFETCH;
 
 const uint8_t* scales_of(const void* group) { return static_cast<const uint8_t*>(group); }
 const uint8_t* nibbles_of(const void* group, int nb) { return static_cast<const uint8_t*>(group) + kScaleBytes * nb; }

@@ -42,7 +42,10 @@ constexpr int kSpan = 8;                                 // blocks whose activat
 
 // Software prefetch distance (bytes ahead in the level stream) for decode, which streams every
 // weight once from DRAM; prefetches past the end of the group never fault.
-constexpr size_t kPrefetchAhead = 768;
+#ifndef PACKED_Q5_0_PREFETCH
+#define PACKED_Q5_0_PREFETCH 768
+#endif
+constexpr size_t kPrefetchAhead = PACKED_Q5_0_PREFETCH;
 
 int32_t load4(const int8_t* p) {
   int32_t v;
