@@ -14,7 +14,8 @@ namespace {
 
 #define QWEN_PACKED_ENTRY(TYPE, T) {GgmlType::TYPE, kernels::pack_##T##_x8, kernels::gemv_##T##_x8, kernels::gemm_##T##_x8}
 constexpr PackedTraits kPacked[] = {
-    QWEN_PACKED_ENTRY(Q8_0, q8_0),
+    QWEN_PACKED_ENTRY(Q8_0, q8_0), QWEN_PACKED_ENTRY(Q4_0, q4_0), QWEN_PACKED_ENTRY(Q5_0, q5_0),
+    QWEN_PACKED_ENTRY(Q4_K, q4_K), QWEN_PACKED_ENTRY(Q6_K, q6_K),
 };
 #undef QWEN_PACKED_ENTRY
 
