@@ -62,20 +62,24 @@ int32_t load4(const int8_t* p) {
 }
 
 // Sum of the 32 activation levels of each of `count` (<= 8) Q8_0 blocks, times 8: lane j is block j's
-// correction 8 * sum(y) (0 for j >= count).
+// correction 8 * sum(y) (unused lanes j >= count hold junk). psadbw against zero sums unsigned bytes
+// in one instruction, so the levels are biased by +128 (xor 0x80) and 32 * 128 is taken off again.
 __m256i eight_times_block_sums(const block_q8_0* y, int count) {
-  const __m256i ones8 = _mm256_set1_epi8(1);
-  const __m256i ones16 = _mm256_set1_epi16(1);
-  __m256i s[kSpan];
-  for (int j = 0; j < kSpan; ++j) {
-    s[j] = j < count ? _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, load32(y[j].qs)), ones16) : _mm256_setzero_si256();
-  }
-  // Pairwise horizontal adds leave, per 128-bit half, partial sums of blocks 0..3 (and 4..7); the two
-  // halves then add up.
-  const __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(s[0], s[1]), _mm256_hadd_epi32(s[2], s[3]));
-  const __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(s[4], s[5]), _mm256_hadd_epi32(s[6], s[7]));
-  const __m256i sums = _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
-  return _mm256_slli_epi32(sums, 3);
+  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m256i zero = _mm256_setzero_si256();
+  // q[j]: block j's four 8-byte partial sums (< 2^11 each) in the low dwords of the four qwords.
+  __m256i q[kSpan];
+  for (int j = 0; j < kSpan; ++j) q[j] = j < count ? _mm256_sad_epu8(_mm256_xor_si256(load32(y[j].qs), bias), zero) : zero;
+  // Pair blocks into dwords [a0 b0 a1 b1 | a2 b2 a3 b3], gather four blocks' partials per qword
+  // position, add the positions, and finally the two 128-bit halves.
+  const __m256i ab = _mm256_or_si256(q[0], _mm256_slli_epi64(q[1], 32));
+  const __m256i cd = _mm256_or_si256(q[2], _mm256_slli_epi64(q[3], 32));
+  const __m256i ef = _mm256_or_si256(q[4], _mm256_slli_epi64(q[5], 32));
+  const __m256i gh = _mm256_or_si256(q[6], _mm256_slli_epi64(q[7], 32));
+  const __m256i abcd = _mm256_add_epi32(_mm256_unpacklo_epi64(ab, cd), _mm256_unpackhi_epi64(ab, cd));
+  const __m256i efgh = _mm256_add_epi32(_mm256_unpacklo_epi64(ef, gh), _mm256_unpackhi_epi64(ef, gh));
+  const __m256i biased = _mm256_add_epi32(_mm256_permute2x128_si256(abcd, efgh, 0x20), _mm256_permute2x128_si256(abcd, efgh, 0x31));
+  return _mm256_sub_epi32(_mm256_slli_epi32(biased, 3), _mm256_set1_epi32(8 * QK8_0 * 128));
 }
 
 // The activation side of `count` blocks of one token: correction 8*sum(y) and scale d_y per block.
