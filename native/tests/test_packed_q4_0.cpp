@@ -83,13 +83,19 @@ QWEN_TEST(packed_q4_0_pack_writes_exactly_the_group) {
   for (int n : kSizes) {
     const std::vector<uint8_t> rows = quantized_rows(n, rng);
     const size_t group_bytes = row_size(GgmlType::Q4_0, n) * kGroupRows;
-    std::vector<uint8_t> dst(group_bytes + 64, kSentinel);
+    // Packed over two different fillings: every group byte must be written (the two agree) and
+    // nothing after the group (the sentinels stay).
+    std::vector<uint8_t> dst(group_bytes + 64, kSentinel), other(group_bytes + 64, (uint8_t)~kSentinel);
     kernels::pack_q4_0_x8(rows.data(), row_size(GgmlType::Q4_0, n), n, dst.data());
+    kernels::pack_q4_0_x8(rows.data(), row_size(GgmlType::Q4_0, n), n, other.data());
     for (size_t i = group_bytes; i < dst.size(); ++i) {
-      if (dst[i] != kSentinel) qwen_test::fail(__FILE__, __LINE__, "n=" + std::to_string(n) + ": pack wrote byte " + std::to_string(i) + " past the group");
+      if (dst[i] != kSentinel || other[i] != (uint8_t)~kSentinel)
+        qwen_test::fail(__FILE__, __LINE__, "n=" + std::to_string(n) + ": pack wrote byte " + std::to_string(i) + " past the group");
     }
-    // Same bytes, only reordered: the byte histograms of group and rows match (a sentinel byte left
-    // unwritten inside the group would show up as an extra 0x5C).
+    for (size_t i = 0; i < group_bytes; ++i) {
+      if (dst[i] != other[i]) qwen_test::fail(__FILE__, __LINE__, "n=" + std::to_string(n) + ": pack left group byte " + std::to_string(i) + " unwritten");
+    }
+    // Same bytes, only reordered: the byte histograms of group and rows match.
     std::vector<size_t> want(256, 0), got(256, 0);
     for (uint8_t b : rows) ++want[b];
     for (size_t i = 0; i < group_bytes; ++i) ++got[dst[i]];
