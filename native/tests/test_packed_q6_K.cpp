@@ -103,17 +103,25 @@ QWEN_TEST(packed_q6_K_pack_writes_exactly_the_group) {
     std::vector<uint8_t> dst2(bytes, 0x5a);
     kernels::pack_q6_K_x8(g.rows.data(), g.src_stride, n, dst2.data());
     CHECK(std::memcmp(dst.data(), dst2.data(), bytes) == 0);
-    // The bits are only reordered: per super-block, the packed record's last 1536 bytes hold the 8
-    // rows' ql and qh bytes, each byte value as often as in the rows.
+    // The levels' bits are only regrouped, never lost or invented: per super-block, the packed
+    // record's last 1536 bytes hold as many set bits as the 8 rows' ql and qh bytes, and its first
+    // 144 bytes (d and scales) hold the rows' d and scale bytes, each byte value as often.
     for (int i = 0; i < n / QK_K; ++i) {
-      size_t count_src[256] = {}, count_dst[256] = {};
+      size_t bits_src = 0, bits_dst = 0, count_src[256] = {}, count_dst[256] = {};
       for (int r = 0; r < kGroupRows; ++r) {
         const auto* b = reinterpret_cast<const block_q6_K*>(g.row(r)) + i;
-        for (uint8_t v : b->ql) ++count_src[v];
-        for (uint8_t v : b->qh) ++count_src[v];
+        for (uint8_t v : b->ql) bits_src += (size_t)__builtin_popcount(v);
+        for (uint8_t v : b->qh) bits_src += (size_t)__builtin_popcount(v);
+        for (int8_t v : b->scales) ++count_src[(uint8_t)v];
+        uint8_t d[2];
+        std::memcpy(d, &b->d, 2);
+        ++count_src[d[0]];
+        ++count_src[d[1]];
       }
       const uint8_t* rec = dst.data() + sizeof(block_q6_K) * kGroupRows * i;
-      for (size_t j = 144; j < sizeof(block_q6_K) * kGroupRows; ++j) ++count_dst[rec[j]];
+      for (size_t j = 0; j < 144; ++j) ++count_dst[rec[j]];
+      for (size_t j = 144; j < sizeof(block_q6_K) * kGroupRows; ++j) bits_dst += (size_t)__builtin_popcount(rec[j]);
+      CHECK(bits_src == bits_dst);
       CHECK(std::memcmp(count_src, count_dst, sizeof(count_src)) == 0);
     }
   }
