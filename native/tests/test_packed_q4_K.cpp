@@ -87,6 +87,12 @@ void check_gemm_q4k(const Q4kGroup& g, const std::vector<uint8_t>& xq, size_t st
       q4k_expect_close(out[out_stride * tok + r], t.vec_dot(g.n, g.row(r), xq.data() + stride * tok),
                        what + " n=" + std::to_string(g.n) + " n_x=" + std::to_string(n_x) + " row " + std::to_string(r) +
                            " token " + std::to_string(tok));
+  // Only out[t * out_stride + r], r < 8, is the kernel's: the slots between stay untouched.
+  for (int tok = 0; tok < n_x; ++tok)
+    for (size_t r = kGroupRows; r < out_stride; ++r)
+      if (!std::isnan(out[out_stride * tok + r]))
+        qwen_test::fail(__FILE__, __LINE__, what + " n_x=" + std::to_string(n_x) + ": wrote out slot " + std::to_string(r) +
+                                                " of token " + std::to_string(tok));
 }
 
 }  // namespace

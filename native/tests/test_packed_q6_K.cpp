@@ -26,6 +26,12 @@ bool q6k_avx2_or_say_why(const char* test) {
   return false;
 }
 
+size_t q6k_bit_count(uint8_t v) {
+  size_t bits = 0;
+  for (; v; v &= (uint8_t)(v - 1)) ++bits;
+  return bits;
+}
+
 void q6k_expect_close(float got, float want, const std::string& where) {
   if (!(std::fabs(got - want) <= 1e-5f * (std::fabs(want) + 30.0f)))
     qwen_test::fail(__FILE__, __LINE__, where + ": packed " + std::to_string(got) + " vs vec_dot " + std::to_string(want));
@@ -87,6 +93,12 @@ void check_gemm_q6k(const Q6kGroup& g, const std::vector<uint8_t>& xq, size_t st
       q6k_expect_close(out[out_stride * tok + r], t.vec_dot(g.n, g.row(r), xq.data() + stride * tok),
                        what + " n=" + std::to_string(g.n) + " n_x=" + std::to_string(n_x) + " row " + std::to_string(r) +
                            " token " + std::to_string(tok));
+  // Only out[t * out_stride + r], r < 8, is the kernel's: the slots between stay untouched.
+  for (int tok = 0; tok < n_x; ++tok)
+    for (size_t r = kGroupRows; r < out_stride; ++r)
+      if (!std::isnan(out[out_stride * tok + r]))
+        qwen_test::fail(__FILE__, __LINE__, what + " n_x=" + std::to_string(n_x) + ": wrote out slot " + std::to_string(r) +
+                                                " of token " + std::to_string(tok));
 }
 
 }  // namespace
@@ -110,8 +122,8 @@ QWEN_TEST(packed_q6_K_pack_writes_exactly_the_group) {
       size_t bits_src = 0, bits_dst = 0, count_src[256] = {}, count_dst[256] = {};
       for (int r = 0; r < kGroupRows; ++r) {
         const auto* b = reinterpret_cast<const block_q6_K*>(g.row(r)) + i;
-        for (uint8_t v : b->ql) bits_src += (size_t)__builtin_popcount(v);
-        for (uint8_t v : b->qh) bits_src += (size_t)__builtin_popcount(v);
+        for (uint8_t v : b->ql) bits_src += q6k_bit_count(v);
+        for (uint8_t v : b->qh) bits_src += q6k_bit_count(v);
         for (int8_t v : b->scales) ++count_src[(uint8_t)v];
         uint8_t d[2];
         std::memcpy(d, &b->d, 2);
@@ -120,7 +132,7 @@ QWEN_TEST(packed_q6_K_pack_writes_exactly_the_group) {
       }
       const uint8_t* rec = dst.data() + sizeof(block_q6_K) * kGroupRows * i;
       for (size_t j = 0; j < 144; ++j) ++count_dst[rec[j]];
-      for (size_t j = 144; j < sizeof(block_q6_K) * kGroupRows; ++j) bits_dst += (size_t)__builtin_popcount(rec[j]);
+      for (size_t j = 144; j < sizeof(block_q6_K) * kGroupRows; ++j) bits_dst += q6k_bit_count(rec[j]);
       CHECK(bits_src == bits_dst);
       CHECK(std::memcmp(count_src, count_dst, sizeof(count_src)) == 0);
     }
