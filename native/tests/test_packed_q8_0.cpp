@@ -202,3 +202,24 @@ QWEN_TEST(packed_q8_0_extreme_levels_match_vec_dot) {
   check_gemv(g, xq, n_x);
   for (int k = 1; k <= n_x; ++k) check_gemm(g, xq, k);
 }
+
+// Groups are not guaranteed any alignment: the kernels must give the same results (bit for bit:
+// same arithmetic) from a group that starts at an odd address.
+QWEN_TEST(packed_q8_0_unaligned_group_same_results) {
+  if (!avx2_or_say_why("packed_q8_0_unaligned_group_same_results")) return;
+  std::mt19937 rng(29);
+  const int n = 896, n_x = 7;
+  const Group g = quantized_group(n, rng);
+  const std::vector<uint8_t> xq = quantized_activations(n, n_x, rng);
+  const size_t stride = row_size(GgmlType::Q8_0, n);
+  std::vector<uint8_t> shifted(g.packed.size() + 3);
+  std::memcpy(shifted.data() + 3, g.packed.data(), g.packed.size());
+  std::vector<float> aligned_out(kGroupRows * n_x), odd_out(kGroupRows * n_x);
+  kernels::gemm_q8_0_x8(n, g.packed.data(), xq.data(), stride, n_x, aligned_out.data(), kGroupRows);
+  kernels::gemm_q8_0_x8(n, shifted.data() + 3, xq.data(), stride, n_x, odd_out.data(), kGroupRows);
+  for (size_t i = 0; i < aligned_out.size(); ++i) CHECK(aligned_out[i] == odd_out[i]);
+  float a[kGroupRows], b[kGroupRows];
+  kernels::gemv_q8_0_x8(n, g.packed.data(), xq.data(), a);
+  kernels::gemv_q8_0_x8(n, shifted.data() + 3, xq.data(), b);
+  for (int r = 0; r < kGroupRows; ++r) CHECK(a[r] == b[r]);
+}

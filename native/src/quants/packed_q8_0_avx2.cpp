@@ -1,12 +1,14 @@
 // Q8_0 weights packed eight rows at a time (see packed.h) and their AVX2 dots against Q8_0
 // activations. Compiled with -mavx2 -mfma -mf16c; reached only after cpu_features() said yes.
 //
-// Group layout for n elements (nb = n / 32 blocks per row), 8 * nb * 34 bytes like the rows it holds:
-//   scales: nb * 8 fp16        block i's row scales d_0..d_7 at [i * 8 + r] (one cvtph_ps per block)
-//   levels: nb * 256 bytes     block i, chunk k (0..7) is 32 bytes: row r's levels 4k..4k+3 at r*4
+// Group layout for n elements (nb = n / 32 blocks per row): nb blocks of 272 bytes (8 * 34, so the
+// group is exactly its rows' bytes), block i holding
+//   16 bytes   the eight rows' fp16 scales d_0..d_7 (one cvtph_ps per block)
+//   256 bytes  chunk k (0..7) of 32 bytes: row r's levels 4k..4k+3 at byte 4r
 // so int32 lane r of a vector is row r: a broadcast of four activation bytes multiplies all eight
-// rows at once and the per-row sums never need a horizontal add. The scales come first so that the
-// 256-byte level blocks start 32-byte aligned whenever the group does.
+// rows at once and the per-row sums never need a horizontal add. Scales and levels of a block are
+// adjacent so decode reads one forward stream (measured ~5% faster from DRAM than all scales
+// first, with no difference in gemm although half the level loads then straddle a cache line).
 //
 // Arithmetic is vec_dot_q8_0's: per block an exact integer sum (maddubs of |w| with y carrying w's
 // sign, widened to int32 by madd with ones after every maddubs because one int16 pair already
@@ -28,9 +30,11 @@ constexpr int kRows = 8;
 constexpr int kChunks = QK8_0 / 4;                  // 4-byte chunks of a block (8)
 constexpr size_t kScaleBytes = kRows * sizeof(fp16_t);  // 16 per block
 constexpr size_t kLevelBytes = kRows * QK8_0;           // 256 per block
+constexpr size_t kBlockBytes = kScaleBytes + kLevelBytes;  // 272 = 8 * sizeof(block_q8_0)
+static_assert(kBlockBytes == kRows * sizeof(block_q8_0), "a group holds exactly its rows' bytes");
 
-// Decode reads every weight once from DRAM: gemv prefetches all four lines of the level block this
-// far ahead (prefetches past the end of the group never fault). On the 2-core Zen 3 dev machine,
+// Decode reads every weight once from DRAM: gemv prefetches four lines this far ahead of each
+// block (prefetches past the end of the group never fault). On the 2-core Zen 3 dev machine,
 // 1 thread, 300 MiB cycled, 512-2048 were within noise of each other and 5-15% faster than none.
 // The macros only let a benchmark try other values.
 #ifndef PACKED_Q8_0_PREFETCH
@@ -43,10 +47,7 @@ constexpr size_t kPrefetchAhead = PACKED_Q8_0_PREFETCH;
 #endif
 constexpr int kTile = PACKED_Q8_0_TILE;  // tokens per gemm register tile
 
-inline const fp16_t* group_scales(const void* group) { return static_cast<const fp16_t*>(group); }
-inline const uint8_t* group_levels(const void* group, int nb) {
-  return static_cast<const uint8_t*>(group) + kScaleBytes * nb;
-}
+inline const uint8_t* block_at(const void* group, int i) { return static_cast<const uint8_t*>(group) + kBlockBytes * i; }
 
 inline const block_q8_0* act_row(const void* x, size_t stride, int t) {
   return reinterpret_cast<const block_q8_0*>(static_cast<const uint8_t*>(x) + stride * t);
@@ -59,9 +60,9 @@ inline __m256i broadcast_chunk(const int8_t* qs, int k) {
   return _mm256_set1_epi32(v);
 }
 
-// The eight row scales of block i as floats.
-inline __m256 row_scales(const fp16_t* scales, int i) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + (size_t)i * kRows)));
+// The eight row scales of a block as floats.
+inline __m256 row_scales(const uint8_t* block) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)));
 }
 
 // Exact int32 sums, lane r: sum over the 4 bytes of row r of |w| * (y with w's sign) = w * y.
@@ -72,7 +73,7 @@ inline __m256i chunk_dot(__m256i abs_w, __m256i w, __m256i y, __m256i ones) {
 // NX activation rows against the group: each level chunk is loaded and its |w| taken once for all
 // NX tokens; per token one int32 accumulator for the block and one float accumulator overall.
 template <int NX>
-void gemm_tile(int nb, const fp16_t* scales, const uint8_t* levels, const void* x, size_t x_stride, float* out,
+void gemm_tile(int nb, const void* group, const void* x, size_t x_stride, float* out,
                size_t out_stride) {
   const __m256i ones = _mm256_set1_epi16(1);
   const block_q8_0* y[NX];
@@ -80,7 +81,8 @@ void gemm_tile(int nb, const fp16_t* scales, const uint8_t* levels, const void* 
   __m256 acc[NX];
   for (int t = 0; t < NX; ++t) acc[t] = _mm256_setzero_ps();
   for (int i = 0; i < nb; ++i) {
-    const uint8_t* lv = levels + kLevelBytes * i;
+    const uint8_t* blk = block_at(group, i);
+    const uint8_t* lv = blk + kScaleBytes;
     __m256i isum[NX];
     for (int t = 0; t < NX; ++t) isum[t] = _mm256_setzero_si256();
     // Kept rolled: GCC's full unroll reassociated the adds and spilled most accumulators (-30%).
@@ -91,7 +93,7 @@ void gemm_tile(int nb, const fp16_t* scales, const uint8_t* levels, const void* 
       for (int t = 0; t < NX; ++t)
         isum[t] = _mm256_add_epi32(isum[t], chunk_dot(abs_w, w, broadcast_chunk(y[t][i].qs, k), ones));
     }
-    const __m256 dw = row_scales(scales, i);
+    const __m256 dw = row_scales(blk);
     for (int t = 0; t < NX; ++t) {
       const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(half_to_float(y[t][i].d)));
       acc[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(isum[t]), acc[t]);
@@ -102,41 +104,38 @@ void gemm_tile(int nb, const fp16_t* scales, const uint8_t* levels, const void* 
 
 // The last 1..NX tokens after the full tiles.
 template <int NX>
-void gemm_tail(int n_x, int nb, const fp16_t* scales, const uint8_t* levels, const void* x, size_t x_stride, float* out,
-               size_t out_stride) {
-  if (n_x == NX) return gemm_tile<NX>(nb, scales, levels, x, x_stride, out, out_stride);
-  if constexpr (NX > 1) gemm_tail<NX - 1>(n_x, nb, scales, levels, x, x_stride, out, out_stride);
+void gemm_tail(int n_x, int nb, const void* group, const void* x, size_t x_stride, float* out, size_t out_stride) {
+  if (n_x == NX) return gemm_tile<NX>(nb, group, x, x_stride, out, out_stride);
+  if constexpr (NX > 1) gemm_tail<NX - 1>(n_x, nb, group, x, x_stride, out, out_stride);
 }
 
 }  // namespace
 
 void pack_q8_0_x8(const void* src, size_t src_row_bytes, int n, void* dst) {
   const int nb = n / QK8_0;
-  fp16_t* scales = static_cast<fp16_t*>(dst);
-  uint8_t* levels = static_cast<uint8_t*>(dst) + kScaleBytes * nb;
   for (int r = 0; r < kRows; ++r) {
     const block_q8_0* row =
         reinterpret_cast<const block_q8_0*>(static_cast<const uint8_t*>(src) + src_row_bytes * r);
     for (int i = 0; i < nb; ++i) {
-      std::memcpy(&scales[(size_t)i * kRows + r], &row[i].d, sizeof(fp16_t));
-      uint8_t* block = levels + kLevelBytes * i;
-      for (int k = 0; k < kChunks; ++k) std::memcpy(block + 32 * k + 4 * r, row[i].qs + 4 * k, 4);
+      uint8_t* block = static_cast<uint8_t*>(dst) + kBlockBytes * i;
+      std::memcpy(block + sizeof(fp16_t) * r, &row[i].d, sizeof(fp16_t));
+      uint8_t* levels = block + kScaleBytes;
+      for (int k = 0; k < kChunks; ++k) std::memcpy(levels + 32 * k + 4 * r, row[i].qs + 4 * k, 4);
     }
   }
 }
 
 void gemv_q8_0_x8(int n, const void* group, const void* xv, float* out) {
   const int nb = n / QK8_0;
-  const fp16_t* scales = group_scales(group);
-  const uint8_t* levels = group_levels(group, nb);
   const block_q8_0* y = static_cast<const block_q8_0*>(xv);
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc = _mm256_setzero_ps();
   for (int i = 0; i < nb; ++i) {
-    const uint8_t* lv = levels + kLevelBytes * i;
+    const uint8_t* blk = block_at(group, i);
+    const uint8_t* lv = blk + kScaleBytes;
 #if PACKED_Q8_0_PREFETCH > 0
     for (int line = 0; line < 4; ++line)
-      _mm_prefetch(reinterpret_cast<const char*>(lv) + kPrefetchAhead + 64 * line, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchAhead + 64 * line, _MM_HINT_T0);
 #endif
     // Two integer chains so the adds do not serialize on one register.
     __m256i s0, s1;
@@ -150,7 +149,7 @@ void gemv_q8_0_x8(int n, const void* group, const void* xv, float* out) {
       s0 = _mm256_add_epi32(s0, chunk_dot(_mm256_sign_epi8(w0, w0), w0, broadcast_chunk(y[i].qs, k), ones));
       s1 = _mm256_add_epi32(s1, chunk_dot(_mm256_sign_epi8(w1, w1), w1, broadcast_chunk(y[i].qs, k + 1), ones));
     }
-    const __m256 d = _mm256_mul_ps(row_scales(scales, i), _mm256_set1_ps(half_to_float(y[i].d)));
+    const __m256 d = _mm256_mul_ps(row_scales(blk), _mm256_set1_ps(half_to_float(y[i].d)));
     acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)), acc);
   }
   _mm256_storeu_ps(out, acc);
@@ -158,13 +157,11 @@ void gemv_q8_0_x8(int n, const void* group, const void* xv, float* out) {
 
 void gemm_q8_0_x8(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride) {
   const int nb = n / QK8_0;
-  const fp16_t* scales = group_scales(group);
-  const uint8_t* levels = group_levels(group, nb);
   const uint8_t* xb = static_cast<const uint8_t*>(x);
   int t = 0;
   for (; t + kTile <= n_x; t += kTile)
-    gemm_tile<kTile>(nb, scales, levels, xb + x_stride * t, x_stride, out + out_stride * t, out_stride);
-  if (t < n_x) gemm_tail<kTile - 1>(n_x - t, nb, scales, levels, xb + x_stride * t, x_stride, out + out_stride * t, out_stride);
+    gemm_tile<kTile>(nb, group, xb + x_stride * t, x_stride, out + out_stride * t, out_stride);
+  if (t < n_x) gemm_tail<kTile - 1>(n_x - t, nb, group, xb + x_stride * t, x_stride, out + out_stride * t, out_stride);
 }
 
 }  // namespace qwen::kernels
