@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cpu/cpu_features.h"
+#include "quants/packed_act_q8.h"
 #include "quants/packed_impl.h"
 #include "quants/quants.h"
 #include "test_framework.h"
@@ -55,17 +56,17 @@ std::vector<uint8_t> quantized_rows(int n, std::mt19937& rng) {
   return rows;
 }
 
-// n_x activation rows quantized to Q8_0 (row_size apart); token 0 is all +-max so every block's
+// n_x activation rows quantized to Q8_0 with the packed kernels' per-block terms (packed_act_q8.h);
+// token 0 is all +-max so every block's
 // activations reach +-127 (the int16 worst case against the extreme weight levels).
 std::vector<uint8_t> quantized_activations(int n, int n_x, std::mt19937& rng) {
-  const TypeTraits& at = traits(GgmlType::Q8_0);
   std::normal_distribution<float> dist(0.0f, 1.0f);
-  const size_t stride = row_size(GgmlType::Q8_0, n);
+  const size_t stride = kernels::act_row_bytes_q8_0_terms(n);
   std::vector<uint8_t> xq(stride * n_x);
   std::vector<float> x(n);
   for (int t = 0; t < n_x; ++t) {
     for (int i = 0; i < n; ++i) x[i] = t == 0 ? (i % 3 == 0 ? -1.0f : 1.0f) : dist(rng);
-    at.quantize_row(x.data(), xq.data() + stride * t, n);
+    kernels::quantize_act_q8_0_terms(x.data(), xq.data() + stride * t, n);
   }
   return xq;
 }
@@ -114,7 +115,7 @@ QWEN_TEST(packed_q5_0_gemv_matches_vec_dot_per_row) {
   for (int n : kSizes) {
     const std::vector<uint8_t> rows = quantized_rows(n, rng);
     const std::vector<uint8_t> group = packed_group(n, rows);
-    const size_t row_bytes = row_size(GgmlType::Q5_0, n), stride = row_size(GgmlType::Q8_0, n);
+    const size_t row_bytes = row_size(GgmlType::Q5_0, n), stride = kernels::act_row_bytes_q8_0_terms(n);
     std::vector<uint8_t> misaligned(group.size() + 1);
     std::copy(group.begin(), group.end(), misaligned.begin() + 1);
     const int n_x = 3;
@@ -143,7 +144,7 @@ QWEN_TEST(packed_q5_0_gemm_matches_vec_dot_per_row_and_token) {
   for (int n : kSizes) {
     const std::vector<uint8_t> rows = quantized_rows(n, rng);
     const std::vector<uint8_t> group = packed_group(n, rows);
-    const size_t row_bytes = row_size(GgmlType::Q5_0, n), stride = row_size(GgmlType::Q8_0, n);
+    const size_t row_bytes = row_size(GgmlType::Q5_0, n), stride = kernels::act_row_bytes_q8_0_terms(n);
     const std::vector<uint8_t> xq = quantized_activations(n, 64, rng);
     std::vector<float> want((size_t)64 * kGroupRows);
     for (int tok = 0; tok < 64; ++tok)
@@ -172,7 +173,7 @@ QWEN_TEST(packed_q5_0_extreme_levels_do_not_saturate) {
   if (!avx2_or_say_why("packed_q5_0_extreme_levels_do_not_saturate")) return;
   const TypeTraits& t = traits(GgmlType::Q5_0);
   const int n = 896;
-  const size_t row_bytes = row_size(GgmlType::Q5_0, n), stride = row_size(GgmlType::Q8_0, n);
+  const size_t row_bytes = row_size(GgmlType::Q5_0, n), stride = kernels::act_row_bytes_q8_0_terms(n);
   std::vector<uint8_t> rows(row_bytes * kGroupRows);
   std::vector<float> w(n);
   for (int r = 0; r < kGroupRows; ++r) {
@@ -184,7 +185,7 @@ QWEN_TEST(packed_q5_0_extreme_levels_do_not_saturate) {
   std::vector<float> x(n);
   for (int tok = 0; tok < 2; ++tok) {
     for (float& v : x) v = tok == 0 ? 1.0f : -1.0f;
-    traits(GgmlType::Q8_0).quantize_row(x.data(), xq.data() + stride * tok, n);
+    kernels::quantize_act_q8_0_terms(x.data(), xq.data() + stride * tok, n);
   }
   float got[2 * kGroupRows];
   kernels::gemm_q5_0_x8(n, group.data(), xq.data(), stride, 2, got, kGroupRows);

@@ -26,15 +26,26 @@ int64_t row_tile(int n_tok, int64_t n_rows) {
   return std::clamp<int64_t>(n_rows / 64, 16, 256) / kPackRows * kPackRows;
 }
 
+// The activation format a matrix's kernels read: the packed kernel's own where it has one, else
+// rows of the type's vec_dot_type.
+struct ActFormat {
+  QuantizeRowFn quantize;
+  size_t row_bytes;
+};
+
+ActFormat act_format(const WeightMatrix& w) {
+  if (w.packed && w.packed->quantize_act) return {w.packed->quantize_act, w.packed->act_row_bytes(w.cols)};
+  const GgmlType vt = traits(w.type).vec_dot_type;
+  return {traits(vt).quantize_row, row_size(vt, w.cols)};
+}
+
 // Quantizes X (n_tok, k) into the activation format, one token per task. Returns the bytes per row.
-size_t quantize_activations(ThreadPool& pool, GgmlType vec_type, const float* x, int n_tok, int64_t k,
+size_t quantize_activations(ThreadPool& pool, const ActFormat& f, const float* x, int n_tok, int64_t k,
                             MatmulScratch& scratch) {
-  const TypeTraits& at = traits(vec_type);
-  const size_t xq_row = row_size(vec_type, k);
-  if (scratch.xq.size() < xq_row * n_tok) scratch.xq.resize(xq_row * n_tok);
+  if (scratch.xq.size() < f.row_bytes * n_tok) scratch.xq.resize(f.row_bytes * n_tok);
   uint8_t* xq = scratch.xq.data();
-  pool.parallel_for(n_tok, [&](int tok, int) { at.quantize_row(x + (size_t)tok * k, xq + xq_row * tok, k); });
-  return xq_row;
+  pool.parallel_for(n_tok, [&](int tok, int) { f.quantize(x + (size_t)tok * k, xq + f.row_bytes * tok, k); });
+  return f.row_bytes;
 }
 
 // Packed matrices: r0 and r1 are multiples of kPackRows (row tiles are, and so is w.rows).
@@ -101,9 +112,11 @@ inline void rows_kernel(const WeightMatrix& w, const TypeTraits& t, const uint8_
 
 }  // namespace
 
+size_t activation_row_bytes(const WeightMatrix& w) { return act_format(w).row_bytes; }
+
 void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int n_tok, float* y, MatmulScratch& scratch) {
   const TypeTraits& t = traits(w.type);
-  const size_t xq_row = quantize_activations(pool, t.vec_dot_type, x, n_tok, w.cols, scratch);
+  const size_t xq_row = quantize_activations(pool, act_format(w), x, n_tok, w.cols, scratch);
   const uint8_t* xq = scratch.xq.data();
   const int64_t tile = row_tile(n_tok, w.rows);
   const int n_tasks = (int)((w.rows + tile - 1) / tile);
@@ -116,15 +129,17 @@ void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int n_tok, 
 void matmul_multi(ThreadPool& pool, const WeightMatrix* const* w, float* const* y, int n_mats, const float* x,
                   int n_tok, MatmulScratch& scratch) {
   constexpr int kMax = 4;
-  const GgmlType vec_type = traits(w[0]->type).vec_dot_type;
+  const ActFormat f = act_format(*w[0]);
   bool same = n_mats <= kMax;
-  for (int i = 1; i < n_mats && same; ++i)
-    same = traits(w[i]->type).vec_dot_type == vec_type && w[i]->cols == w[0]->cols;
+  for (int i = 1; i < n_mats && same; ++i) {
+    const ActFormat fi = act_format(*w[i]);
+    same = fi.quantize == f.quantize && fi.row_bytes == f.row_bytes && w[i]->cols == w[0]->cols;
+  }
   if (!same) {
     for (int i = 0; i < n_mats; ++i) matmul(pool, *w[i], x, n_tok, y[i], scratch);
     return;
   }
-  const size_t xq_row = quantize_activations(pool, vec_type, x, n_tok, w[0]->cols, scratch);
+  const size_t xq_row = quantize_activations(pool, f, x, n_tok, w[0]->cols, scratch);
   const uint8_t* xq = scratch.xq.data();
   // One tile size for all matrices (the smallest's), so the combined task range stays balanced.
   int64_t min_rows = w[0]->rows;

@@ -36,6 +36,9 @@ struct MatmulScratch {
 
 void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int n_tok, float* y, MatmulScratch& scratch);
 
+// Bytes of one token's quantized activations for w (what MatmulScratch::xq holds per token).
+size_t activation_row_bytes(const WeightMatrix& w);
+
 // Several matrices that read the same input X (Q/K/V; gate/up): X is quantized once and a single
 // parallel_for covers the rows of all of them, halving the thread hand-offs of a decode step.
 // y[i] is (n_tok, w[i]->rows). Falls back to separate calls when the activation formats differ.

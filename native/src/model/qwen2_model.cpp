@@ -53,7 +53,7 @@ class CpuQwen2Model final : public Model {
     up_.resize(mb * hp.n_ff);
     // The matmul's quantized-activation buffer, sized once for the widest input of any matrix.
     size_t xq_row = 0;
-    auto widen = [&](const WeightMatrix& m) { xq_row = std::max(xq_row, row_size(traits(m.type).vec_dot_type, m.cols)); };
+    auto widen = [&](const WeightMatrix& m) { xq_row = std::max(xq_row, activation_row_bytes(m)); };
     widen(w_.output);
     for (const Qwen2Layer& L : w_.layers)
       for (const WeightMatrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) widen(*m);

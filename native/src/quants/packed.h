@@ -29,11 +29,20 @@ using PackedGemvFn = void (*)(int n, const void* group, const void* x, float* ou
 using PackedGemmFn = void (*)(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out,
                               size_t out_stride);
 
+// One token's activations (n floats) in a kernel's own format (act_row_bytes(n) bytes).
+using PackedQuantizeActFn = void (*)(const float* x, void* dst, int64_t n);
+
 struct PackedTraits {
   GgmlType type;  // the GGML type the rows are stored in
   PackGroupFn pack;
   PackedGemvFn gemv;
   PackedGemmFn gemm;
+  // The activation format gemv/gemm read. nullptr: rows of the type's vec_dot_type. Otherwise the
+  // kernel's own format, written once per matmul call, so that per-block terms every group would
+  // otherwise recompute (Q4_0/Q5_0: the block's level sum and its scale as a float) are computed
+  // once per token instead of once per 8 rows.
+  PackedQuantizeActFn quantize_act = nullptr;
+  size_t (*act_row_bytes)(int64_t n) = nullptr;
 };
 
 // The packed form of a type on this CPU, or nullptr (no AVX2, or no packed kernels for the type).

@@ -22,6 +22,7 @@
 
 #include "quants/avx2_util.h"
 #include "quants/ggml_types.h"
+#include "quants/packed_act_q8.h"
 #include "quants/packed_impl.h"
 
 namespace qwen::kernels {
@@ -33,7 +34,6 @@ constexpr int kChunks = QK4_0 / 8;                       // 32-byte nibble chunk
 constexpr size_t kScaleBytes = kRows * sizeof(fp16_t);   // 16 per block
 constexpr size_t kNibbleBytes = kRows * (QK4_0 / 2);     // 128 per block
 constexpr int kTile = 4;                                 // tokens per gemm register tile
-constexpr int kSpan = 8;                                 // blocks whose activation terms are prepared together
 
 // Software prefetch distance (bytes ahead in the nibble stream) for decode, which streams every
 // weight once from DRAM; prefetches past the end of the group never fault.
@@ -61,38 +61,6 @@ int32_t load4(const int8_t* p) {
   return v;
 }
 
-// Sum of the 32 activation levels of each of `count` (<= 8) Q8_0 blocks, times 8: lane j is block j's
-// correction 8 * sum(y) (unused lanes j >= count hold junk). psadbw against zero sums unsigned bytes
-// in one instruction, so the levels are biased by +128 (xor 0x80) and 32 * 128 is taken off again.
-__m256i eight_times_block_sums(const block_q8_0* y, int count) {
-  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
-  const __m256i zero = _mm256_setzero_si256();
-  // q[j]: block j's four 8-byte partial sums (< 2^11 each) in the low dwords of the four qwords.
-  __m256i q[kSpan];
-  for (int j = 0; j < kSpan; ++j) q[j] = j < count ? _mm256_sad_epu8(_mm256_xor_si256(load32(y[j].qs), bias), zero) : zero;
-  // Pair blocks into dwords [a0 b0 a1 b1 | a2 b2 a3 b3], gather four blocks' partials per qword
-  // position, add the positions, and finally the two 128-bit halves.
-  const __m256i ab = _mm256_or_si256(q[0], _mm256_slli_epi64(q[1], 32));
-  const __m256i cd = _mm256_or_si256(q[2], _mm256_slli_epi64(q[3], 32));
-  const __m256i ef = _mm256_or_si256(q[4], _mm256_slli_epi64(q[5], 32));
-  const __m256i gh = _mm256_or_si256(q[6], _mm256_slli_epi64(q[7], 32));
-  const __m256i abcd = _mm256_add_epi32(_mm256_unpacklo_epi64(ab, cd), _mm256_unpackhi_epi64(ab, cd));
-  const __m256i efgh = _mm256_add_epi32(_mm256_unpacklo_epi64(ef, gh), _mm256_unpackhi_epi64(ef, gh));
-  const __m256i biased = _mm256_add_epi32(_mm256_permute2x128_si256(abcd, efgh, 0x20), _mm256_permute2x128_si256(abcd, efgh, 0x31));
-  return _mm256_sub_epi32(_mm256_slli_epi32(biased, 3), _mm256_set1_epi32(8 * QK8_0 * 128));
-}
-
-// The activation side of `count` blocks of one token: correction 8*sum(y) and scale d_y per block.
-struct SpanTerms {
-  alignas(32) int32_t offset[kSpan];
-  alignas(32) float d[kSpan];
-};
-
-void prepare_span(const block_q8_0* y, int count, SpanTerms& t) {
-  _mm256_store_si256(reinterpret_cast<__m256i*>(t.offset), eight_times_block_sums(y, count));
-  for (int j = 0; j < count; ++j) t.d[j] = half_to_float(y[j].d);
-}
-
 // out[t * out_stride + r] = row_r . y_t for t < NT: one pass over the group's weights, each nibble chunk
 // unpacked once and multiplied against all NT tokens while the accumulators stay in registers.
 template <int NT>
@@ -101,17 +69,19 @@ void dot_tile(int n, const void* group, const uint8_t* x, size_t x_stride, float
   const uint8_t* scales = scales_of(group);
   const uint8_t* nibbles = nibbles_of(group, nb);
   const block_q8_0* y[NT];
-  for (int t = 0; t < NT; ++t) y[t] = reinterpret_cast<const block_q8_0*>(x + x_stride * t);
+  const float* yd[NT];
+  const int32_t* ysum[NT];
+  for (int t = 0; t < NT; ++t) {
+    y[t] = reinterpret_cast<const block_q8_0*>(x + x_stride * t);
+    yd[t] = q8_terms_d(y[t], n);
+    ysum[t] = q8_terms_sum(y[t], n);
+  }
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   const __m256i ones16 = _mm256_set1_epi16(1);
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
-  SpanTerms terms[NT];
-  for (int b0 = 0; b0 < nb; b0 += kSpan) {
-    const int count = nb - b0 < kSpan ? nb - b0 : kSpan;
-    for (int t = 0; t < NT; ++t) prepare_span(y[t] + b0, count, terms[t]);
-    for (int j = 0; j < count; ++j) {
-      const int b = b0 + j;
+  for (int b = 0; b < nb; ++b) {
+    {
       const uint8_t* chunk = nibbles + kNibbleBytes * b;
       _mm_prefetch(reinterpret_cast<const char*>(chunk + kPrefetchAhead), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(chunk + kPrefetchAhead + 64), _MM_HINT_T0);
@@ -135,8 +105,8 @@ void dot_tile(int n, const void* group, const uint8_t* x, size_t x_stride, float
       }
       const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + kScaleBytes * b)));
       for (int t = 0; t < NT; ++t) {
-        const __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(isum[t], ones16), _mm256_set1_epi32(terms[t].offset[j]));
-        acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(terms[t].d[j])), _mm256_cvtepi32_ps(dot), acc[t]);
+        const __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(isum[t], ones16), _mm256_set1_epi32(8 * ysum[t][b]));
+        acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(yd[t][b])), _mm256_cvtepi32_ps(dot), acc[t]);
       }
     }
   }
