@@ -42,10 +42,12 @@ static_assert(kBlockBytes == kRows * sizeof(block_q8_0), "a group holds exactly 
 #endif
 constexpr size_t kPrefetchAhead = PACKED_Q8_0_PREFETCH;
 
+// Tokens per gemm register tile: 6 int32 + 6 float accumulators, the chunk, |chunk| and the ones
+// fit the 16 ymm registers; measured 4-10% faster than 4 on 4864x896 and 4864x4864, 64 tokens.
 #ifndef PACKED_Q8_0_TILE
-#define PACKED_Q8_0_TILE 4
+#define PACKED_Q8_0_TILE 6
 #endif
-constexpr int kTile = PACKED_Q8_0_TILE;  // tokens per gemm register tile
+constexpr int kTile = PACKED_Q8_0_TILE;
 
 inline const uint8_t* block_at(const void* group, int i) { return static_cast<const uint8_t*>(group) + kBlockBytes * i; }
 
@@ -70,6 +72,15 @@ inline __m256i chunk_dot(__m256i abs_w, __m256i w, __m256i y, __m256i ones) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(abs_w, _mm256_sign_epi8(y, w)), ones);
 }
 
+// Returns v unchanged through an empty asm that claims to modify it. In the unrolled gemm tile GCC
+// otherwise reassociates each token's eight chunk adds into a tree, keeping every madd result live,
+// and spills them to the stack (measured -30% versus the plain chain); pinned keeps one running
+// sum per token in a register.
+inline __m256i pinned(__m256i v) {
+  __asm__("" : "+x"(v));
+  return v;
+}
+
 // NX activation rows against the group: each level chunk is loaded and its |w| taken once for all
 // NX tokens; per token one int32 accumulator for the block and one float accumulator overall.
 template <int NX>
@@ -85,13 +96,12 @@ void gemm_tile(int nb, const void* group, const void* x, size_t x_stride, float*
     const uint8_t* lv = blk + kScaleBytes;
     __m256i isum[NX];
     for (int t = 0; t < NX; ++t) isum[t] = _mm256_setzero_si256();
-    // Kept rolled: GCC's full unroll reassociated the adds and spilled most accumulators (-30%).
-#pragma GCC unroll 1
+#pragma GCC unroll 8
     for (int k = 0; k < kChunks; ++k) {
       const __m256i w = load32(lv + 32 * k);
       const __m256i abs_w = _mm256_sign_epi8(w, w);
       for (int t = 0; t < NX; ++t)
-        isum[t] = _mm256_add_epi32(isum[t], chunk_dot(abs_w, w, broadcast_chunk(y[t][i].qs, k), ones));
+        isum[t] = pinned(_mm256_add_epi32(isum[t], chunk_dot(abs_w, w, broadcast_chunk(y[t][i].qs, k), ones)));
     }
     const __m256 dw = row_scales(blk);
     for (int t = 0; t < NX; ++t) {
