@@ -89,60 +89,44 @@ inline __m256i step_levels(const uint8_t* step, int q) {
   return _mm256_or_si256(_mm256_or_si256(b01, b23), b45);
 }
 
-// T activation rows against one group: out[t * out_stride + r]. Each level vector is built once
-// and reused for all T rows; per row, 2 accumulators stay in registers.
-template <int T>
-void gemm_tile(int n, const uint8_t* group, const uint8_t* x, size_t x_stride, float* out, size_t out_stride) {
-  const size_t act_block = sizeof(block_q8_K);
-  __m256 acc[T];
-#pragma GCC unroll 8
-  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+// One activation row against one group (decode): out[r]. Streams the group from memory, asking
+// for records a few ahead, and keeps every sum in registers. Steps go in pairs (the two halves of
+// a 16-value scale group) with all four quarters of each, so each chunk is loaded once.
+void gemv_stream(int n, const uint8_t* group, const uint8_t* x, float* out) {
+  __m256 acc = _mm256_setzero_ps();
   for (int i = 0; i < n / QK_K; ++i) {
     const uint8_t* rec = group + kRecordBytes * i;
+    // The hardware prefetcher alone leaves the core waiting on DRAM; the 27 lines of the record
+    // 6 ahead are requested three here and twelve per half below.
     const char* ahead = reinterpret_cast<const char*>(rec) + 6 * kRecordBytes;
-    // Decode streams the weights from DRAM: ask for the record 6 ahead (27 lines), spread below.
     _mm_prefetch(ahead, _MM_HINT_T0);
     _mm_prefetch(ahead + 64, _MM_HINT_T0);
     _mm_prefetch(ahead + 128, _MM_HINT_T0);
     RecordScales rs;
     unpack_record_scales(rec, &rs);
-    const uint8_t* y[T];
-    __m256i sumi[T];
-#pragma GCC unroll 8
-    for (int t = 0; t < T; ++t) {
-      y[t] = x + x_stride * t + act_block * i;
-      sumi[t] = _mm256_setzero_si256();
-    }
+    const uint8_t* y = x + sizeof(block_q8_K) * i;
+    const int8_t* yq = act_qs(y);
+    __m256i sumi = _mm256_setzero_si256();
     for (int h = 0; h < 2; ++h) {
       const uint8_t* steps = rec + kBitsOff + 8 * kStepBytes * h;
       for (int p = 0; p < 12; ++p) _mm_prefetch(ahead + kBitsOff + 8 * kStepBytes * h + 64 * p, _MM_HINT_T0);
 #pragma GCC unroll 4
-      for (int q = 0; q < 4; ++q) {
+      for (int kp = 0; kp < 4; ++kp) {
+        const uint8_t* s0 = steps + kStepBytes * (2 * kp);
 #pragma GCC unroll 4
-        for (int kp = 0; kp < 4; ++kp) {
-          const __m256i l0 = step_levels(steps + kStepBytes * (2 * kp), q);
-          const __m256i l1 = step_levels(steps + kStepBytes * (2 * kp + 1), q);
-          const __m256i sc = rs.scale[8 * h + 2 * q + kp / 2];
-          const int off = 128 * h + 32 * q + 8 * kp;
-#pragma GCC unroll 8
-          for (int t = 0; t < T; ++t) {
-            const int8_t* a = act_qs(y[t]) + off;
-            const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(l0, bcast4(a)), _mm256_maddubs_epi16(l1, bcast4(a + 4)));
-            sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(s16, sc));
-          }
+        for (int q = 0; q < 4; ++q) {
+          const int8_t* a = yq + 128 * h + 32 * q + 8 * kp;
+          const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(step_levels(s0, q), bcast4(a)),
+                                               _mm256_maddubs_epi16(step_levels(s0 + kStepBytes, q), bcast4(a + 4)));
+          sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(s16, rs.scale[8 * h + 2 * q + kp / 2]));
         }
       }
     }
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec)));
-#pragma GCC unroll 8
-    for (int t = 0; t < T; ++t) {
-      const __m256i shifted = _mm256_slli_epi32(offset_dot(rs, act_bsums(y[t])), 5);
-      acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(act_d(y[t]))),
-                               _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[t], shifted)), acc[t]);
-    }
+    const __m256i shifted = _mm256_slli_epi32(offset_dot(rs, act_bsums(y)), 5);
+    acc = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(act_d(y))), _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi, shifted)), acc);
   }
-#pragma GCC unroll 8
-  for (int t = 0; t < T; ++t) _mm256_storeu_ps(out + out_stride * t, acc[t]);
+  _mm256_storeu_ps(out, acc);
 }
 
 // All 64 level vectors of one record, in the order the kernels consume them: index
@@ -229,12 +213,16 @@ void pack_q6_K_x8(const void* src, size_t src_row_bytes, int n, void* dst) {
 }
 
 void gemv_q6_K_x8(int n, const void* group, const void* x, float* out) {
-  gemm_tile<1>(n, static_cast<const uint8_t*>(group), static_cast<const uint8_t*>(x), 0, out, 0);
+  gemv_stream(n, static_cast<const uint8_t*>(group), static_cast<const uint8_t*>(x), out);
 }
 
 void gemm_q6_K_x8(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride) {
   const uint8_t* g = static_cast<const uint8_t*>(group);
   const uint8_t* xb = static_cast<const uint8_t*>(x);
+  if (n_x == 1) {  // one token: the streaming gemv path (prefetches, accumulates in registers)
+    gemv_stream(n, g, xb, out);
+    return;
+  }
   for (int t = 0; t < n_x; ++t) _mm256_storeu_ps(out + out_stride * t, _mm256_setzero_ps());
   // The 64 level vectors of a record are built once per call and reused by every token from L1.
   Levels levels;
