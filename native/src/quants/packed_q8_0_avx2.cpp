@@ -14,6 +14,9 @@
 // sign, widened to int32 by madd with ones after every maddubs because one int16 pair already
 // reaches 2*128*127), then one float multiply-add with d_w * d_y. Only the float summation order
 // differs, so results equal vec_dot's to float rounding.
+// Measured slower in gemm on Zen 3 (hot 4864x896, 64 tokens), so not used: widening both sides to
+// int16 and one madd per pair (-20%), replacing the madd by xor/shift/add widening (-20%), blendv
+// between y and -y instead of sign (-24%), xor with w's sign mask plus a per-block correction (-20%).
 #include <immintrin.h>
 
 #include <cstring>
@@ -42,8 +45,9 @@ static_assert(kBlockBytes == kRows * sizeof(block_q8_0), "a group holds exactly 
 #endif
 constexpr size_t kPrefetchAhead = PACKED_Q8_0_PREFETCH;
 
-// Tokens per gemm register tile: 6 int32 + 6 float accumulators, the chunk, |chunk| and the ones
-// fit the 16 ymm registers; measured 4-10% faster than 4 on 4864x896 and 4864x4864, 64 tokens.
+// Tokens per gemm register tile: the 6 int32 block sums, the chunk, |chunk|, the ones and
+// temporaries fit the 16 ymm registers through the chunk loop (the float accumulators, touched once
+// per block, may live on the stack); measured 4-10% faster than 4 on 4864x896 and 4864x4864.
 #ifndef PACKED_Q8_0_TILE
 #define PACKED_Q8_0_TILE 6
 #endif
