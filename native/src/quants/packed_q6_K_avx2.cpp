@@ -177,14 +177,21 @@ void levels_tile(const Levels& lv, const RecordScales& rs, __m256 d, const uint8
   }
 }
 
-// The stored level (0..63) of value v (< 256) of a GGML Q6_K block: 128-value halves h, in each
+// The stored levels (0..63) of the 256 values of a GGML Q6_K block: in each 128-value half h,
 // ql[64h + l] carries values l (low nibble) and 64 + l (high nibble), ql[64h + 32 + l] values
 // 32 + l and 96 + l, and qh[32h + l] the top two bits of values l, 32 + l, 64 + l, 96 + l.
-inline int q6k_level(const block_q6_K& b, int v) {
-  const int h = v / 128, q = (v % 128) / 32, l = v % 32;
-  const uint8_t ql = b.ql[64 * h + 32 * (q & 1) + l];
-  const int nibble = q < 2 ? (ql & 0x0f) : (ql >> 4);
-  return nibble | (((b.qh[32 * h + l] >> (2 * q)) & 3) << 4);
+inline void q6k_levels(const block_q6_K& b, uint8_t levels[QK_K]) {
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* ql = b.ql + 64 * h;
+    const uint8_t* qh = b.qh + 32 * h;
+    uint8_t* out = levels + 128 * h;
+    for (int l = 0; l < 32; ++l) {
+      out[l] = (uint8_t)((ql[l] & 0x0f) | ((qh[l] & 3) << 4));
+      out[32 + l] = (uint8_t)((ql[32 + l] & 0x0f) | (((qh[l] >> 2) & 3) << 4));
+      out[64 + l] = (uint8_t)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+      out[96 + l] = (uint8_t)((ql[32 + l] >> 4) | (((qh[l] >> 6) & 3) << 4));
+    }
+  }
 }
 
 }  // namespace
@@ -198,14 +205,14 @@ void pack_q6_K_x8(const void* src, size_t src_row_bytes, int n, void* dst) {
       const block_q6_K& b = reinterpret_cast<const block_q6_K*>(rows + src_row_bytes * r)[i];
       std::memcpy(rec + 2 * r, &b.d, 2);
       for (int g = 0; g < 16; ++g) rec[kScaleOff + g * kRows + r] = (uint8_t)b.scales[g];
+      uint8_t lv[QK_K];
+      q6k_levels(b, lv);
       for (int h = 0; h < 2; ++h) {
         for (int k = 0; k < 8; ++k) {
           uint8_t* step = rec + kBitsOff + kStepBytes * (8 * h + k) + 4 * r;
-          for (int j = 0; j < 4; ++j) {
-            const int last = q6k_level(b, 128 * h + 96 + 4 * k + j);
-            for (int q = 0; q < 3; ++q)
-              step[32 * q + j] = (uint8_t)(q6k_level(b, 128 * h + 32 * q + 4 * k + j) | (((last >> (2 * q)) & 3) << 6));
-          }
+          const uint8_t* v = lv + 128 * h + 4 * k;  // v[32q + j]: quarter q, value j
+          for (int j = 0; j < 4; ++j)
+            for (int q = 0; q < 3; ++q) step[32 * q + j] = (uint8_t)(v[32 * q + j] | (((v[96 + j] >> (2 * q)) & 3) << 6));
         }
       }
     }
