@@ -14,6 +14,7 @@
 #include "cpu/vec.h"
 #include "cpu/weight_arena.h"
 #include "gguf/gguf.h"
+#include "gguf/heap_trim.h"
 #include "model/kv_cache.h"
 #include "model/cpu_weights.h"
 #include "model/model.h"
@@ -275,6 +276,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
   // The engine never reads the vocabulary (tokenization happens in JavaScript); as C++ strings it
   // is ~25 MB of a 0.5B model's resident memory.
   file->drop_metadata("tokenizer.ggml.");
+  trim_free_heap();
   const size_t bpt = (size_t)w.hp.n_layer * w.hp.n_head_kv * (w.hp.n_embd / w.hp.n_head) * 2 * sizeof(uint16_t);
   const int ctx = clamp_context(path, w.hp, opts.context_size, bpt);
   if (progress) progress(0.5f);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gguf/gguf.h"
+#include "gguf/heap_trim.h"
 #include "napi/bindings.h"
 #include "napi/napi_util.h"
 #include "quants/quants.h"
@@ -97,6 +98,8 @@ Napi::Value ReadGguf(const Napi::CallbackInfo& info) {
     Napi::Array list = Napi::Array::New(env, tensors.size());
     for (size_t i = 0; i < tensors.size(); ++i) list.Set(static_cast<uint32_t>(i), tensor_info_to_js(env, tensors[i]));
     out.Set("tensors", list);
+    file.reset();
+    qwen::trim_free_heap();
     return out;
   });
 }
