@@ -119,18 +119,21 @@ function bestLlama(r: Row, metric: 'prefill' | 'decode'): { value: number; label
   return n !== undefined && n > p ? { value: n, label: `${n.toFixed(1)} (llama-bench)` } : { value: p, label: `${p.toFixed(1)} (node-llama-cpp)` };
 }
 
-/** The README table: ours against the faster llama.cpp; memory against node-llama-cpp (both run in Node). */
+/** The README table: ours against the faster llama.cpp; memory against node-llama-cpp (both run in
+ * Node) and, when measured, against llama-bench (a bare C++ process, without Node's own ~40 MiB). */
 function summaryTable(rows: Row[], o: Options): string {
   const lines = [
-    `| model | type | file MiB | pp${o.prefill} ours t/s | pp${o.prefill} llama.cpp t/s | ratio | tg${o.decode} ours t/s | tg${o.decode} llama.cpp t/s | ratio | peak RSS ours MiB | node-llama-cpp MiB | ratio |`,
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| model | type | file MiB | pp${o.prefill} ours t/s | pp${o.prefill} llama.cpp t/s | ratio | tg${o.decode} ours t/s | tg${o.decode} llama.cpp t/s | ratio | peak RSS ours MiB | node-llama-cpp MiB | ratio |` +
+      (o.llamaBench ? ' llama-bench MiB | ratio |' : ''),
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|' + (o.llamaBench ? '---:|---:|' : ''),
   ];
   for (const r of rows) {
     const ours = r.median.ours!, llama = r.median.llama!;
     const pp = bestLlama(r, 'prefill'), tg = bestLlama(r, 'decode');
     lines.push(`| ${r.shape} | ${r.type} | ${mib(r.fileBytes)} | ${ours.prefill.toFixed(1)} | ${pp.label} | ${(ours.prefill / pp.value).toFixed(2)}x | ` +
       `${ours.decode.toFixed(1)} | ${tg.label} | ${(ours.decode / tg.value).toFixed(2)}x | ` +
-      `${mib(ours.peakRss)} | ${mib(llama.peakRss)} | ${(ours.peakRss / llama.peakRss).toFixed(2)} |`);
+      `${mib(ours.peakRss)} | ${mib(llama.peakRss)} | ${(ours.peakRss / llama.peakRss).toFixed(2)} |` +
+      (r.median.native ? ` ${mib(r.median.native.peakRss)} | ${(ours.peakRss / r.median.native.peakRss).toFixed(2)} |` : ''));
   }
   return lines.join('\n');
 }
@@ -168,7 +171,8 @@ function writeResults(rows: Row[], o: Options, loadBefore: string, done: boolean
     `medians of ${o.reps} alternated repetitions, each in a fresh process. ` +
     `llama.cpp speed is the faster of node-llama-cpp's prebuilt CPU binary (decode timed as one evaluation per token, no sampling)` +
     (o.llamaBench ? ' and a native llama-bench built from the llama.cpp source node-llama-cpp ships' : '') +
-    `; peak RSS is compared with node-llama-cpp, which like qwen-local runs inside Node.`;
+    `; peak RSS is compared with node-llama-cpp, which like qwen-local runs inside Node` +
+    (o.llamaBench ? ', and with llama-bench, a bare C++ process.' : '.');
   const outDir = path.join(repoRoot(), 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
   const date = new Date().toISOString();
