@@ -85,8 +85,8 @@ export interface Model {
   readonly metadata: Record<string, unknown>;
   readonly chatTemplate: string | null;
   createSequence(): Sequence;
-  /** KV cells in use / capacity, over all sequences. */
-  kvUsage(): { used: number; capacity: number; bytesPerToken: number };
+  /** KV cells in use / capacity, over all sequences; the cache hands them out in blocks of blockTokens. */
+  kvUsage(): { used: number; capacity: number; bytesPerToken: number; blockTokens: number };
   dispose(): Promise<void>;
 }
 

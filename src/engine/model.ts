@@ -80,6 +80,8 @@ class ModelImpl implements Model, SequenceHost {
   readonly queue = new EvalQueue();
   readonly nVocab: number;
   readonly contextSize: number;
+  /** Fixed for the model's life, so read once (the native call is refused while an eval runs). */
+  readonly blockTokens: number;
   private readonly sequences = new Set<SequenceImpl>();
   private nextSequenceId = 1;
   private kvUsedSnapshot = 0;
@@ -96,6 +98,7 @@ class ModelImpl implements Model, SequenceHost {
   ) {
     this.nVocab = info.nVocab;
     this.contextSize = info.contextSize;
+    this.blockTokens = native.kvBlockTokens();
   }
 
   createSequence(): Sequence {
@@ -105,11 +108,11 @@ class ModelImpl implements Model, SequenceHost {
     return seq;
   }
 
-  kvUsage(): { used: number; capacity: number; bytesPerToken: number } {
+  kvUsage(): { used: number; capacity: number; bytesPerToken: number; blockTokens: number } {
     // While an eval runs the native count cannot be read; the last snapshot is at most one
     // batch behind.
     if (!this.closed && !this.native.isBusy()) this.kvUsedSnapshot = this.native.kvUsed();
-    return { used: this.kvUsedSnapshot, capacity: this.contextSize, bytesPerToken: this.native.kvBytesPerToken() };
+    return { used: this.kvUsedSnapshot, capacity: this.contextSize, bytesPerToken: this.native.kvBytesPerToken(), blockTokens: this.blockTokens };
   }
 
   onStateChange(): void {

@@ -103,6 +103,8 @@ export interface NativeModel {
   backend(): string;
   contextSize(): number;
   kvBytesPerToken(): number;
+  /** A sequence's KV cache grows in blocks of this many tokens. */
+  kvBlockTokens(): number;
   /** Idle only. */
   kvUsed(): number;
   isBusy(): boolean;

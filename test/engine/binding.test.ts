@@ -111,6 +111,27 @@ describe('engine: native binding', function () {
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i] > seen[i - 1], `progress went ${seen[i - 1]} -> ${seen[i]}`);
   });
 
+  it('reports the KV cache\'s block size, and a sequence takes whole blocks of it', async () => {
+    const model = await loadModel(tiny, { threads: 1, contextSize: 256 });
+    try {
+      const kv = model.kvUsage();
+      assert.strictEqual(kv.blockTokens, 32, 'native/src/model/kv_cache.h kBlockTokens');
+      assert.strictEqual(kv.capacity % kv.blockTokens, 0);
+      // The cache refuses what does not fit in whole blocks: 8 one-token sequences fill 8 blocks.
+      const seqs = [];
+      for (let i = 0; i < kv.capacity / kv.blockTokens; i++) {
+        const s = model.createSequence();
+        await s.eval([1]);
+        seqs.push(s);
+      }
+      const extra = model.createSequence();
+      await assert.rejects(extra.eval([1]), /KV cache full/);
+      for (const s of [...seqs, extra]) s.dispose();
+    } finally {
+      await model.dispose();
+    }
+  });
+
   it('checks load options before loading', () => {
     assert.deepStrictEqual(resolveLoadOptions({}, 32768), { threads: 0, contextSize: 4096, device: 'cpu', notes: [] });
     const clamped = resolveLoadOptions({ contextSize: 65536 }, 32768);

@@ -105,16 +105,18 @@ export class FakeModel implements Model {
   readonly live = new Set<FakeSequence>();
   evaluated = 0;
   private nextId = 1;
+  /** Like the engine's paged KV cache (a test may choose another size). */
+  blockTokens = 32;
   constructor(readonly info: ModelInfo, readonly speed: FakeSpeed) {}
   createSequence(): Sequence {
     const s = new FakeSequence(this.nextId++, this);
     this.live.add(s);
     return s;
   }
-  kvUsage(): { used: number; capacity: number; bytesPerToken: number } {
+  kvUsage(): { used: number; capacity: number; bytesPerToken: number; blockTokens: number } {
     let used = 0;
     for (const s of this.live) used += s.tokens.length;
-    return { used, capacity: this.info.contextSize, bytesPerToken: 1024 };
+    return { used, capacity: this.info.contextSize, bytesPerToken: 1024, blockTokens: this.blockTokens };
   }
   async dispose(): Promise<void> {
     this.live.clear();

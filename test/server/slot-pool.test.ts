@@ -2,7 +2,7 @@
 // choice per document, LRU overwrite, the budget counted in whole KV blocks with reservations of
 // running requests, and truncation deferred until the engine lease is held.
 import * as assert from 'assert';
-import { KV_BLOCK_TOKENS, SlotPool } from '../../src/server/cache/slot-pool';
+import { SlotPool } from '../../src/server/cache/slot-pool';
 import { EngineScheduler } from '../../src/server/scheduler/engine-scheduler';
 import { ScheduledSequence } from '../../src/server/scheduler/scheduled-sequence';
 import { FakeModel } from './fake-engine';
@@ -33,9 +33,12 @@ describe('KV slot pool', () => {
     assert.strictEqual(pool.all.length, 2);
   });
 
-  it('counts whole blocks and the reservations of running requests', async () => {
+  // The block size is the engine's (kvUsage().blockTokens), not a constant of the server's.
+  for (const KV_BLOCK_TOKENS of [32, 16]) it(`counts whole blocks of the engine's size (${KV_BLOCK_TOKENS}) and the reservations of running requests`, async () => {
     // 4 blocks in all.
-    const pool = new SlotPool(fakeModel(4 * KV_BLOCK_TOKENS), 4);
+    const model = fakeModel(4 * KV_BLOCK_TOKENS);
+    model.blockTokens = KV_BLOCK_TOKENS;
+    const pool = new SlotPool(model, 4);
     const chat = pool.chatSlot('s');
     pool.setBusy(chat, true);
     // A running chat plans to grow to 1.5 blocks: 2 blocks are taken although it holds nothing yet.

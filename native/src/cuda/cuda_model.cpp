@@ -72,6 +72,7 @@ class CudaModel final : public Model {
   std::string backend_description() const override { return description_; }
   size_t kv_bytes_per_token() const override { return kv_->bytes_per_token(); }
   int kv_used() const override { return kv_->used_tokens(); }
+  int kv_block_tokens() const override { return kKvBlock; }
 
   int create_sequence() override {
     const int id = kv_->create();

@@ -66,6 +66,7 @@ class Model {
   virtual std::string backend_description() const = 0;   // "CPU AVX2, 2 threads"
   virtual size_t kv_bytes_per_token() const = 0;
   virtual int kv_used() const = 0;             // tokens held over all sequences
+  virtual int kv_block_tokens() const = 0;     // a sequence's KV grows in blocks of this many tokens
 
   virtual int create_sequence() = 0;           // returns a sequence id
   virtual void free_sequence(int seq) = 0;

@@ -68,6 +68,7 @@ class CpuQwen2Model final : public Model {
   int context_size() const override { return kv_.capacity(); }
   size_t kv_bytes_per_token() const override { return kv_.bytes_per_token(); }
   int kv_used() const override { return kv_.used_tokens(); }
+  int kv_block_tokens() const override { return KvCache::kBlockTokens; }
   std::string backend_description() const override {
     return std::string("CPU ") + (cpu_features().use_avx2() ? "AVX2" : "scalar") + ", " +
            std::to_string(pool_.size()) + (pool_.size() == 1 ? " thread" : " threads");

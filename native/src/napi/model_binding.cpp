@@ -17,6 +17,7 @@ Napi::Function NativeModel::Define(Napi::Env env) {
                          InstanceMethod<&NativeModel::ContextSize>("contextSize"),
                          InstanceMethod<&NativeModel::KvBytesPerToken>("kvBytesPerToken"),
                          InstanceMethod<&NativeModel::KvUsed>("kvUsed"),
+                         InstanceMethod<&NativeModel::KvBlockTokens>("kvBlockTokens"),
                          InstanceMethod<&NativeModel::IsBusy>("isBusy"),
                          InstanceMethod<&NativeModel::CreateSequence>("createSequence"),
                          InstanceMethod<&NativeModel::FreeSequence>("freeSequence"),
@@ -111,6 +112,12 @@ Napi::Value NativeModel::KvBytesPerToken(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     const size_t b = model(info.Env(), "kvBytesPerToken", false).kv_bytes_per_token();
     return Napi::Number::New(info.Env(), static_cast<double>(b));
+  });
+}
+
+Napi::Value NativeModel::KvBlockTokens(const Napi::CallbackInfo& info) {
+  return guarded(info.Env(), [&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), model(info.Env(), "kvBlockTokens", false).kv_block_tokens());
   });
 }
 

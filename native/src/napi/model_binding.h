@@ -36,6 +36,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value ContextSize(const Napi::CallbackInfo& info);
   Napi::Value KvBytesPerToken(const Napi::CallbackInfo& info);
   Napi::Value KvUsed(const Napi::CallbackInfo& info);
+  Napi::Value KvBlockTokens(const Napi::CallbackInfo& info);
   Napi::Value IsBusy(const Napi::CallbackInfo& info);
   Napi::Value CreateSequence(const Napi::CallbackInfo& info);
   Napi::Value FreeSequence(const Napi::CallbackInfo& info);

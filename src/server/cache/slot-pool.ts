@@ -8,15 +8,6 @@
 import type { Model, Sequence } from '../../engine/api';
 import { commonPrefixLength } from '../../engine/generate';
 
-/**
- * Tokens per KV block: the engine's cache hands out whole blocks of this many tokens per sequence
- * (native/src/model/kv_cache.h kBlockTokens), so a budget counted in tokens alone overcommits.
- */
-export const KV_BLOCK_TOKENS = 32;
-
-function blocksFor(tokens: number): number {
-  return Math.ceil(tokens / KV_BLOCK_TOKENS);
-}
 
 export type SlotKind = 'completion' | 'chat';
 
@@ -93,7 +84,11 @@ export class SlotPool {
    * less when busy slots hold the rest. Counted in whole KV blocks, as the engine allocates them.
    */
   makeRoom(keep: Slot, total: number): number {
-    const capacityBlocks = Math.floor(this.model.kvUsage().capacity / KV_BLOCK_TOKENS);
+    // The engine's cache hands out whole blocks per sequence, so a budget counted in tokens alone
+    // would overcommit.
+    const { capacity, blockTokens } = this.model.kvUsage();
+    const blocksFor = (tokens: number): number => Math.ceil(tokens / blockTokens);
+    const capacityBlocks = Math.floor(capacity / blockTokens);
     const held = (s: Slot): number => blocksFor(Math.max(s.seq.tokens.length, s.busy ? s.reserved : 0));
     const freeBlocks = (): number => capacityBlocks - this.slots.reduce((n, s) => (s === keep ? n : n + held(s)), 0);
     while (blocksFor(total) > freeBlocks()) {
@@ -101,7 +96,7 @@ export class SlotPool {
       if (victims.length === 0) break;
       this.evict(this.leastRecent(victims));
     }
-    const limit = Math.max(0, freeBlocks()) * KV_BLOCK_TOKENS;
+    const limit = Math.max(0, freeBlocks()) * blockTokens;
     keep.reserved = Math.min(total, limit);
     return limit;
   }
