@@ -1,7 +1,8 @@
-// The packed Q5_0 kernels (packed_q5_0_avx2.cpp) must give, for every (row, token), what the
-// per-row kernel traits(Q5_0).vec_dot gives on the unpacked rows, to float rounding; pack must
-// write exactly the 8 rows' bytes. Calls the AVX2 kernels directly, so each test first asks
-// cpu_features() and says why when it cannot run.
+// The packed Q4_0 and Q5_0 kernels (packed_q4_0_avx2.cpp, packed_q5_0_avx2.cpp) must give, for
+// every (row, token), what the per-row kernel traits(T).vec_dot gives on the unpacked rows, to float
+// rounding; pack must write exactly the 8 rows' bytes. Both read Q8_0 activations with per-block
+// terms (packed_act_q8.h), so one set of tests covers both. Calls the AVX2 kernels directly, so
+// each test first asks cpu_features() and says why when it cannot run.
 #include <algorithm>
 #include <bitset>
 #include <cmath>
@@ -25,6 +26,19 @@ constexpr int kGroupRows = 8;
 constexpr uint8_t kSentinel = 0x5C;
 constexpr int kSizes[] = {32, 896, 4864};
 
+// One packed type under test and its kernels.
+struct Legacy {
+  GgmlType type;
+  const char* name;
+  void (*pack)(const void*, size_t, int, void*);
+  void (*gemv)(int, const void*, const void*, float*);
+  void (*gemm)(int, const void*, const void*, size_t, int, float*, size_t);
+};
+const Legacy kTypes[] = {
+    {GgmlType::Q4_0, "Q4_0", kernels::pack_q4_0_x8, kernels::gemv_q4_0_x8, kernels::gemm_q4_0_x8},
+    {GgmlType::Q5_0, "Q5_0", kernels::pack_q5_0_x8, kernels::gemv_q5_0_x8, kernels::gemm_q5_0_x8},
+};
+
 bool avx2_or_say_why(const char* test) {
   if (cpu_features().use_avx2()) return true;
   std::printf("  %s skipped: this CPU has no AVX2, and the packed kernels are AVX2 only\n", test);
@@ -33,17 +47,17 @@ bool avx2_or_say_why(const char* test) {
 
 bool close_to(float got, float want) { return std::fabs(got - want) <= 1e-5f * (std::fabs(want) + 30.0f); }
 
-std::string where(int n, int n_x, int row, int token, float got, float want) {
-  return "n=" + std::to_string(n) + " n_x=" + std::to_string(n_x) + " row " + std::to_string(row) + " token " +
+std::string where(const Legacy& k, int n, int n_x, int row, int token, float got, float want) {
+  return std::string(k.name) + " n=" + std::to_string(n) + " n_x=" + std::to_string(n_x) + " row " + std::to_string(row) + " token " +
          std::to_string(token) + ": packed " + std::to_string(got) + " vs vec_dot " + std::to_string(want);
 }
 
-// Eight Q5_0 rows of random normal weights; row 5 also carries large outliers so some of its blocks
-// use the extreme levels (0 and 31) against their scale.
-std::vector<uint8_t> quantized_rows(int n, std::mt19937& rng) {
-  const TypeTraits& t = traits(GgmlType::Q5_0);
+// Eight rows of random normal weights; row 5 also carries large outliers so some of its blocks
+// use the extreme levels (0 and the top) against their scale.
+std::vector<uint8_t> quantized_rows(const Legacy& k, int n, std::mt19937& rng) {
+  const TypeTraits& t = traits(k.type);
   std::normal_distribution<float> dist(0.0f, 1.0f);
-  const size_t row_bytes = row_size(GgmlType::Q5_0, n);
+  const size_t row_bytes = row_size(k.type, n);
   std::vector<uint8_t> rows(row_bytes * kGroupRows);
   std::vector<float> w(n);
   for (int r = 0; r < kGroupRows; ++r) {
@@ -71,51 +85,54 @@ std::vector<uint8_t> quantized_activations(int n, int n_x, std::mt19937& rng) {
   return xq;
 }
 
-std::vector<uint8_t> packed_group(int n, const std::vector<uint8_t>& rows) {
-  std::vector<uint8_t> g(row_size(GgmlType::Q5_0, n) * kGroupRows);
-  kernels::pack_q5_0_x8(rows.data(), row_size(GgmlType::Q5_0, n), n, g.data());
+std::vector<uint8_t> packed_group(const Legacy& k, int n, const std::vector<uint8_t>& rows) {
+  std::vector<uint8_t> g(row_size(k.type, n) * kGroupRows);
+  k.pack(rows.data(), row_size(k.type, n), n, g.data());
   return g;
 }
 
 }  // namespace
 
-QWEN_TEST(packed_q5_0_pack_writes_exactly_the_group) {
-  if (!avx2_or_say_why("packed_q5_0_pack_writes_exactly_the_group")) return;
+QWEN_TEST(packed_q4_0_q5_0_pack_writes_exactly_the_group) {
+  if (!avx2_or_say_why("packed_q4_0_q5_0_pack_writes_exactly_the_group")) return;
   std::mt19937 rng(11);
+  for (const Legacy& k : kTypes)
   for (int n : kSizes) {
-    const std::vector<uint8_t> rows = quantized_rows(n, rng);
-    const size_t group_bytes = row_size(GgmlType::Q5_0, n) * kGroupRows;
+    const std::vector<uint8_t> rows = quantized_rows(k, n, rng);
+    const size_t group_bytes = row_size(k.type, n) * kGroupRows;
     // Packed over two different fillings: every group byte must be written (the two agree) and
     // nothing after the group (the sentinels stay).
     std::vector<uint8_t> dst(group_bytes + 64, kSentinel), other(group_bytes + 64, (uint8_t)~kSentinel);
-    kernels::pack_q5_0_x8(rows.data(), row_size(GgmlType::Q5_0, n), n, dst.data());
-    kernels::pack_q5_0_x8(rows.data(), row_size(GgmlType::Q5_0, n), n, other.data());
+    k.pack(rows.data(), row_size(k.type, n), n, dst.data());
+    k.pack(rows.data(), row_size(k.type, n), n, other.data());
     for (size_t i = group_bytes; i < dst.size(); ++i) {
       if (dst[i] != kSentinel || other[i] != (uint8_t)~kSentinel)
-        qwen_test::fail(__FILE__, __LINE__, "n=" + std::to_string(n) + ": pack wrote byte " + std::to_string(i) + " past the group");
+        qwen_test::fail(__FILE__, __LINE__, std::string(k.name) + " n=" + std::to_string(n) + ": pack wrote byte " + std::to_string(i) + " past the group");
     }
     for (size_t i = 0; i < group_bytes; ++i) {
-      if (dst[i] != other[i]) qwen_test::fail(__FILE__, __LINE__, "n=" + std::to_string(n) + ": pack left group byte " + std::to_string(i) + " unwritten");
+      if (dst[i] != other[i]) qwen_test::fail(__FILE__, __LINE__, std::string(k.name) + " n=" + std::to_string(n) + ": pack left group byte " + std::to_string(i) + " unwritten");
     }
-    // The pack only moves bits (the fifth bits are regrouped, the rest moves whole bytes): the
-    // group holds as many set bits as the rows.
+    // The pack only moves bits (Q4_0 moves whole bytes; Q5_0 regroups its fifth bits into planes):
+    // the group holds as many set bits as the rows.
     size_t want = 0, got = 0;
     for (uint8_t b : rows) want += std::bitset<8>(b).count();
     for (size_t i = 0; i < group_bytes; ++i) got += std::bitset<8>(dst[i]).count();
     if (want != got) {
-      qwen_test::fail(__FILE__, __LINE__, "n=" + std::to_string(n) + ": group has " + std::to_string(got) + " set bits, the rows " + std::to_string(want));
+      qwen_test::fail(__FILE__, __LINE__, std::string(k.name) + " n=" + std::to_string(n) + ": group has " + std::to_string(got) +
+                                              " set bits, the rows " + std::to_string(want));
     }
   }
 }
 
-QWEN_TEST(packed_q5_0_gemv_matches_vec_dot_per_row) {
-  if (!avx2_or_say_why("packed_q5_0_gemv_matches_vec_dot_per_row")) return;
-  const TypeTraits& t = traits(GgmlType::Q5_0);
+QWEN_TEST(packed_q4_0_q5_0_gemv_matches_vec_dot_per_row) {
+  if (!avx2_or_say_why("packed_q4_0_q5_0_gemv_matches_vec_dot_per_row")) return;
   std::mt19937 rng(21);
+  for (const Legacy& k : kTypes)
   for (int n : kSizes) {
-    const std::vector<uint8_t> rows = quantized_rows(n, rng);
-    const std::vector<uint8_t> group = packed_group(n, rows);
-    const size_t row_bytes = row_size(GgmlType::Q5_0, n), stride = kernels::act_row_bytes_q8_0_terms(n);
+    const TypeTraits& t = traits(k.type);
+    const std::vector<uint8_t> rows = quantized_rows(k, n, rng);
+    const std::vector<uint8_t> group = packed_group(k, n, rows);
+    const size_t row_bytes = row_size(k.type, n), stride = kernels::act_row_bytes_q8_0_terms(n);
     std::vector<uint8_t> misaligned(group.size() + 1);
     std::copy(group.begin(), group.end(), misaligned.begin() + 1);
     const int n_x = 3;
@@ -123,28 +140,29 @@ QWEN_TEST(packed_q5_0_gemv_matches_vec_dot_per_row) {
     for (int tok = 0; tok < n_x; ++tok) {
       float got[kGroupRows];
       for (float& v : got) v = NAN;
-      kernels::gemv_q5_0_x8(n, group.data(), xq.data() + stride * tok, got);
+      k.gemv(n, group.data(), xq.data() + stride * tok, got);
       // Groups need not be aligned: the same group one byte past an allocation's start gives the same.
       float shifted[kGroupRows];
-      kernels::gemv_q5_0_x8(n, misaligned.data() + 1, xq.data() + stride * tok, shifted);
+      k.gemv(n, misaligned.data() + 1, xq.data() + stride * tok, shifted);
       for (int r = 0; r < kGroupRows; ++r) {
         const float want = t.vec_dot(n, rows.data() + row_bytes * r, xq.data() + stride * tok);
-        if (!close_to(got[r], want)) qwen_test::fail(__FILE__, __LINE__, "gemv " + where(n, 1, r, tok, got[r], want));
-        if (!close_to(shifted[r], want)) qwen_test::fail(__FILE__, __LINE__, "gemv on a misaligned group " + where(n, 1, r, tok, shifted[r], want));
+        if (!close_to(got[r], want)) qwen_test::fail(__FILE__, __LINE__, "gemv " + where(k, n, 1, r, tok, got[r], want));
+        if (!close_to(shifted[r], want)) qwen_test::fail(__FILE__, __LINE__, "gemv on a misaligned group " + where(k, n, 1, r, tok, shifted[r], want));
       }
     }
   }
 }
 
-QWEN_TEST(packed_q5_0_gemm_matches_vec_dot_per_row_and_token) {
-  if (!avx2_or_say_why("packed_q5_0_gemm_matches_vec_dot_per_row_and_token")) return;
-  const TypeTraits& t = traits(GgmlType::Q5_0);
+QWEN_TEST(packed_q4_0_q5_0_gemm_matches_vec_dot_per_row_and_token) {
+  if (!avx2_or_say_why("packed_q4_0_q5_0_gemm_matches_vec_dot_per_row_and_token")) return;
   std::mt19937 rng(31);
   const int token_counts[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 64};
+  for (const Legacy& k : kTypes)
   for (int n : kSizes) {
-    const std::vector<uint8_t> rows = quantized_rows(n, rng);
-    const std::vector<uint8_t> group = packed_group(n, rows);
-    const size_t row_bytes = row_size(GgmlType::Q5_0, n), stride = kernels::act_row_bytes_q8_0_terms(n);
+    const TypeTraits& t = traits(k.type);
+    const std::vector<uint8_t> rows = quantized_rows(k, n, rng);
+    const std::vector<uint8_t> group = packed_group(k, n, rows);
+    const size_t row_bytes = row_size(k.type, n), stride = kernels::act_row_bytes_q8_0_terms(n);
     const std::vector<uint8_t> xq = quantized_activations(n, 64, rng);
     std::vector<float> want((size_t)64 * kGroupRows);
     for (int tok = 0; tok < 64; ++tok)
@@ -152,14 +170,14 @@ QWEN_TEST(packed_q5_0_gemm_matches_vec_dot_per_row_and_token) {
     for (int n_x : token_counts) {
       const size_t out_stride = 11;  // wider than 8: the kernel must not touch the gaps
       std::vector<float> got(out_stride * n_x, NAN);
-      kernels::gemm_q5_0_x8(n, group.data(), xq.data(), stride, n_x, got.data(), out_stride);
+      k.gemm(n, group.data(), xq.data(), stride, n_x, got.data(), out_stride);
       for (int tok = 0; tok < n_x; ++tok) {
         for (int r = 0; r < kGroupRows; ++r) {
           const float g = got[out_stride * tok + r], w = want[(size_t)tok * kGroupRows + r];
-          if (!close_to(g, w)) qwen_test::fail(__FILE__, __LINE__, "gemm " + where(n, n_x, r, tok, g, w));
+          if (!close_to(g, w)) qwen_test::fail(__FILE__, __LINE__, "gemm " + where(k, n, n_x, r, tok, g, w));
         }
         for (size_t c = kGroupRows; c < out_stride && out_stride * tok + c < got.size(); ++c) {
-          if (!std::isnan(got[out_stride * tok + c])) qwen_test::fail(__FILE__, __LINE__, "gemm n=" + std::to_string(n) + " wrote outside its 8 outputs of token " + std::to_string(tok));
+          if (!std::isnan(got[out_stride * tok + c])) qwen_test::fail(__FILE__, __LINE__, std::string(k.name) + " gemm n=" + std::to_string(n) + " wrote outside its 8 outputs of token " + std::to_string(tok));
         }
       }
     }
@@ -169,18 +187,19 @@ QWEN_TEST(packed_q5_0_gemm_matches_vec_dot_per_row_and_token) {
 // The int16 worst case: each block's first weight is the block maximum and the rest its negative, so
 // the quantizer puts the top level on 31 of 32 elements, against activations that are all +127 (or
 // all -127). A kernel that summed too many maddubs products in int16 would saturate here.
-QWEN_TEST(packed_q5_0_extreme_levels_do_not_saturate) {
-  if (!avx2_or_say_why("packed_q5_0_extreme_levels_do_not_saturate")) return;
-  const TypeTraits& t = traits(GgmlType::Q5_0);
+QWEN_TEST(packed_q4_0_q5_0_extreme_levels_do_not_saturate) {
+  if (!avx2_or_say_why("packed_q4_0_q5_0_extreme_levels_do_not_saturate")) return;
+  for (const Legacy& k : kTypes) {
+  const TypeTraits& t = traits(k.type);
   const int n = 896;
-  const size_t row_bytes = row_size(GgmlType::Q5_0, n), stride = kernels::act_row_bytes_q8_0_terms(n);
+  const size_t row_bytes = row_size(k.type, n), stride = kernels::act_row_bytes_q8_0_terms(n);
   std::vector<uint8_t> rows(row_bytes * kGroupRows);
   std::vector<float> w(n);
   for (int r = 0; r < kGroupRows; ++r) {
     for (int i = 0; i < n; ++i) w[i] = (i % 32 == 0 ? 1.0f : -1.0f) * (1.0f + 0.01f * r);
     t.quantize_row(w.data(), rows.data() + row_bytes * r, n);
   }
-  const std::vector<uint8_t> group = packed_group(n, rows);
+  const std::vector<uint8_t> group = packed_group(k, n, rows);
   std::vector<uint8_t> xq(stride * 2);
   std::vector<float> x(n);
   for (int tok = 0; tok < 2; ++tok) {
@@ -188,15 +207,16 @@ QWEN_TEST(packed_q5_0_extreme_levels_do_not_saturate) {
     kernels::quantize_act_q8_0_terms(x.data(), xq.data() + stride * tok, n);
   }
   float got[2 * kGroupRows];
-  kernels::gemm_q5_0_x8(n, group.data(), xq.data(), stride, 2, got, kGroupRows);
+  k.gemm(n, group.data(), xq.data(), stride, 2, got, kGroupRows);
   for (int tok = 0; tok < 2; ++tok) {
     for (int r = 0; r < kGroupRows; ++r) {
       const float want = t.vec_dot(n, rows.data() + row_bytes * r, xq.data() + stride * tok);
       CHECK(std::fabs(want) > 100.0f);  // the case is as large as intended
-      if (!close_to(got[kGroupRows * tok + r], want)) qwen_test::fail(__FILE__, __LINE__, "gemm " + where(n, 2, r, tok, got[kGroupRows * tok + r], want));
+      if (!close_to(got[kGroupRows * tok + r], want)) qwen_test::fail(__FILE__, __LINE__, "gemm " + where(k, n, 2, r, tok, got[kGroupRows * tok + r], want));
       float one[kGroupRows];
-      kernels::gemv_q5_0_x8(n, group.data(), xq.data() + stride * tok, one);
-      if (!close_to(one[r], want)) qwen_test::fail(__FILE__, __LINE__, "gemv " + where(n, 1, r, tok, one[r], want));
+      k.gemv(n, group.data(), xq.data() + stride * tok, one);
+      if (!close_to(one[r], want)) qwen_test::fail(__FILE__, __LINE__, "gemv " + where(k, n, 1, r, tok, one[r], want));
     }
+  }
   }
 }
