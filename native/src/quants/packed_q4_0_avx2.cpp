@@ -23,6 +23,7 @@
 #include "quants/avx2_util.h"
 #include "quants/ggml_types.h"
 #include "quants/packed_act_q8.h"
+#include "quants/packed_avx2_util.h"
 #include "quants/packed_impl.h"
 
 namespace qwen::kernels {
@@ -45,21 +46,7 @@ constexpr size_t kPrefetchAhead = PACKED_Q4_0_PREFETCH;
 const uint8_t* scales_of(const void* group) { return static_cast<const uint8_t*>(group); }
 const uint8_t* nibbles_of(const void* group, int nb) { return static_cast<const uint8_t*>(group) + kScaleBytes * nb; }
 
-// An empty asm that claims to change v: GCC cannot reassociate integer adds across it. Without it GCC
-// turns each token's chain of eight int16 adds into a tree, hoists all 32 maddubs of a 4-token tile
-// ahead of the adds and spills most of them to the stack (measured: a third of the loop's
-// instructions were stack moves).
-inline void keep_order(__m256i& v) {
-#if defined(__GNUC__)
-  __asm__("" : "+x"(v));
-#endif
-}
 
-int32_t load4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
 
 // out[t * out_stride + r] = row_r . y_t for t < NT: one pass over the group's weights, each nibble chunk
 // unpacked once and multiplied against all NT tokens while the accumulators stay in registers.
@@ -96,9 +83,9 @@ void dot_tile(int n, const void* group, const uint8_t* x, size_t x_stride, float
       __m256i isum[NT];
       for (int t = 0; t < NT; ++t) {
         const int8_t* q = y[t][b].qs;
-        __m256i s16 = _mm256_maddubs_epi16(level[0], _mm256_set1_epi32(load4(q)));
+        __m256i s16 = _mm256_maddubs_epi16(level[0], broadcast4(q));
         for (int k = 1; k < 2 * kChunks; ++k) {
-          s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(level[k], _mm256_set1_epi32(load4(q + 4 * k))));
+          s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(level[k], broadcast4(q + 4 * k)));
           keep_order(s16);
         }
         isum[t] = s16;
@@ -134,14 +121,9 @@ void gemv_q4_0_x8(int n, const void* group, const void* x, float* out) {
 
 void gemm_q4_0_x8(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride) {
   const uint8_t* xs = static_cast<const uint8_t*>(x);
-  int t = 0;
-  for (; t + kTile <= n_x; t += kTile) dot_tile<kTile>(n, group, xs + x_stride * t, x_stride, out + out_stride * t, out_stride);
-  switch (n_x - t) {
-    case 3: dot_tile<3>(n, group, xs + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
-    case 2: dot_tile<2>(n, group, xs + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
-    case 1: dot_tile<1>(n, group, xs + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
-    default: break;
-  }
+  for_token_tiles<kTile>(n_x, [&](auto nt, int t) {
+    dot_tile<decltype(nt)::value>(n, group, xs + x_stride * t, x_stride, out + out_stride * t, out_stride);
+  });
 }
 
 }  // namespace qwen::kernels

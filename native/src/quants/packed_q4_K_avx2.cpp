@@ -22,6 +22,7 @@
 
 #include "quants/avx2_util.h"
 #include "quants/ggml_types.h"
+#include "quants/packed_avx2_util.h"
 #include "quants/packed_impl.h"
 #include "quants/quants_k_common.h"
 
@@ -35,19 +36,7 @@ constexpr size_t kScaleLowOff = 32, kScaleHighOff = 96, kQsOff = 128;
 static_assert(kQsOff + kRows * QK_K / 2 == kRecordBytes, "Q4_K packed record must keep GGML's size");
 
 // Offsets inside block_q8_K (float d, int8 qs[256], int16 bsums[16]).
-inline float act_d(const uint8_t* y) {
-  float d;
-  std::memcpy(&d, y, 4);
-  return d;
-}
-inline const int8_t* act_qs(const uint8_t* y) { return reinterpret_cast<const int8_t*>(y + 4); }
-inline const int16_t* act_bsums(const uint8_t* y) { return reinterpret_cast<const int16_t*>(y + 4 + QK_K); }
 
-inline __m256i bcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
-}
 
 // Per super-block record: the 8 sub-block scale vectors (int16 scale(s, r) in both halves of int32
 // lane r, ready for madd) and the 4 min vectors (lane r = min(2j, r), min(2j+1, r) as int16).
@@ -107,7 +96,7 @@ void gemv_stream(int n, const uint8_t* group, const uint8_t* x, float* out) {
     RecordScales rs;
     unpack_record_scales(rec, &rs);
     const uint8_t* y = x + sizeof(block_q8_K) * i;
-    const int8_t* yq = act_qs(y);
+    const int8_t* yq = q8k_qs(y);
     __m256i sumi = _mm256_setzero_si256();
 #pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
@@ -117,18 +106,18 @@ void gemv_stream(int n, const uint8_t* group, const uint8_t* x, float* out) {
 #pragma GCC unroll 8
       for (int k = 0; k < 8; ++k) {
         const __m256i q = load32(chunks + 32 * k);
-        s_lo = _mm256_add_epi16(s_lo, _mm256_maddubs_epi16(_mm256_and_si256(q, low4), bcast4(yq + 64 * c + 4 * k)));
+        s_lo = _mm256_add_epi16(s_lo, _mm256_maddubs_epi16(_mm256_and_si256(q, low4), broadcast4(yq + 64 * c + 4 * k)));
         s_hi = _mm256_add_epi16(s_hi, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4),
-                                                           bcast4(yq + 64 * c + 32 + 4 * k)));
+                                                           broadcast4(yq + 64 * c + 32 + 4 * k)));
       }
       sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(_mm256_madd_epi16(s_lo, rs.scale[2 * c]),
                                                      _mm256_madd_epi16(s_hi, rs.scale[2 * c + 1])));
     }
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec)));
     const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec + 16)));
-    const __m256 yd = _mm256_set1_ps(act_d(y));
+    const __m256 yd = _mm256_set1_ps(q8k_d(y));
     acc = _mm256_fmadd_ps(_mm256_mul_ps(d, yd), _mm256_cvtepi32_ps(sumi), acc);
-    acc = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, yd), _mm256_cvtepi32_ps(min_dot(rs, act_bsums(y))), acc);
+    acc = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, yd), _mm256_cvtepi32_ps(min_dot(rs, q8k_bsums(y))), acc);
   }
   _mm256_storeu_ps(out, acc);
 }
@@ -169,7 +158,7 @@ void levels_tile(const Levels& lv, const RecordScales& rs, __m256 d, __m256 dmin
       const __m256i lev = lv.v[8 * s + k];
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t)
-        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(lev, bcast4(act_qs(x + x_stride * t) + 32 * s + 4 * k)));
+        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(lev, broadcast4(q8k_qs(x + x_stride * t) + 32 * s + 4 * k)));
     }
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(s16[t], rs.scale[s]));
@@ -177,10 +166,10 @@ void levels_tile(const Levels& lv, const RecordScales& rs, __m256 d, __m256 dmin
 #pragma GCC unroll 8
   for (int t = 0; t < T; ++t) {
     const uint8_t* y = x + x_stride * t;
-    const __m256 yd = _mm256_set1_ps(act_d(y));
+    const __m256 yd = _mm256_set1_ps(q8k_d(y));
     float* o = out + out_stride * t;
     __m256 acc = _mm256_fmadd_ps(_mm256_mul_ps(d, yd), _mm256_cvtepi32_ps(sumi[t]), _mm256_loadu_ps(o));
-    acc = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, yd), _mm256_cvtepi32_ps(min_dot(rs, act_bsums(y))), acc);
+    acc = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, yd), _mm256_cvtepi32_ps(min_dot(rs, q8k_bsums(y))), acc);
     _mm256_storeu_ps(o, acc);
   }
 }

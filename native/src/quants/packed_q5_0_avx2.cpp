@@ -27,6 +27,7 @@
 #include "quants/avx2_util.h"
 #include "quants/ggml_types.h"
 #include "quants/packed_act_q8.h"
+#include "quants/packed_avx2_util.h"
 #include "quants/packed_impl.h"
 
 namespace qwen::kernels {
@@ -47,11 +48,6 @@ constexpr int kTile = 4;                                 // tokens per gemm regi
 #endif
 constexpr size_t kPrefetchAhead = PACKED_Q5_0_PREFETCH;
 
-int32_t load4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
 
 // Levels u (0..31) of chunk K of a block: low nibbles with bit plane K moved up to bit 4 (elements
 // 4K..4K+3 of each row) and high nibbles with plane 4 + K (elements 16+4K..16+4K+3). The 16-bit shifts
@@ -66,14 +62,6 @@ void chunk_levels(const uint8_t* block, __m256i planes, __m256i& lo, __m256i& hi
   hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4), _mm256_and_si256(_mm256_srli_epi16(planes, K), bit4));
 }
 
-// An empty asm that claims to change v: GCC cannot reassociate integer adds across it. Without it GCC
-// turns each token's chain of int16 adds into a tree, hoists all the maddubs of a 4-token tile ahead
-// of the adds and spills most of them to the stack.
-inline void keep_order(__m256i& v) {
-#if defined(__GNUC__)
-  __asm__("" : "+x"(v));
-#endif
-}
 
 // Token y's exact integer dot with the eight rows over one block, before the 16 * sum(y) correction:
 // level[m] multiplies activation bytes 4m..4m+3. Each half (four maddubs, at most 31744) is widened
@@ -83,9 +71,9 @@ __m256i block_dot(const __m256i* level, const int8_t* q) {
   __m256i half[2];
   for (int h = 0; h < 2; ++h) {
     const int m0 = 4 * h;
-    __m256i s16 = _mm256_maddubs_epi16(level[m0], _mm256_set1_epi32(load4(q + 4 * m0)));
+    __m256i s16 = _mm256_maddubs_epi16(level[m0], broadcast4(q + 4 * m0));
     for (int m = m0 + 1; m < m0 + 4; ++m) {
-      s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(level[m], _mm256_set1_epi32(load4(q + 4 * m))));
+      s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(level[m], broadcast4(q + 4 * m)));
       keep_order(s16);
     }
     half[h] = _mm256_madd_epi16(s16, ones16);
@@ -168,14 +156,9 @@ void gemv_q5_0_x8(int n, const void* group, const void* x, float* out) {
 
 void gemm_q5_0_x8(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride) {
   const uint8_t* xs = static_cast<const uint8_t*>(x);
-  int t = 0;
-  for (; t + kTile <= n_x; t += kTile) dot_tile<kTile>(n, group, xs + x_stride * t, x_stride, out + out_stride * t, out_stride);
-  switch (n_x - t) {
-    case 3: dot_tile<3>(n, group, xs + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
-    case 2: dot_tile<2>(n, group, xs + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
-    case 1: dot_tile<1>(n, group, xs + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
-    default: break;
-  }
+  for_token_tiles<kTile>(n_x, [&](auto nt, int t) {
+    dot_tile<decltype(nt)::value>(n, group, xs + x_stride * t, x_stride, out + out_stride * t, out_stride);
+  });
 }
 
 }  // namespace qwen::kernels

@@ -23,6 +23,7 @@
 
 #include "quants/avx2_util.h"
 #include "quants/ggml_types.h"
+#include "quants/packed_avx2_util.h"
 #include "quants/packed_impl.h"
 
 namespace qwen::kernels {
@@ -35,19 +36,7 @@ constexpr size_t kScaleOff = 16, kBitsOff = 144, kStepBytes = 96;
 static_assert(kBitsOff + 16 * kStepBytes == kRecordBytes, "Q6_K packed record must keep GGML's size");
 
 // Offsets inside block_q8_K (float d, int8 qs[256], int16 bsums[16]).
-inline float act_d(const uint8_t* y) {
-  float d;
-  std::memcpy(&d, y, 4);
-  return d;
-}
-inline const int8_t* act_qs(const uint8_t* y) { return reinterpret_cast<const int8_t*>(y + 4); }
-inline const int16_t* act_bsums(const uint8_t* y) { return reinterpret_cast<const int16_t*>(y + 4 + QK_K); }
 
-inline __m256i bcast4(const void* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
-}
 
 // Per super-block record: the 16 group scale vectors (int16 scale(g, r) in both halves of int32
 // lane r, ready for madd) and the 8 pair vectors (lane r = scale(2j, r), scale(2j+1, r)) for the
@@ -71,9 +60,9 @@ inline void unpack_record_scales(const uint8_t* rec, RecordScales* out) {
 
 // sum_g scale(g, r) * bsums[g] in int32 lane r.
 inline __m256i offset_dot(const RecordScales& rs, const int16_t* bsums) {
-  __m256i acc = _mm256_madd_epi16(rs.pair[0], bcast4(bsums));
+  __m256i acc = _mm256_madd_epi16(rs.pair[0], broadcast4(bsums));
 #pragma GCC unroll 8
-  for (int j = 1; j < 8; ++j) acc = _mm256_add_epi32(acc, _mm256_madd_epi16(rs.pair[j], bcast4(bsums + 2 * j)));
+  for (int j = 1; j < 8; ++j) acc = _mm256_add_epi32(acc, _mm256_madd_epi16(rs.pair[j], broadcast4(bsums + 2 * j)));
   return acc;
 }
 
@@ -105,7 +94,7 @@ void gemv_stream(int n, const uint8_t* group, const uint8_t* x, float* out) {
     RecordScales rs;
     unpack_record_scales(rec, &rs);
     const uint8_t* y = x + sizeof(block_q8_K) * i;
-    const int8_t* yq = act_qs(y);
+    const int8_t* yq = q8k_qs(y);
     __m256i sumi = _mm256_setzero_si256();
     for (int h = 0; h < 2; ++h) {
       const uint8_t* steps = rec + kBitsOff + 8 * kStepBytes * h;
@@ -116,15 +105,15 @@ void gemv_stream(int n, const uint8_t* group, const uint8_t* x, float* out) {
 #pragma GCC unroll 4
         for (int q = 0; q < 4; ++q) {
           const int8_t* a = yq + 128 * h + 32 * q + 8 * kp;
-          const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(step_levels(s0, q), bcast4(a)),
-                                               _mm256_maddubs_epi16(step_levels(s0 + kStepBytes, q), bcast4(a + 4)));
+          const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(step_levels(s0, q), broadcast4(a)),
+                                               _mm256_maddubs_epi16(step_levels(s0 + kStepBytes, q), broadcast4(a + 4)));
           sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(s16, rs.scale[8 * h + 2 * q + kp / 2]));
         }
       }
     }
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec)));
-    const __m256i shifted = _mm256_slli_epi32(offset_dot(rs, act_bsums(y)), 5);
-    acc = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(act_d(y))), _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi, shifted)), acc);
+    const __m256i shifted = _mm256_slli_epi32(offset_dot(rs, q8k_bsums(y)), 5);
+    acc = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(q8k_d(y))), _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi, shifted)), acc);
   }
   _mm256_storeu_ps(out, acc);
 }
@@ -162,18 +151,18 @@ void levels_tile(const Levels& lv, const RecordScales& rs, __m256 d, const uint8
     const int off = 128 * h + 32 * q + 8 * kp;
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
-      const int8_t* a = act_qs(x + x_stride * t) + off;
-      const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(l0, bcast4(a)), _mm256_maddubs_epi16(l1, bcast4(a + 4)));
+      const int8_t* a = q8k_qs(x + x_stride * t) + off;
+      const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(l0, broadcast4(a)), _mm256_maddubs_epi16(l1, broadcast4(a + 4)));
       sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(s16, sc));
     }
   }
 #pragma GCC unroll 8
   for (int t = 0; t < T; ++t) {
     const uint8_t* y = x + x_stride * t;
-    const __m256i shifted = _mm256_slli_epi32(offset_dot(rs, act_bsums(y)), 5);
+    const __m256i shifted = _mm256_slli_epi32(offset_dot(rs, q8k_bsums(y)), 5);
     const __m256 part = _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[t], shifted));
     float* o = out + out_stride * t;
-    _mm256_storeu_ps(o, _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(act_d(y))), part, _mm256_loadu_ps(o)));
+    _mm256_storeu_ps(o, _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(q8k_d(y))), part, _mm256_loadu_ps(o)));
   }
 }
 
