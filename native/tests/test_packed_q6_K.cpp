@@ -13,100 +13,26 @@
 #include "quants/packed_impl.h"
 #include "quants/quants.h"
 #include "test_framework.h"
+#include "test_packed_k_util.h"
 
 using namespace qwen;
+using namespace qwen_test::packed_k;
 
 namespace {
 
-constexpr int kGroupRows = 8;
-
-bool q6k_avx2_or_say_why(const char* test) {
-  if (cpu_features().use_avx2()) return true;
-  std::printf("  %s skipped: this CPU has no AVX2, and the packed kernels are AVX2 only\n", test);
-  return false;
-}
+const qwen_test::packed_k::Kernels kQ6K{GgmlType::Q6_K, kernels::pack_q6_K_x8, kernels::gemv_q6_K_x8, kernels::gemm_q6_K_x8};
 
 size_t q6k_bit_count(uint8_t v) {
   size_t bits = 0;
   for (; v; v &= (uint8_t)(v - 1)) ++bits;
   return bits;
 }
-
-void q6k_expect_close(float got, float want, const std::string& where) {
-  if (!(std::fabs(got - want) <= 1e-5f * (std::fabs(want) + 30.0f)))
-    qwen_test::fail(__FILE__, __LINE__, where + ": packed " + std::to_string(got) + " vs vec_dot " + std::to_string(want));
-}
-
-// Eight Q6_K rows (GGML layout, src_stride bytes apart, with padding to catch a wrong stride) and
-// their packed group.
-struct Q6kGroup {
-  int n = 0;
-  size_t row_bytes = 0, src_stride = 0;
-  std::vector<uint8_t> rows, packed;
-  const uint8_t* row(int r) const { return rows.data() + src_stride * r; }
-};
-
-Q6kGroup make_q6k_group(int n, uint32_t seed) {
-  Q6kGroup g;
-  g.n = n;
-  g.row_bytes = row_size(GgmlType::Q6_K, n);
-  g.src_stride = g.row_bytes + 48;
-  g.rows.assign(g.src_stride * kGroupRows, 0xee);
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> w(n);
-  for (int r = 0; r < kGroupRows; ++r) {
-    for (auto& v : w) v = dist(rng);
-    if (r == 5) {  // a row with large outliers: big scales next to small ones
-      for (int i = 0; i < n; i += 37) w[i] *= 40.0f;
-    }
-    if (r == 2) {  // a row of one sign: levels at one end of the range
-      for (auto& v : w) v = std::fabs(v) + 3.0f;
-    }
-    traits(GgmlType::Q6_K).quantize_row(w.data(), g.rows.data() + g.src_stride * r, n);
-  }
-  g.packed.assign(g.row_bytes * kGroupRows, 0);
-  kernels::pack_q6_K_x8(g.rows.data(), g.src_stride, n, g.packed.data());
-  return g;
-}
-
-std::vector<uint8_t> make_q6k_acts(int n, int n_x, size_t stride, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> x((size_t)n);
-  std::vector<uint8_t> xq(stride * n_x, 0);
-  for (int t = 0; t < n_x; ++t) {
-    for (auto& v : x) v = dist(rng);
-    if (t % 3 == 1) x[t % n] = 25.0f;  // an outlier token
-    traits(GgmlType::Q8_K).quantize_row(x.data(), xq.data() + stride * t, n);
-  }
-  return xq;
-}
-
-void check_gemm_q6k(const Q6kGroup& g, const std::vector<uint8_t>& xq, size_t stride, int n_x, const std::string& what) {
-  const TypeTraits& t = traits(GgmlType::Q6_K);
-  const size_t out_stride = kGroupRows + 3;  // not 8: catches a kernel that ignores out_stride
-  std::vector<float> out(out_stride * n_x + 8, NAN);
-  kernels::gemm_q6_K_x8(g.n, g.packed.data(), xq.data(), stride, n_x, out.data(), out_stride);
-  for (int tok = 0; tok < n_x; ++tok)
-    for (int r = 0; r < kGroupRows; ++r)
-      q6k_expect_close(out[out_stride * tok + r], t.vec_dot(g.n, g.row(r), xq.data() + stride * tok),
-                       what + " n=" + std::to_string(g.n) + " n_x=" + std::to_string(n_x) + " row " + std::to_string(r) +
-                           " token " + std::to_string(tok));
-  // Only out[t * out_stride + r], r < 8, is the kernel's: the slots between stay untouched.
-  for (int tok = 0; tok < n_x; ++tok)
-    for (size_t r = kGroupRows; r < out_stride; ++r)
-      if (!std::isnan(out[out_stride * tok + r]))
-        qwen_test::fail(__FILE__, __LINE__, what + " n_x=" + std::to_string(n_x) + ": wrote out slot " + std::to_string(r) +
-                                                " of token " + std::to_string(tok));
-}
-
 }  // namespace
 
 QWEN_TEST(packed_q6_K_pack_writes_exactly_the_group) {
-  if (!q6k_avx2_or_say_why("packed_q6_K_pack_writes_exactly_the_group")) return;
+  if (!avx2_or_say_why("packed_q6_K_pack_writes_exactly_the_group")) return;
   for (int n : {256, 1536}) {
-    Q6kGroup g = make_q6k_group(n, 11);
+    Group g = make_group(kQ6K, n, 11);
     const size_t bytes = g.row_bytes * kGroupRows;
     std::vector<uint8_t> dst(bytes + 64, 0xa5);
     kernels::pack_q6_K_x8(g.rows.data(), g.src_stride, n, dst.data());
@@ -140,41 +66,22 @@ QWEN_TEST(packed_q6_K_pack_writes_exactly_the_group) {
 }
 
 QWEN_TEST(packed_q6_K_gemv_matches_vec_dot) {
-  if (!q6k_avx2_or_say_why("packed_q6_K_gemv_matches_vec_dot")) return;
-  const TypeTraits& t = traits(GgmlType::Q6_K);
-  for (int n : {256, 1536, 4864}) {
-    Q6kGroup g = make_q6k_group(n, 100 + n);
-    const size_t stride = row_size(GgmlType::Q8_K, n);
-    const int tokens = 3;
-    std::vector<uint8_t> xq = make_q6k_acts(n, tokens, stride, 7 + n);
-    for (int tok = 0; tok < tokens; ++tok) {
-      float got[kGroupRows];
-      for (float& v : got) v = NAN;
-      kernels::gemv_q6_K_x8(n, g.packed.data(), xq.data() + stride * tok, got);
-      for (int r = 0; r < kGroupRows; ++r)
-        q6k_expect_close(got[r], t.vec_dot(n, g.row(r), xq.data() + stride * tok),
-                         "gemv n=" + std::to_string(n) + " row " + std::to_string(r) + " token " + std::to_string(tok));
-    }
-  }
+  if (!avx2_or_say_why("packed_q6_K_gemv_matches_vec_dot")) return;
+  check_gemv_sizes(kQ6K);
 }
 
 QWEN_TEST(packed_q6_K_gemm_matches_vec_dot) {
-  if (!q6k_avx2_or_say_why("packed_q6_K_gemm_matches_vec_dot")) return;
-  for (int n : {256, 1536, 4864}) {
-    Q6kGroup g = make_q6k_group(n, 300 + n);
-    const size_t stride = row_size(GgmlType::Q8_K, n) + 8;  // padded activation rows
-    std::vector<uint8_t> xq = make_q6k_acts(n, 64, stride, 500 + n);
-    for (int n_x : {1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 64}) check_gemm_q6k(g, xq, stride, n_x, "gemm");
-  }
+  if (!avx2_or_say_why("packed_q6_K_gemm_matches_vec_dot")) return;
+  check_gemm_sizes(kQ6K);
 }
 
 // Levels 63 (and 0) with scales 127 / -128 against activations all -128 or all +127: the largest
 // int16 partial sums the kernel forms. A saturating maddubs/add would show as a wrong result here.
 QWEN_TEST(packed_q6_K_extremes_do_not_saturate) {
-  if (!q6k_avx2_or_say_why("packed_q6_K_extremes_do_not_saturate")) return;
+  if (!avx2_or_say_why("packed_q6_K_extremes_do_not_saturate")) return;
   const int n = 512;
   const TypeTraits& t = traits(GgmlType::Q6_K);
-  Q6kGroup g;
+  Group g;
   g.n = n;
   g.row_bytes = row_size(GgmlType::Q6_K, n);
   g.src_stride = g.row_bytes;
@@ -207,9 +114,9 @@ QWEN_TEST(packed_q6_K_extremes_do_not_saturate) {
     // The expected value by hand for row 0: d*yd*127*31*level*n.
     CHECK_NEAR(want0, 0.01 * 127 * 31 * (tok == 0 ? -128 : 127) * n, 1e-3 * std::fabs(want0));
   }
-  check_gemm_q6k(g, xq, stride, 2, "extremes");
+  check_gemm(kQ6K, g, xq, stride, 2, "extremes");
   float got[kGroupRows];
   kernels::gemv_q6_K_x8(n, g.packed.data(), xq.data(), got);
   for (int r = 0; r < kGroupRows; ++r)
-    q6k_expect_close(got[r], t.vec_dot(n, g.row(r), xq.data()), "extremes gemv row " + std::to_string(r));
+    expect_close(got[r], t.vec_dot(n, g.row(r), xq.data()), "extremes gemv row " + std::to_string(r));
 }
