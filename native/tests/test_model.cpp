@@ -121,7 +121,7 @@ QWEN_TEST(model_packed_weights_give_unpacked_logits) {
   int packed = 0;
   for (const Case& c : cases) {
     if (!packed_traits(c.type)) {
-      std::printf("SKIP packed %s: no packed kernels on this CPU (AVX2 missing or QWEN_NO_PACK set)\n", traits(c.type).name);
+      std::printf("SKIP packed %s: packed kernels are off (no AVX2, QWEN_FORCE_SCALAR or QWEN_NO_PACK)\n", traits(c.type).name);
       continue;
     }
     ++packed;

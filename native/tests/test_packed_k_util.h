@@ -11,6 +11,7 @@
 
 #include "cpu/cpu_features.h"
 #include "quants/quants.h"
+#include "test_avx2.h"
 #include "test_framework.h"
 
 namespace qwen_test::packed_k {
@@ -24,12 +25,6 @@ struct Kernels {
   void (*gemv)(int n, const void* group, const void* x, float* out);
   void (*gemm)(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride);
 };
-
-inline bool avx2_or_say_why(const char* test) {
-  if (qwen::cpu_features().use_avx2()) return true;
-  std::printf("  %s skipped: this CPU has no AVX2, and the packed kernels are AVX2 only\n", test);
-  return false;
-}
 
 inline void expect_close(float got, float want, const std::string& where) {
   if (!(std::fabs(got - want) <= 1e-5f * (std::fabs(want) + 30.0f)))

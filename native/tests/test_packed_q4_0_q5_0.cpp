@@ -16,9 +16,11 @@
 #include "quants/packed_act_q8.h"
 #include "quants/packed_impl.h"
 #include "quants/quants.h"
+#include "test_avx2.h"
 #include "test_framework.h"
 
 using namespace qwen;
+using qwen_test::avx2_or_say_why;
 
 namespace {
 
@@ -38,12 +40,6 @@ const Legacy kTypes[] = {
     {GgmlType::Q4_0, "Q4_0", kernels::pack_q4_0_x8, kernels::gemv_q4_0_x8, kernels::gemm_q4_0_x8},
     {GgmlType::Q5_0, "Q5_0", kernels::pack_q5_0_x8, kernels::gemv_q5_0_x8, kernels::gemm_q5_0_x8},
 };
-
-bool avx2_or_say_why(const char* test) {
-  if (cpu_features().use_avx2()) return true;
-  std::printf("  %s skipped: this CPU has no AVX2, and the packed kernels are AVX2 only\n", test);
-  return false;
-}
 
 bool close_to(float got, float want) { return std::fabs(got - want) <= 1e-5f * (std::fabs(want) + 30.0f); }
 

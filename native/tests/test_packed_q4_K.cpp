@@ -17,6 +17,7 @@
 
 using namespace qwen;
 using namespace qwen_test::packed_k;
+using qwen_test::avx2_or_say_why;
 
 namespace {
 

@@ -13,20 +13,16 @@
 #include "cpu/cpu_features.h"
 #include "quants/packed_impl.h"
 #include "quants/quants.h"
+#include "test_avx2.h"
 #include "test_framework.h"
 
 using namespace qwen;
+using qwen_test::avx2_or_say_why;
 
 namespace {
 
 constexpr int kGroupRows = 8;
 constexpr uint8_t kSentinel = 0xA5;
-
-bool avx2_or_say_why(const char* test) {
-  if (cpu_features().use_avx2()) return true;
-  std::printf("  %s skipped: this CPU has no AVX2, and the packed kernels are AVX2 only\n", test);
-  return false;
-}
 
 bool close_to(float got, float want) { return std::fabs(got - want) <= 1e-5f * (std::fabs(want) + 30.0f); }
 
