@@ -66,11 +66,11 @@ inline void packed_rows_kernel(const WeightMatrix& w, const uint8_t* xq, size_t 
   }
 }
 
-// y (n_tok, out_stride) columns [r0 - row_begin, r1 - row_begin) from weight rows [r0, r1).
+// y (n_tok, out_stride) columns [r0, r1) from weight rows [r0, r1).
 inline void rows_kernel(const WeightMatrix& w, const TypeTraits& t, const uint8_t* xq, size_t xq_row, int n_tok,
-                        float* y, int64_t out_stride, int64_t row_begin, int64_t r0, int64_t r1) {
+                        float* y, int64_t out_stride, int64_t r0, int64_t r1) {
   if (w.packed) {
-    packed_rows_kernel(w, xq, xq_row, n_tok, y - row_begin, out_stride, r0, r1);
+    packed_rows_kernel(w, xq, xq_row, n_tok, y, out_stride, r0, r1);
     return;
   }
   const int k = (int)w.cols;
@@ -80,8 +80,7 @@ inline void rows_kernel(const WeightMatrix& w, const TypeTraits& t, const uint8_
     // and there the single-row kernel reads 1.5-1.7x more GMAC per CPU-second for Q4_0 and Q8_0
     // (bench/native/matmul-bench.cpp, 32768x1536, one thread): two interleaved row streams defeat
     // the hardware prefetcher, one sequential stream does not.
-    float* yt = y - row_begin;
-    for (int64_t r = r0; r < r1; ++r) yt[r] = t.vec_dot(k, w.row(r), xq);
+    for (int64_t r = r0; r < r1; ++r) y[r] = t.vec_dot(k, w.row(r), xq);
     return;
   }
   // Batch: one weight row against a block of tokens at a time (vec_dot_multi decodes each weight
@@ -95,7 +94,7 @@ inline void rows_kernel(const WeightMatrix& w, const TypeTraits& t, const uint8_
     if (t.vec_dot_2rows_multi) {
       for (; r + 2 <= r1; r += 2) {
         t.vec_dot_2rows_multi(k, w.row(r), w.row_bytes, xb, xq_row, nt, dots, kTokenBlock);
-        float* yr = y + (size_t)t0 * out_stride + (r - row_begin);
+        float* yr = y + (size_t)t0 * out_stride + r;
         for (int i = 0; i < nt; ++i) {
           yr[(size_t)i * out_stride] = dots[i];
           yr[(size_t)i * out_stride + 1] = dots[kTokenBlock + i];
@@ -104,7 +103,7 @@ inline void rows_kernel(const WeightMatrix& w, const TypeTraits& t, const uint8_
     }
     for (; r < r1; ++r) {
       vec_dot_multi(t, k, w.row(r), xb, xq_row, nt, dots);
-      float* yr = y + (size_t)t0 * out_stride + (r - row_begin);
+      float* yr = y + (size_t)t0 * out_stride + r;
       for (int i = 0; i < nt; ++i) yr[(size_t)i * out_stride] = dots[i];
     }
   }
@@ -122,7 +121,7 @@ void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int n_tok, 
   const int n_tasks = (int)((w.rows + tile - 1) / tile);
   pool.parallel_for(n_tasks, [&](int task, int) {
     const int64_t r0 = task * tile;
-    rows_kernel(w, t, xq, xq_row, n_tok, y, w.rows, 0, r0, std::min(w.rows, r0 + tile));
+    rows_kernel(w, t, xq, xq_row, n_tok, y, w.rows, r0, std::min(w.rows, r0 + tile));
   });
 }
 
@@ -157,7 +156,7 @@ void matmul_multi(ThreadPool& pool, const WeightMatrix* const* w, float* const* 
     while (task >= first_task[m + 1]) ++m;
     const WeightMatrix& wm = *w[m];
     const int64_t r0 = (int64_t)(task - first_task[m]) * tile;
-    rows_kernel(wm, *types[m], xq, xq_row, n_tok, y[m], wm.rows, 0, r0, std::min(wm.rows, r0 + tile));
+    rows_kernel(wm, *types[m], xq, xq_row, n_tok, y[m], wm.rows, r0, std::min(wm.rows, r0 + tile));
   });
 }
 

@@ -84,11 +84,12 @@ class GgufFile {
   const GgufTensorInfo* find_tensor(const std::string& name) const;   // nullptr if absent
   // Pointer to a tensor's bytes inside the mapping (valid as long as the GgufFile lives).
   const uint8_t* tensor_data(const GgufTensorInfo& t) const;
-  // Drops this process's resident pages of a tensor once its bytes were copied elsewhere (the CPU
-  // backend's weight arena), so the model is not counted twice in its memory; a later read just
-  // faults the pages back in from the page cache. Only the whole pages inside the tensor are
-  // released. No-op for open_memory() images, which this object does not own.
-  void release(const GgufTensorInfo& t) const;
+  // Drops this process's resident pages of [data, data + nbytes), a range of tensor bytes, once
+  // they were copied elsewhere (the CPU backend's weight arena), so the model is not counted twice
+  // in its memory; a later read just faults the pages back in from the page cache. Only the whole
+  // pages inside the range are released. No-op for open_memory() images, which this object does
+  // not own, and for a range outside the mapping.
+  void release(const uint8_t* data, uint64_t nbytes) const;
 
  private:
   GgufFile() = default;

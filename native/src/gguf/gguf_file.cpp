@@ -122,11 +122,11 @@ const GgufTensorInfo* GgufFile::find_tensor(const std::string& name) const {
 // The parser proved data_offset + offset + nbytes <= file size for every tensor it produced.
 const uint8_t* GgufFile::tensor_data(const GgufTensorInfo& t) const { return map_ + data_offset_ + t.offset; }
 
-void GgufFile::release(const GgufTensorInfo& t) const {
-  if (!owns_map_ || !map_) return;
+void GgufFile::release(const uint8_t* data, uint64_t nbytes) const {
+  if (!owns_map_ || !map_ || data < map_ || nbytes > file_size_ || data - map_ > (ptrdiff_t)(file_size_ - nbytes)) return;
   const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = reinterpret_cast<uintptr_t>(tensor_data(t));
-  const uintptr_t first = (begin + page - 1) & ~(page - 1), last = (begin + t.nbytes) & ~(page - 1);
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t first = (begin + page - 1) & ~(page - 1), last = (begin + nbytes) & ~(page - 1);
   // A private read-only mapping has no dirty pages, so MADV_DONTNEED only unmaps them here.
   if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }

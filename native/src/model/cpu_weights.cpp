@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <string>
 #include <vector>
 
 #include "cpu/thread_pool.h"
@@ -14,11 +13,6 @@
 namespace qwen {
 
 namespace {
-
-struct Placement {
-  WeightMatrix* m;
-  const GgufTensorInfo* tensor;
-};
 
 size_t matrix_bytes(const WeightMatrix& m) { return (size_t)m.rows * m.row_bytes; }
 
@@ -47,26 +41,16 @@ void place(WeightMatrix& m, uint8_t* dst, ThreadPool& pool) {
 }  // namespace
 
 void place_weights_in_arena(Qwen2Weights& w, const GgufFile& file, WeightArena& arena, ThreadPool& pool) {
-  std::vector<Placement> all;
-  auto add = [&](WeightMatrix& m, const std::string& name) { all.push_back({&m, file.find_tensor(name)}); };
-  add(w.output, w.hp.tied_embeddings ? "token_embd.weight" : "output.weight");
-  for (size_t i = 0; i < w.layers.size(); ++i) {
-    const std::string b = "blk." + std::to_string(i) + ".";
-    Qwen2Layer& L = w.layers[i];
-    add(L.wq, b + "attn_q.weight");
-    add(L.wk, b + "attn_k.weight");
-    add(L.wv, b + "attn_v.weight");
-    add(L.wo, b + "attn_output.weight");
-    add(L.w_gate, b + "ffn_gate.weight");
-    add(L.w_up, b + "ffn_up.weight");
-    add(L.w_down, b + "ffn_down.weight");
-  }
+  std::vector<WeightMatrix*> all = {&w.output};
+  for (Qwen2Layer& L : w.layers)
+    for (WeightMatrix* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) all.push_back(m);
   size_t total = 0;
-  for (const Placement& pl : all) total += (matrix_bytes(*pl.m) + 63) / 64 * 64;
+  for (const WeightMatrix* m : all) total += (matrix_bytes(*m) + 63) / 64 * 64;
   arena.reserve(total);
-  for (const Placement& pl : all) {
-    place(*pl.m, arena.take(matrix_bytes(*pl.m)), pool);
-    if (pl.tensor) file.release(*pl.tensor);
+  for (WeightMatrix* m : all) {
+    const uint8_t* mapped = m->data;
+    place(*m, arena.take(matrix_bytes(*m)), pool);
+    file.release(mapped, matrix_bytes(*m));
   }
 }
 
