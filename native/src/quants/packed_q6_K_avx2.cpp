@@ -229,14 +229,9 @@ void gemm_q6_K_x8(int n, const void* group, const void* x, size_t x_stride, int 
     build_levels(rec, &levels);
     const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec)));
     const uint8_t* xi = xb + sizeof(block_q8_K) * i;
-    int t = 0;
-    for (; t + 4 <= n_x; t += 4) levels_tile<4>(levels, rs, d, xi + x_stride * t, x_stride, out + out_stride * t, out_stride);
-    switch (n_x - t) {
-      case 3: levels_tile<3>(levels, rs, d, xi + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
-      case 2: levels_tile<2>(levels, rs, d, xi + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
-      case 1: levels_tile<1>(levels, rs, d, xi + x_stride * t, x_stride, out + out_stride * t, out_stride); break;
-      default: break;
-    }
+    for_token_tiles<4>(n_x, [&](auto nt, int t) {
+      levels_tile<decltype(nt)::value>(levels, rs, d, xi + x_stride * t, x_stride, out + out_stride * t, out_stride);
+    });
   }
 }
 

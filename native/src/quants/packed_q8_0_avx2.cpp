@@ -23,6 +23,7 @@
 
 #include "quants/avx2_util.h"
 #include "quants/ggml_types.h"
+#include "quants/packed_avx2_util.h"
 #include "quants/packed_impl.h"
 
 namespace qwen::kernels {
@@ -59,13 +60,6 @@ inline const block_q8_0* act_row(const void* x, size_t stride, int t) {
   return reinterpret_cast<const block_q8_0*>(static_cast<const uint8_t*>(x) + stride * t);
 }
 
-// Four activation bytes (levels 4k..4k+3 of a block) in every int32 lane.
-inline __m256i broadcast_chunk(const int8_t* qs, int k) {
-  int32_t v;
-  std::memcpy(&v, qs + 4 * k, 4);
-  return _mm256_set1_epi32(v);
-}
-
 // The eight row scales of a block as floats.
 inline __m256 row_scales(const uint8_t* block) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block)));
@@ -74,15 +68,6 @@ inline __m256 row_scales(const uint8_t* block) {
 // Exact int32 sums, lane r: sum over the 4 bytes of row r of |w| * (y with w's sign) = w * y.
 inline __m256i chunk_dot(__m256i abs_w, __m256i w, __m256i y, __m256i ones) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(abs_w, _mm256_sign_epi8(y, w)), ones);
-}
-
-// Returns v unchanged through an empty asm that claims to modify it. In the unrolled gemm tile GCC
-// otherwise reassociates each token's eight chunk adds into a tree, keeping every madd result live,
-// and spills them to the stack (measured -30% versus the plain chain); pinned keeps one running
-// sum per token in a register.
-inline __m256i pinned(__m256i v) {
-  __asm__("" : "+x"(v));
-  return v;
 }
 
 // NX activation rows against the group: each level chunk is loaded and its |w| taken once for all
@@ -104,8 +89,10 @@ void gemm_tile(int nb, const void* group, const void* x, size_t x_stride, float*
     for (int k = 0; k < kChunks; ++k) {
       const __m256i w = load32(lv + 32 * k);
       const __m256i abs_w = _mm256_sign_epi8(w, w);
-      for (int t = 0; t < NX; ++t)
-        isum[t] = pinned(_mm256_add_epi32(isum[t], chunk_dot(abs_w, w, broadcast_chunk(y[t][i].qs, k), ones)));
+      for (int t = 0; t < NX; ++t) {
+        isum[t] = _mm256_add_epi32(isum[t], chunk_dot(abs_w, w, broadcast4(y[t][i].qs + 4 * k), ones));
+        keep_order(isum[t]);  // one running sum per token in a register (see packed_avx2_util.h)
+      }
     }
     const __m256 dw = row_scales(blk);
     for (int t = 0; t < NX; ++t) {
@@ -114,13 +101,6 @@ void gemm_tile(int nb, const void* group, const void* x, size_t x_stride, float*
     }
   }
   for (int t = 0; t < NX; ++t) _mm256_storeu_ps(out + out_stride * t, acc[t]);
-}
-
-// The last 1..NX tokens after the full tiles.
-template <int NX>
-void gemm_tail(int n_x, int nb, const void* group, const void* x, size_t x_stride, float* out, size_t out_stride) {
-  if (n_x == NX) return gemm_tile<NX>(nb, group, x, x_stride, out, out_stride);
-  if constexpr (NX > 1) gemm_tail<NX - 1>(n_x, nb, group, x, x_stride, out, out_stride);
 }
 
 }  // namespace
@@ -155,13 +135,13 @@ void gemv_q8_0_x8(int n, const void* group, const void* xv, float* out) {
     __m256i s0, s1;
     {
       const __m256i w0 = load32(lv), w1 = load32(lv + 32);
-      s0 = chunk_dot(_mm256_sign_epi8(w0, w0), w0, broadcast_chunk(y[i].qs, 0), ones);
-      s1 = chunk_dot(_mm256_sign_epi8(w1, w1), w1, broadcast_chunk(y[i].qs, 1), ones);
+      s0 = chunk_dot(_mm256_sign_epi8(w0, w0), w0, broadcast4(y[i].qs), ones);
+      s1 = chunk_dot(_mm256_sign_epi8(w1, w1), w1, broadcast4(y[i].qs + 4), ones);
     }
     for (int k = 2; k < kChunks; k += 2) {
       const __m256i w0 = load32(lv + 32 * k), w1 = load32(lv + 32 * (k + 1));
-      s0 = _mm256_add_epi32(s0, chunk_dot(_mm256_sign_epi8(w0, w0), w0, broadcast_chunk(y[i].qs, k), ones));
-      s1 = _mm256_add_epi32(s1, chunk_dot(_mm256_sign_epi8(w1, w1), w1, broadcast_chunk(y[i].qs, k + 1), ones));
+      s0 = _mm256_add_epi32(s0, chunk_dot(_mm256_sign_epi8(w0, w0), w0, broadcast4(y[i].qs + 4 * k), ones));
+      s1 = _mm256_add_epi32(s1, chunk_dot(_mm256_sign_epi8(w1, w1), w1, broadcast4(y[i].qs + 4 * (k + 1)), ones));
     }
     const __m256 d = _mm256_mul_ps(row_scales(blk), _mm256_set1_ps(half_to_float(y[i].d)));
     acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)), acc);
@@ -172,10 +152,9 @@ void gemv_q8_0_x8(int n, const void* group, const void* xv, float* out) {
 void gemm_q8_0_x8(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride) {
   const int nb = n / QK8_0;
   const uint8_t* xb = static_cast<const uint8_t*>(x);
-  int t = 0;
-  for (; t + kTile <= n_x; t += kTile)
-    gemm_tile<kTile>(nb, group, xb + x_stride * t, x_stride, out + out_stride * t, out_stride);
-  if (t < n_x) gemm_tail<kTile - 1>(n_x - t, nb, group, xb + x_stride * t, x_stride, out + out_stride * t, out_stride);
+  for_token_tiles<kTile>(n_x, [&](auto nt, int t) {
+    gemm_tile<decltype(nt)::value>(nb, group, xb + x_stride * t, x_stride, out + out_stride * t, out_stride);
+  });
 }
 
 }  // namespace qwen::kernels
