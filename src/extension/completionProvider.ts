@@ -37,7 +37,9 @@ export class QwenInlineCompletionProvider implements vscode.InlineCompletionItem
     token: vscode.CancellationToken,
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
     const s = this.settings();
+    this.log.trace(`Inline completion asked at ${position.line + 1}:${position.character + 1} (${context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke ? 'invoked' : 'automatic'})`);
     if (!s.completionEnabled || s.disabledLanguages.has(document.languageId) || !inlineSuggestEnabled(document)) {
+      this.log.trace('Inline completion skipped: completions are off for this document');
       return undefined;
     }
     const offset = document.offsetAt(position);
@@ -54,13 +56,19 @@ export class QwenInlineCompletionProvider implements vscode.InlineCompletionItem
       return [new vscode.InlineCompletionItem(hit.remaining, range)];
     }
     const state = this.serverState();
-    if (!this.server.running || state === 'noModel' || state === 'error') return undefined;
+    if (!this.server.running || state === 'noModel' || state === 'error') {
+      this.log.trace(`Inline completion skipped: the server is ${this.server.running ? state : 'not running'}`);
+      return undefined;
+    }
 
     const line = document.lineAt(position.line).text;
     const linePrefix = line.slice(0, position.character);
     const lineSuffix = line.slice(position.character);
     const explicit = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
-    if (!explicit && !shouldRequestAutomatically(linePrefix, lineSuffix)) return undefined;
+    if (!explicit && !shouldRequestAutomatically(linePrefix, lineSuffix)) {
+      this.log.trace('Inline completion skipped: the cursor is mid-word or mid-line');
+      return undefined;
+    }
     if (!explicit) {
       const waited = await waitUnlessCancelled(this.debounce.delayMs(), (listener) => token.onCancellationRequested(listener));
       if (!waited) return undefined;

@@ -125,6 +125,8 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
   const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
 
   let browser: Browser | undefined;
+  // The workbench's own console (VS Code logs renderer-side errors there, not to its log files).
+  let consoleLog = '';
   const close = async (keepLogsIn?: string) => {
     await browser?.close().catch(() => undefined);
     if (server.exitCode === null) {
@@ -141,6 +143,7 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
     if (keepLogsIn) {
       fs.mkdirSync(keepLogsIn, { recursive: true });
       fs.writeFileSync(path.join(keepLogsIn, 'code-server.log'), log);
+      fs.writeFileSync(path.join(keepLogsIn, 'browser-console.log'), consoleLog);
       const logs = path.join(userData, 'logs');
       if (fs.existsSync(logs)) fs.cpSync(logs, path.join(keepLogsIn, 'vscode-logs'), { recursive: true });
     }
@@ -154,6 +157,8 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
         '--disable-sync', '--no-first-run', '--disable-quic'],
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('console', (m) => { consoleLog += `${new Date().toISOString()} [${m.type()}] ${m.text()}\n`; });
+    page.on('pageerror', (e) => { consoleLog += `${new Date().toISOString()} [pageerror] ${e.stack ?? e.message}\n`; });
     await page.goto(url);
     await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
     return {

@@ -20,8 +20,8 @@ import { codeServerEntry, openWorkbench, repoRoot, Workbench } from './code-serv
 import { expectNoServerFor, killServer, theServerPid, waitForNewServer } from './server-process';
 import { packagedVsix } from './vsix';
 import {
-  notificationButtons, openFile, recordStatusBar, runCommand, screenshot, statusLog, statusText,
-  waitForModelReady, waitForNotification, waitForReadyAgain, waitForStableGhostText, webviewFrame,
+  ghostTextAfterTyping, notificationButtons, openFile, recordStatusBar, runCommand, screenshot, statusLog, statusText,
+  waitForModelReady, waitForNotification, waitForReadyAgain, webviewFrame,
 } from './workbench-ui';
 
 const artifacts = path.join(repoRoot, 'test-artifacts', 'e2e');
@@ -187,11 +187,7 @@ describe('end-to-end: crash recovery of the language server in code-server', fun
     await page.keyboard.press('Control+End');
     await page.keyboard.type('def sub(a, b):\n', { delay: 40 });
     const t = Date.now();
-    const suggestion = await waitForStableGhostText(page, 30_000).catch((e: Error) => {
-      // What the extension did about completions meanwhile (its trace log has each request).
-      const lines = wb!.extensionLog().slice(logBefore).split('\n').filter((l) => /inline ?completion/i.test(l));
-      throw new Error(`${e.message}; the extension's log since typing shows:\n${lines.join('\n') || '(no completion requests)'}`);
-    });
+    const suggestion = await ghostTextAfterTyping(page, wb!.extensionLog, logBefore, 30_000);
     timings.ghostTextAfterRestart = since(t);
     await screenshot(page, artifacts, 'crash-5-ghost-text');
     assert.ok(suggestion.trim().length > 0, `the ghost text is blank: ${JSON.stringify(suggestion)}`);

@@ -12,5 +12,9 @@ export function e2eSettings(model: string, chatMaxTokens: number): Record<string
     'editor.suggestOnTriggerCharacters': false,
     'editor.wordBasedSuggestions': 'off',
     'files.autoSave': 'off',
+    // VS Code's own record of each inline completion fetch (start, end, result) in the browser
+    // console, kept with the logs of a failed run: it tells "VS Code never asked" from "we answered
+    // nothing".
+    'editor.inlineSuggest.logFetch': true,
   };
 }

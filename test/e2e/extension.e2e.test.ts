@@ -16,8 +16,8 @@ import { recordReplies, streamingProblem, waitForReply } from './chat-view';
 import { codeServerEntry, openWorkbench, repoRoot, Workbench } from './code-server';
 import { packagedVsix } from './vsix';
 import {
-  diffEditorLines, ghostText, notificationButtons, openFile, runCommand, screenshot, statusText, waitForModelReady,
-  waitForNotification, waitForStableGhostText, webviewFrame,
+  diffEditorLines, ghostText, ghostTextAfterTyping, notificationButtons, openFile, runCommand, screenshot, statusText, waitForModelReady,
+  waitForNotification, webviewFrame,
 } from './workbench-ui';
 
 const artifacts = path.join(repoRoot, 'test-artifacts', 'e2e');
@@ -112,13 +112,14 @@ describe('end-to-end: the packaged extension in code-server', function () {
     const page = wb!.page;
     const file = path.join(wb!.workspace, sourceFile);
     let t = Date.now();
+    const logBefore = wb!.extensionLog().length;
     await openFile(page, sourceFile);
     timings.openFile = since(t);
     await page.keyboard.press('Control+End');
     // Typed as a user would; VS Code indents the new line after the colon.
     await page.keyboard.type('def mul(a, b):\n', { delay: 40 });
     t = Date.now();
-    const suggestion = await waitForStableGhostText(page, 60_000);
+    const suggestion = await ghostTextAfterTyping(page, wb!.extensionLog, logBefore, 60_000);
     timings.ghostText = since(t);
     await screenshot(page, artifacts, '1-ghost-text');
     assert.ok(suggestion.trim().length > 0, `the ghost text is blank: ${JSON.stringify(suggestion)}`);

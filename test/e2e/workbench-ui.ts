@@ -105,6 +105,34 @@ export async function waitForStableGhostText(page: Page, timeoutMs: number, stab
     : `the ghost text kept changing for ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
 }
 
+/**
+ * The ghost text after the test typed into the focused editor. VS Code decides when to ask the
+ * extension's provider, and the extension's trace log has a line for each ask. In some runs on
+ * this 2-core machine VS Code 1.99 starts no fetch at all after the typing: its own fetch log
+ * (editor.inlineSuggest.logFetch, in the browser console) has no entry, the extension host never
+ * calls the provider, and no extension can change that. So when no ask shows up within
+ * `askWithinMs`, the suggestion is invoked from the command palette (Trigger Inline Suggestion),
+ * as a user would, and the fact is printed. Everything after the ask is the extension's job and
+ * fails the test as before; the failure message lists the extension's inline completion log lines
+ * since typing.
+ */
+export async function ghostTextAfterTyping(
+  page: Page, extensionLog: () => string, logBefore: number, timeoutMs: number, askWithinMs = 10_000,
+): Promise<string> {
+  const completionLines = () => extensionLog().slice(logBefore).split('\n').filter((l) => /inline ?completion/i.test(l));
+  const deadline = Date.now() + askWithinMs;
+  while (Date.now() < deadline && !completionLines().some((l) => l.includes('Inline completion asked'))) {
+    await page.waitForTimeout(100);
+  }
+  if (!completionLines().some((l) => l.includes('Inline completion asked'))) {
+    console.log(`    note: VS Code did not ask for an inline completion within ${askWithinMs} ms of typing; invoking it from the command palette`);
+    await runCommand(page, 'Trigger Inline Suggestion');
+  }
+  return waitForStableGhostText(page, timeoutMs).catch((e: Error) => {
+    throw new Error(`${e.message}; the extension's log since typing shows:\n${completionLines().join('\n') || '(no completion requests)'}`);
+  });
+}
+
 /** The frame of a webview whose page has `selector` (webview views sit in nested iframes). */
 export async function webviewFrame(page: Page, selector: string, timeoutMs: number): Promise<Frame> {
   const deadline = Date.now() + timeoutMs;
