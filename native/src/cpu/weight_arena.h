@@ -11,31 +11,26 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cpu/anonymous_memory.h"
+
 namespace qwen {
 
 class WeightArena {
  public:
-  WeightArena() = default;
-  ~WeightArena();
-  WeightArena(const WeightArena&) = delete;
-  WeightArena& operator=(const WeightArena&) = delete;
-
-  // Reserves `bytes` (rounded up to 2 MiB) at once; throws std::runtime_error naming the size
-  // when the system refuses. Call once, before take().
+  // Reserves `bytes` (rounded up to 2 MiB, asking for huge pages) at once; throws
+  // std::runtime_error naming the size when the system refuses. Call once, before take().
   void reserve(size_t bytes);
   // The next `bytes` of the block, 64-byte aligned. Throws if the reservation is exceeded.
   uint8_t* take(size_t bytes);
 
-  size_t capacity() const { return size_; }
+  size_t capacity() const { return block_.size(); }
   size_t used() const { return used_; }
   // Whether the kernel granted huge pages for the block (for `qwen-local info`-style diagnostics).
-  bool huge_pages_requested() const { return huge_; }
+  bool huge_pages_requested() const { return block_.huge_pages(); }
 
  private:
-  uint8_t* base_ = nullptr;
-  size_t size_ = 0;
+  AnonymousMemory block_;
   size_t used_ = 0;
-  bool huge_ = false;
 };
 
 }  // namespace qwen

@@ -7,9 +7,9 @@ namespace qwen {
 
 KvCache::KvCache(int n_layer, int kv_dim, int capacity_tokens)
     : n_layer_(n_layer), kv_dim_(kv_dim), n_blocks_((capacity_tokens + kBlockTokens - 1) / kBlockTokens) {
-  const size_t n = (size_t)n_layer * n_blocks_ * kBlockTokens * kv_dim;
-  k_.assign(n, 0);
-  v_.assign(n, 0);
+  const size_t bytes = (size_t)n_layer * n_blocks_ * kBlockTokens * kv_dim * sizeof(uint16_t);
+  k_ = AnonymousMemory(bytes, /*huge_pages=*/false, "the KV cache (keys)");
+  v_ = AnonymousMemory(bytes, /*huge_pages=*/false, "the KV cache (values)");
   free_.reserve(n_blocks_);
   for (int b = n_blocks_ - 1; b >= 0; --b) free_.push_back(b);
 }
@@ -69,11 +69,11 @@ void KvCache::reserve(int seq, int n_more) {
 
 void KvCache::set_length(int seq, int n) { get(seq).length = n; }
 
-uint16_t* KvCache::row(std::vector<uint16_t>& pool, int layer, int seq, int pos) {
+uint16_t* KvCache::row(uint16_t* pool, int layer, int seq, int pos) {
   const Seq& s = get(seq);
   const int block = s.blocks[pos / kBlockTokens];
   const size_t index = (((size_t)layer * n_blocks_ + block) * kBlockTokens + pos % kBlockTokens) * kv_dim_;
-  return pool.data() + index;
+  return pool + index;
 }
 
 }  // namespace qwen
