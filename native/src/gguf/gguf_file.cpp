@@ -52,6 +52,8 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::string& path) {
   file->map_ = static_cast<const uint8_t*>(map);
   file->owns_map_ = true;
   file->file_size_ = size;
+  file->fd_ = fd;
+  closer.fd = -1;  // kept open for copy_bytes; the destructor closes it
   GgufParser(*file).parse();
   return file;
 }
@@ -70,6 +72,7 @@ std::unique_ptr<GgufFile> GgufFile::open_memory(const std::string& name, const u
 
 GgufFile::~GgufFile() {
   if (owns_map_ && map_) ::munmap(const_cast<uint8_t*>(map_), static_cast<size_t>(file_size_));
+  if (fd_ >= 0) ::close(fd_);
 }
 
 const GgufValue* GgufFile::find(const std::string& key) const {
@@ -129,6 +132,28 @@ void GgufFile::release(const uint8_t* data, uint64_t nbytes) const {
   const uintptr_t first = (begin + page - 1) & ~(page - 1), last = (begin + nbytes) & ~(page - 1);
   // A private read-only mapping has no dirty pages, so MADV_DONTNEED only unmaps them here.
   if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
+void GgufFile::copy_bytes(const uint8_t* data, size_t nbytes, uint8_t* dst) const {
+  if (!map_ || data < map_ || nbytes > file_size_ || (uint64_t)(data - map_) > file_size_ - nbytes) {
+    throw GgufError(path_ + ": read of " + std::to_string(nbytes) + " bytes outside the file");
+  }
+  if (fd_ < 0) {
+    std::memcpy(dst, data, nbytes);
+    return;
+  }
+  off_t at = static_cast<off_t>(data - map_);
+  while (nbytes > 0) {
+    const ssize_t got = ::pread(fd_, dst, nbytes, at);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      throw GgufError(path_ + ": cannot read " + std::to_string(nbytes) + " bytes at offset " + std::to_string(at) + ": " +
+                      (got < 0 ? std::strerror(errno) : "the file is shorter than when it was opened"));
+    }
+    dst += got;
+    at += got;
+    nbytes -= (size_t)got;
+  }
 }
 
 int64_t GgufTensorInfo::n_elements() const {

@@ -52,6 +52,7 @@ class CpuQwen2Model final : public Model {
     v_.resize(mb * kv_dim);
     gate_.resize(mb * hp.n_ff);
     up_.resize(mb * hp.n_ff);
+    emb_row_.resize(w_.token_embd.row_bytes);
     // The matmul's quantized-activation buffer, sized once for the widest input of any matrix.
     size_t xq_row = 0;
     auto widen = [&](const WeightMatrix& m) { xq_row = std::max(xq_row, activation_row_bytes(m)); };
@@ -132,6 +133,7 @@ class CpuQwen2Model final : public Model {
   // Activations for one micro-batch (mb rows each).
   std::vector<float> x_, xn_, q_, att_, o_, k_, v_, gate_, up_;
   std::vector<float> att_scratch_;  // (threads, group * context) attention scores
+  std::vector<uint8_t> emb_row_;    // one token embedding row as stored in the file
   int att_stride_ = 0;
 };
 
@@ -139,7 +141,12 @@ void CpuQwen2Model::forward(int seq, const int32_t* tokens, int nb, int pos0, in
   const HParams& hp = w_.hp;
   const int E = hp.n_embd, hd = w_.head_dim(), kv_dim = hp.n_head_kv * hd, F = hp.n_ff;
   const TypeTraits& emb = traits(w_.token_embd.type);
-  for (int i = 0; i < nb; ++i) emb.dequantize_row(w_.token_embd.row(tokens[i]), &x_[(size_t)i * E], E);
+  // The embedding stays in the file (the arena holds only what is multiplied with): read each
+  // row rather than fault it in, see GgufFile::copy_bytes.
+  for (int i = 0; i < nb; ++i) {
+    file_->copy_bytes(w_.token_embd.row(tokens[i]), w_.token_embd.row_bytes, emb_row_.data());
+    emb.dequantize_row(emb_row_.data(), &x_[(size_t)i * E], E);
+  }
 
   const AttentionShape shape{hp.n_head, hp.n_head_kv, hd};
   const VecOps& vo = vec_ops();
