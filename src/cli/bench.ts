@@ -36,14 +36,14 @@ function tokenSource(limit: number): () => number {
 async function timePrompt(seq: Sequence, tokens: number[]): Promise<number> {
   seq.truncate(0);
   const t0 = performance.now();
-  await seq.eval(tokens, { logits: 'last' });
+  await seq.eval(tokens, { logits: 'keep' });
   return performance.now() - t0;
 }
 
 async function timeGeneration(seq: Sequence, tokens: number[]): Promise<number> {
   seq.truncate(0);
   const t0 = performance.now();
-  for (const t of tokens) await seq.eval([t], { logits: 'last' });
+  for (const t of tokens) await seq.eval([t], { logits: 'keep' });
   return performance.now() - t0;
 }
 

@@ -44,7 +44,12 @@ export interface SamplingOptions {
   seed?: number;
 }
 
-export type LogitsMode = 'none' | 'last' | 'all';
+/**
+ * Which logits rows an eval computes and returns: 'none' computes none; 'keep' computes the final
+ * row for sample() and keeps it native-side (generation: no 600 KB copy per token); 'last' also
+ * returns it; 'all' returns one row per token.
+ */
+export type LogitsMode = 'none' | 'keep' | 'last' | 'all';
 
 /** One token stream with its own KV cache entries. */
 export interface Sequence {
@@ -55,7 +60,7 @@ export interface Sequence {
   truncate(n: number): void;
   /**
    * Appends tokens and runs the model over them in micro-batches. Returns logits rows
-   * ([rows x nVocab], row-major) as asked; 'last' keeps only the final row. The signal is checked
+   * ([rows x nVocab], row-major) as asked (see LogitsMode; null for 'none' and 'keep'). The signal is checked
    * between micro-batches: on abort the promise rejects with an AbortError and `tokens` holds what
    * was evaluated so far (still valid cache for a later request).
    */

@@ -87,7 +87,7 @@ export async function generate(
 
   const prefillStart = performance.now();
   try {
-    await seq.eval(toEvaluate, { logits: 'last', signal });
+    await seq.eval(toEvaluate, { logits: 'keep', signal });
   } catch (e) {
     result.prefillMs = performance.now() - prefillStart;
     if (isAbortError(e)) return finish('aborted');
@@ -130,7 +130,7 @@ export async function generate(
       break;
     }
     try {
-      await seq.eval([token], { logits: 'last', signal });
+      await seq.eval([token], { logits: 'keep', signal });
     } catch (e) {
       if (isAbortError(e)) {
         reason = 'aborted';

@@ -117,10 +117,11 @@ export interface NativeModel {
   /** Idle only. Keeps the first n positions. */
   truncate(seq: number, n: number): void;
   /**
-   * Appends tokens at the end of seq. Resolves with logits rows [rows x nVocab] (null for 'none').
+   * Appends tokens at the end of seq. Resolves with logits rows [rows x nVocab] (null for 'none',
+   * and for 'keep', which computes the last row for sample() without copying it out).
    * Rejects with an Error whose code is 'QWEN_CANCELLED' after cancel(seq).
    */
-  eval(seq: number, tokens: Int32Array, mode: 'none' | 'last' | 'all'): Promise<Float32Array | null>;
+  eval(seq: number, tokens: Int32Array, mode: 'none' | 'keep' | 'last' | 'all'): Promise<Float32Array | null>;
   /** Any time: asks the running eval of seq to stop at the next micro-batch boundary. */
   cancel(seq: number): void;
   /** Idle only. Samples from seq's last evaluated row. */

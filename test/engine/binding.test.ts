@@ -132,6 +132,30 @@ describe('engine: native binding', function () {
     }
   });
 
+  it("logits 'keep' resolves null but leaves the last row for sample(), as 'last' would", async () => {
+    const model = await loadModel(tiny, { threads: 1, contextSize: 128 });
+    try {
+      const prompt = [151644, 872, 198, 9707, 11, 1879, 0, 151645];
+      const kept = model.createSequence();
+      const returned = model.createSequence();
+      assert.strictEqual(await kept.eval(prompt, { logits: 'keep' }), null);
+      const row = await returned.eval(prompt, { logits: 'last' });
+      assert.ok(row instanceof Float32Array && row.length === 151936);
+      const argmax = row.reduce((best, v, i) => (v > row[best] ? i : best), 0);
+      // Greedy, sampled (same seed), and after a one-token step: the kept row is the same row.
+      assert.strictEqual(kept.sample({ temperature: 0 }), argmax);
+      const sampling = { temperature: 0.9, topK: 40, seed: 7 };
+      assert.strictEqual(kept.sample(sampling), returned.sample(sampling));
+      assert.strictEqual(await kept.eval([argmax], { logits: 'keep' }), null);
+      const next = (await returned.eval([argmax], { logits: 'last' })) as Float32Array;
+      assert.strictEqual(kept.sample({ temperature: 0 }), next.reduce((best, v, i) => (v > next[best] ? i : best), 0));
+      kept.dispose();
+      returned.dispose();
+    } finally {
+      await model.dispose();
+    }
+  });
+
   it('checks load options before loading', () => {
     assert.deepStrictEqual(resolveLoadOptions({}, 32768), { threads: 0, contextSize: 4096, device: 'cpu', notes: [] });
     const clamped = resolveLoadOptions({ contextSize: 65536 }, 32768);

@@ -74,7 +74,8 @@ class Model {
   virtual void truncate(int seq, int n) = 0;   // keep the first n positions
 
   // Appends n tokens to seq at positions [len, len+n) and runs the forward pass in micro-batches.
-  // logits_out receives rows x n_vocab floats: none, the last token's row, or one row per token.
+  // logits_out receives rows x n_vocab floats: none, the last token's row, or one row per token;
+  // it may be null, and then nothing is copied out.
   // The last row is also kept internally for sample(). Throws Cancelled if *cancel becomes true
   // between micro-batches, std::runtime_error if the KV cache is full or a token id is out of range.
   virtual void eval(int seq, const int32_t* tokens, int n, LogitsMode mode,

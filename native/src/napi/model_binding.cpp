@@ -194,16 +194,18 @@ Napi::Value NativeModel::Eval(const Napi::CallbackInfo& info) {
     }
     std::string mode_name = info.Length() > 2 && info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "last";
     qwen::LogitsMode mode;
+    // 'keep': the last row is computed for sample() but not copied out (generation).
+    const bool return_logits = mode_name != "keep";
     if (mode_name == "none") mode = qwen::LogitsMode::None;
-    else if (mode_name == "last") mode = qwen::LogitsMode::Last;
+    else if (mode_name == "last" || mode_name == "keep") mode = qwen::LogitsMode::Last;
     else if (mode_name == "all") mode = qwen::LogitsMode::All;
-    else throw Napi::TypeError::New(env, "eval: logits mode must be 'none', 'last' or 'all', got '" + mode_name + "'");
+    else throw Napi::TypeError::New(env, "eval: logits mode must be 'none', 'keep', 'last' or 'all', got '" + mode_name + "'");
 
     CancelFlag flag = sequences_[seq];
     flag->store(false);   // a cancel() aimed at an earlier eval must not stop this one
     busy_ = true;
     Ref();
-    return queue_eval(env, this, &m, seq, std::move(tokens), mode, flag);
+    return queue_eval(env, this, &m, seq, std::move(tokens), mode, return_logits, flag);
   });
 }
 

@@ -60,8 +60,9 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
 // loadModel(path, opts, onProgress?) -> Promise<NativeModel> (defined in model_workers.cpp).
 Napi::Value load_model_entry(const Napi::CallbackInfo& info);
 
-// Promise-returning eval on the libuv thread pool (defined in model_workers.cpp).
+// Promise-returning eval on the libuv thread pool (defined in model_workers.cpp). Without
+// return_logits the promise resolves null whatever rows were computed (they stay for sample()).
 Napi::Value queue_eval(Napi::Env env, NativeModel* owner, qwen::Model* model, int seq,
-                       std::vector<int32_t> tokens, qwen::LogitsMode mode, CancelFlag cancel);
+                       std::vector<int32_t> tokens, qwen::LogitsMode mode, bool return_logits, CancelFlag cancel);
 
 }  // namespace qwen_napi

@@ -87,7 +87,7 @@ class LoadWorker : public Napi::AsyncWorker {
 class EvalWorker : public Napi::AsyncWorker {
  public:
   EvalWorker(Napi::Env env, NativeModel* owner, qwen::Model* model, int seq, std::vector<int32_t> tokens,
-             qwen::LogitsMode mode, CancelFlag cancel)
+             qwen::LogitsMode mode, bool return_logits, CancelFlag cancel)
       : Napi::AsyncWorker(env, "qwenEval"),
         deferred_(Napi::Promise::Deferred::New(env)),
         owner_(owner),
@@ -95,6 +95,7 @@ class EvalWorker : public Napi::AsyncWorker {
         seq_(seq),
         tokens_(std::move(tokens)),
         mode_(mode),
+        return_logits_(return_logits && mode != qwen::LogitsMode::None),
         cancel_(std::move(cancel)) {}
 
   Napi::Promise promise() const { return deferred_.Promise(); }
@@ -102,8 +103,10 @@ class EvalWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
-      // logits_ (rows, n_vocab): no rows, the last token's row, or one row per token.
-      model_->eval(seq_, tokens_.data(), static_cast<int>(tokens_.size()), mode_, &logits_, cancel_.get());
+      // logits_ (rows, n_vocab): no rows, the last token's row, or one row per token; with no
+      // output vector the model keeps the last row for sample() and copies nothing.
+      model_->eval(seq_, tokens_.data(), static_cast<int>(tokens_.size()), mode_, return_logits_ ? &logits_ : nullptr,
+                   cancel_.get());
     } catch (const qwen::Cancelled&) {
       cancelled_ = true;
       SetError("eval cancelled");
@@ -117,7 +120,7 @@ class EvalWorker : public Napi::AsyncWorker {
   void OnOK() override {
     owner_->finish_eval();
     Napi::Env env = Env();
-    if (mode_ == qwen::LogitsMode::None) {
+    if (!return_logits_) {
       deferred_.Resolve(env.Null());
     } else {
       deferred_.Resolve(make_f32(env, logits_.data(), logits_.size()));
@@ -140,6 +143,7 @@ class EvalWorker : public Napi::AsyncWorker {
   int seq_;
   std::vector<int32_t> tokens_;
   qwen::LogitsMode mode_;
+  bool return_logits_;
   CancelFlag cancel_;
   std::vector<float> logits_;
   bool cancelled_ = false;
@@ -184,8 +188,8 @@ Napi::Value load_model_entry(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value queue_eval(Napi::Env env, NativeModel* owner, qwen::Model* model, int seq, std::vector<int32_t> tokens,
-                       qwen::LogitsMode mode, CancelFlag cancel) {
-  auto* worker = new EvalWorker(env, owner, model, seq, std::move(tokens), mode, std::move(cancel));
+                       qwen::LogitsMode mode, bool return_logits, CancelFlag cancel) {
+  auto* worker = new EvalWorker(env, owner, model, seq, std::move(tokens), mode, return_logits, std::move(cancel));
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;
