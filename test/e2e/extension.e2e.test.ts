@@ -69,6 +69,8 @@ describe('end-to-end: the packaged extension in code-server', function () {
       vsix,
       extensionFolderPrefix: 'qwen-local.qwen-local-',
       files: { [sourceFile]: sourceText },
+      // The extension's trace log shows each time VS Code asked for a completion (ghostTextAfterTyping).
+      logLevel: 'trace',
       settings: e2eSettings(model, 160),
     });
     timings.installAndOpenWorkbench = since(t);

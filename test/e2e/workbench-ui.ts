@@ -107,7 +107,8 @@ export async function waitForStableGhostText(page: Page, timeoutMs: number, stab
 
 /**
  * The ghost text after the test typed into the focused editor. VS Code decides when to ask the
- * extension's provider, and the extension's trace log has a line for each ask. In some runs on
+ * extension's provider, and the extension's log has a line for each ask at trace level (which the
+ * workbench must be opened with). In some runs on
  * this 2-core machine VS Code 1.99 starts no fetch at all after the typing: its own fetch log
  * (editor.inlineSuggest.logFetch, in the browser console) has no entry, the extension host never
  * calls the provider, and no extension can change that. So when no ask shows up within
@@ -120,11 +121,11 @@ export async function ghostTextAfterTyping(
   page: Page, extensionLog: () => string, logBefore: number, timeoutMs: number, askWithinMs = 10_000,
 ): Promise<string> {
   const completionLines = () => extensionLog().slice(logBefore).split('\n').filter((l) => /inline ?completion/i.test(l));
+  // Shown ghost text proves an ask too; the log line needs the extension's log at trace level.
+  const asked = async () => completionLines().some((l) => l.includes('Inline completion asked')) || (await ghostText(page)) !== '';
   const deadline = Date.now() + askWithinMs;
-  while (Date.now() < deadline && !completionLines().some((l) => l.includes('Inline completion asked'))) {
-    await page.waitForTimeout(100);
-  }
-  if (!completionLines().some((l) => l.includes('Inline completion asked'))) {
+  while (Date.now() < deadline && !(await asked())) await page.waitForTimeout(100);
+  if (!(await asked())) {
     console.log(`    note: VS Code did not ask for an inline completion within ${askWithinMs} ms of typing; invoking it from the command palette`);
     await runCommand(page, 'Trigger Inline Suggestion');
   }
