@@ -169,7 +169,7 @@ function writeResults(rows: Row[], o: Options, loadBefore: string, done: boolean
   const note = `Measured on ${machine()}; load average (1, 5, 15 min) ${loadBefore} before and ${loadNow} ${done ? 'after' : 'during'} the run` +
     `${done ? '' : ` (partial: ${rows.length} of ${o.shapes.length * o.types.length} models measured so far)`}; threads = ${o.threads}; ` +
     `medians of ${o.reps} alternated repetitions, each in a fresh process. ` +
-    `llama.cpp speed is the faster of node-llama-cpp's prebuilt CPU binary (decode timed as one evaluation per token, no sampling)` +
+    `llama.cpp speed is the faster of node-llama-cpp's prebuilt CPU binary (decode timed as one evaluation per token that computes the next token's logits, as llama-bench's tg does, plus the greedy pick node-llama-cpp needs to ask for them)` +
     (o.llamaBench ? ' and a native llama-bench built from the llama.cpp source node-llama-cpp ships' : '') +
     `; peak RSS is compared with node-llama-cpp, which like qwen-local runs inside Node` +
     (o.llamaBench ? ', and with llama-bench, a bare C++ process.' : '.');
