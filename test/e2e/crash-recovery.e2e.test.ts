@@ -9,22 +9,16 @@
 //   5. four kills within a minute: the extension stops restarting, the status bar says error and a
 //      notification offers "Restart", and clicking it brings the server back to ready.
 // Screenshots of each step go to test-artifacts/e2e/crash-*.png.
-import { e2eSettings } from './e2e-settings';
 import * as assert from 'assert';
-import * as fs from 'fs';
-import * as path from 'path';
 import type { Frame } from 'playwright-core';
-import { getTestModel } from '../helpers/models';
 import { recordReplies, shownMessages, ShownMessage, streamingProblem, waitForReply, waitForStreamingText } from './chat-view';
-import { codeServerEntry, openWorkbench, repoRoot, Workbench } from './code-server';
+import { artifacts, useE2eWorkbench } from './e2e-session';
 import { expectNoServerFor, killServer, theServerPid, waitForNewServer } from './server-process';
-import { packagedVsix } from './vsix';
 import {
   ghostTextAfterTyping, notificationButtons, openFile, recordStatusBar, runCommand, screenshot, statusLog, statusText,
   waitForModelReady, waitForNotification, waitForReadyAgain, webviewFrame,
 } from './workbench-ui';
 
-const artifacts = path.join(repoRoot, 'test-artifacts', 'e2e');
 const sourceFile = 'src/calc.py';
 const sourceText = 'def add(a, b):\n    return a + b\n\n';
 /** Must match the extension's RestartPolicy: 3 automatic restarts per minute. */
@@ -50,60 +44,26 @@ async function waitForChatReady(frame: Frame, timeoutMs: number): Promise<void> 
 
 describe('end-to-end: crash recovery of the language server in code-server', function () {
   this.timeout(120_000);
-  let wb: Workbench | undefined;
   let frame: Frame;
   let firstTurn: ShownMessage[] = [];
   let serverPid = 0;
   const timings: Record<string, number> = {};
   const since = (start: number) => Date.now() - start;
+  // Only this file's outputs: the other e2e files write into the same folder.
+  const workbench = useE2eWorkbench({
+    artifactPrefix: 'crash-', ownsArtifact: (n) => n.startsWith('crash-'),
+    // Chat replies long enough to stream for seconds (the kill must land mid-reply), short
+    // enough that complete turns stay quick.
+    files: { [sourceFile]: sourceText }, chatMaxTokens: 300, timings, timingsLabel: 'crash e2e',
+  });
 
   before(async function () {
-    this.timeout(8 * 60_000);
-    codeServerEntry();
-    // Only this file's outputs: the other e2e files write into the same folder.
-    fs.mkdirSync(artifacts, { recursive: true });
-    for (const f of fs.readdirSync(artifacts).filter((n) => n.startsWith('crash-'))) {
-      fs.rmSync(path.join(artifacts, f), { recursive: true, force: true });
-    }
-    let t = Date.now();
-    const [vsix, model] = await Promise.all([packagedVsix(), getTestModel('tiny', 'F32')]);
-    timings.packageAndModel = since(t);
-    t = Date.now();
-    wb = await openWorkbench({
-      vsix,
-      extensionFolderPrefix: 'qwen-local.qwen-local-',
-      files: { [sourceFile]: sourceText },
-      // Every request and response in the extension's log, kept when a step fails.
-      logLevel: 'trace',
-      // Chat replies long enough to stream for seconds (the kill must land mid-reply), short
-      // enough that complete turns stay quick.
-      settings: e2eSettings(model, 300),
-    });
-    timings.installAndOpenWorkbench = since(t);
-    t = Date.now();
-    await waitForModelReady(wb.page, 120_000);
-    timings.modelReady = since(t);
-    await recordStatusBar(wb.page);
-    serverPid = theServerPid(wb.installedExtension);
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) {
-      const name = `crash-failed-${(this.currentTest.title.match(/^\d+/)?.[0] ?? 'setup')}`;
-      await screenshot(wb.page, artifacts, name).catch(() => undefined);
-    }
-  });
-
-  after(async function () {
-    this.timeout(30_000);
-    const failed = this.test?.parent?.tests.some((t) => t.state !== 'passed') ?? true;
-    const keepLogs = failed || process.env.QWEN_E2E_KEEP_LOGS === '1';
-    await wb?.close(keepLogs ? path.join(artifacts, 'crash-logs') : undefined);
-    console.log(`    crash e2e timings (ms): ${JSON.stringify(timings)}`);
+    await recordStatusBar(workbench().page);
+    serverPid = theServerPid(workbench().installedExtension);
   });
 
   it('1. completes one chat turn before any crash', async function () {
-    const page = wb!.page;
+    const page = workbench().page;
     await runCommand(page, 'Qwen Local: Open Chat');
     frame = await webviewFrame(page, '#prompt', 30_000);
     await waitForChatReady(frame, 20_000);
@@ -120,8 +80,8 @@ describe('end-to-end: crash recovery of the language server in code-server', fun
   });
 
   it('2. a kill -9 mid-reply: the server restarts, the reply is marked interrupted, history is kept', async function () {
-    const page = wb!.page;
-    const installed = wb!.installedExtension;
+    const page = workbench().page;
+    const installed = workbench().installedExtension;
     await recordReplies(frame);
     const question = 'Write a long story about queues.';
     await sendChat(frame, question);
@@ -161,7 +121,7 @@ describe('end-to-end: crash recovery of the language server in code-server', fun
 
   it('3. a new chat message after the restart gets a streamed reply', async function () {
     // Also when test 2 failed before the server was back: this step then checks only itself.
-    await waitForModelReady(wb!.page, 60_000);
+    await waitForModelReady(workbench().page, 60_000);
     await waitForChatReady(frame, 10_000);
     await recordReplies(frame);
     const question = 'Now write a short poem about restarts.';
@@ -169,7 +129,7 @@ describe('end-to-end: crash recovery of the language server in code-server', fun
     await sendChat(frame, question);
     const reply = await waitForReply(frame, 3, 90_000);
     timings.replyAfterRestart = since(t);
-    await screenshot(wb!.page, artifacts, 'crash-4-reply-after-restart');
+    await screenshot(workbench().page, artifacts, 'crash-4-reply-after-restart');
     assert.strictEqual(reply.question, question);
     assert.ok(!reply.failed, `the reply after the restart ended with an error: ${reply.footer}`);
     assert.match(reply.footer, /\d+ tokens · [\d.]+ tokens\/s/, `the reply's footer shows no stats: "${reply.footer}"`);
@@ -181,13 +141,13 @@ describe('end-to-end: crash recovery of the language server in code-server', fun
   });
 
   it('4. ghost text still works in an editor after the restart', async function () {
-    const page = wb!.page;
-    const logBefore = wb!.extensionLog().length;
+    const page = workbench().page;
+    const logBefore = workbench().extensionLog().length;
     await openFile(page, sourceFile);
     await page.keyboard.press('Control+End');
     await page.keyboard.type('def sub(a, b):\n', { delay: 40 });
     const t = Date.now();
-    const suggestion = await ghostTextAfterTyping(page, wb!.extensionLog, logBefore, 30_000);
+    const suggestion = await ghostTextAfterTyping(page, workbench().extensionLog, logBefore, 30_000);
     timings.ghostTextAfterRestart = since(t);
     await screenshot(page, artifacts, 'crash-5-ghost-text');
     assert.ok(suggestion.trim().length > 0, `the ghost text is blank: ${JSON.stringify(suggestion)}`);
@@ -195,8 +155,8 @@ describe('end-to-end: crash recovery of the language server in code-server', fun
 
   it(`5. ${restartsPerMinute + 1} crashes within a minute: no more restarts, an error with "Restart", which brings it back`, async function () {
     this.timeout(180_000);
-    const page = wb!.page;
-    const installed = wb!.installedExtension;
+    const page = workbench().page;
+    const installed = workbench().installedExtension;
     // The crash in test 2 may still be inside the policy's minute; a manual restart gives a fresh
     // allowance, so exactly the kills below count.
     serverPid = theServerPid(installed);

@@ -7,20 +7,16 @@
 // The model has random weights, so its text is gibberish; what is checked is that the text
 // travels correctly through the server, the extension and VS Code. Screenshots of each step go to
 // test-artifacts/e2e/, and VS Code's logs too when a test fails (or QWEN_E2E_KEEP_LOGS=1).
-import { e2eSettings } from './e2e-settings';
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { getTestModel } from '../helpers/models';
 import { recordReplies, streamingProblem, waitForReply } from './chat-view';
-import { codeServerEntry, openWorkbench, repoRoot, Workbench } from './code-server';
-import { packagedVsix } from './vsix';
+import { artifacts, useE2eWorkbench } from './e2e-session';
 import {
-  diffEditorLines, ghostText, ghostTextAfterTyping, notificationButtons, openFile, runCommand, screenshot, statusText, waitForModelReady,
+  diffEditorLines, ghostText, ghostTextAfterTyping, notificationButtons, openFile, runCommand, screenshot, statusText,
   waitForNotification, webviewFrame,
 } from './workbench-ui';
 
-const artifacts = path.join(repoRoot, 'test-artifacts', 'e2e');
 const sourceFile = 'src/add.py';
 const sourceText = 'def add(a, b):\n    return a + b\n\n';
 
@@ -48,55 +44,16 @@ async function waitForFileContent(file: string, expected: string, timeoutMs: num
 
 describe('end-to-end: the packaged extension in code-server', function () {
   this.timeout(120_000);
-  let wb: Workbench | undefined;
   const timings: Record<string, number> = {};
   const since = (start: number) => Date.now() - start;
-
-  before(async function () {
-    this.timeout(8 * 60_000);
-    // Fails with how to install it, before spending time on packaging.
-    codeServerEntry();
-    // Only this file's outputs: crash-recovery.e2e.test.ts writes crash-* into the same folder.
-    fs.mkdirSync(artifacts, { recursive: true });
-    for (const f of fs.readdirSync(artifacts).filter((n) => !n.startsWith('crash-'))) {
-      fs.rmSync(path.join(artifacts, f), { recursive: true, force: true });
-    }
-    let t = Date.now();
-    const [vsix, model] = await Promise.all([packagedVsix(), getTestModel('tiny', 'F32')]);
-    timings.packageAndModel = since(t);
-    t = Date.now();
-    wb = await openWorkbench({
-      vsix,
-      extensionFolderPrefix: 'qwen-local.qwen-local-',
-      files: { [sourceFile]: sourceText },
-      // The extension's trace log shows each time VS Code asked for a completion (ghostTextAfterTyping).
-      logLevel: 'trace',
-      settings: e2eSettings(model, 160),
-    });
-    timings.installAndOpenWorkbench = since(t);
-    t = Date.now();
-    await waitForModelReady(wb.page, 120_000);
-    timings.modelReady = since(t);
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) {
-      const name = `failed-${(this.currentTest.title.match(/^\d+/)?.[0] ?? 'setup')}`;
-      await screenshot(wb.page, artifacts, name).catch(() => undefined);
-    }
-  });
-
-  after(async function () {
-    this.timeout(30_000);
-    // A failed `before` leaves the tests without a state: keep the logs then too.
-    const failed = this.test?.parent?.tests.some((t) => t.state !== 'passed') ?? true;
-    const keepLogs = failed || process.env.QWEN_E2E_KEEP_LOGS === '1';
-    await wb?.close(keepLogs ? path.join(artifacts, 'logs') : undefined);
-    console.log(`    e2e timings (ms): ${JSON.stringify(timings)}`);
+  // Only this file's outputs: crash-recovery.e2e.test.ts writes crash-* into the same folder.
+  const workbench = useE2eWorkbench({
+    artifactPrefix: '', ownsArtifact: (n) => !n.startsWith('crash-'),
+    files: { [sourceFile]: sourceText }, chatMaxTokens: 160, timings, timingsLabel: 'e2e',
   });
 
   it('0. runs the extension installed from the .vsix, with its bundled server and addon', async function () {
-    const w = wb!;
+    const w = workbench();
     const installed = w.installedExtension;
     for (const rel of ['dist/extension.js', 'dist/server.js', 'dist/native/qwen_native.node', 'package.json']) {
       assert.ok(fs.existsSync(path.join(installed, rel)), `${rel} is missing from the installed extension ${installed}`);
@@ -111,17 +68,17 @@ describe('end-to-end: the packaged extension in code-server', function () {
   });
 
   it('1. shows ghost text while typing, and Tab inserts exactly that text', async function () {
-    const page = wb!.page;
-    const file = path.join(wb!.workspace, sourceFile);
+    const page = workbench().page;
+    const file = path.join(workbench().workspace, sourceFile);
     let t = Date.now();
-    const logBefore = wb!.extensionLog().length;
+    const logBefore = workbench().extensionLog().length;
     await openFile(page, sourceFile);
     timings.openFile = since(t);
     await page.keyboard.press('Control+End');
     // Typed as a user would; VS Code indents the new line after the colon.
     await page.keyboard.type('def mul(a, b):\n', { delay: 40 });
     t = Date.now();
-    const suggestion = await ghostTextAfterTyping(page, wb!.extensionLog, logBefore, 60_000);
+    const suggestion = await ghostTextAfterTyping(page, workbench().extensionLog, logBefore, 60_000);
     timings.ghostText = since(t);
     await screenshot(page, artifacts, '1-ghost-text');
     assert.ok(suggestion.trim().length > 0, `the ghost text is blank: ${JSON.stringify(suggestion)}`);
@@ -138,7 +95,7 @@ describe('end-to-end: the packaged extension in code-server', function () {
   });
 
   it('2. streams a chat reply into the chat view', async function () {
-    const page = wb!.page;
+    const page = workbench().page;
     let t = Date.now();
     await runCommand(page, 'Qwen Local: Open Chat');
     const frame = await webviewFrame(page, '#prompt', 30_000);
@@ -178,7 +135,7 @@ describe('end-to-end: the packaged extension in code-server', function () {
   });
 
   it('3. runs "Qwen Local: Explain Code" from the command palette on a selection, answered in the chat', async function () {
-    const page = wb!.page;
+    const page = workbench().page;
     await openFile(page, sourceFile);
     await page.keyboard.press('Control+Home');
     await page.keyboard.press('Shift+ArrowDown');
@@ -199,8 +156,8 @@ describe('end-to-end: the packaged extension in code-server', function () {
   });
 
   it('4. runs "Qwen Local: Fix Code" on a selection: a diff to accept, which writes it, and one Undo reverts it', async function () {
-    const page = wb!.page;
-    const file = path.join(wb!.workspace, sourceFile);
+    const page = workbench().page;
+    const file = path.join(workbench().workspace, sourceFile);
     const before = fs.readFileSync(file, 'utf8');
     // The selection: the first two lines, ending at the start of line 3.
     const selected = before.split('\n').slice(0, 2).join('\n') + '\n';
