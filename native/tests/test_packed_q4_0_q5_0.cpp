@@ -11,6 +11,7 @@
 #include <random>
 #include <string>
 #include <vector>
+#include <utility>
 
 #include "cpu/cpu_features.h"
 #include "quants/packed_act_q8.h"
@@ -87,6 +88,21 @@ std::vector<uint8_t> packed_group(const Legacy& k, int n, const std::vector<uint
   return g;
 }
 
+// Eight quantized rows of length n, their packed group, and the per-row dot that is the reference
+// for every kernel result: vec_dot of row r against token tok of the activations.
+struct GroupCase {
+  const Legacy& k;
+  int n;
+  std::vector<uint8_t> rows, group;
+  size_t row_bytes, stride;
+  GroupCase(const Legacy& k_, int n_, std::vector<uint8_t> rows_)
+      : k(k_), n(n_), rows(std::move(rows_)), group(packed_group(k_, n_, rows)), row_bytes(row_size(k_.type, n_)),
+        stride(kernels::act_row_bytes_q8_0_terms(n_)) {}
+  float want(int r, const std::vector<uint8_t>& xq, int tok) const {
+    return traits(k.type).vec_dot(n, rows.data() + row_bytes * r, xq.data() + stride * tok);
+  }
+};
+
 }  // namespace
 
 QWEN_TEST(packed_q4_0_q5_0_pack_writes_exactly_the_group) {
@@ -125,23 +141,21 @@ QWEN_TEST(packed_q4_0_q5_0_gemv_matches_vec_dot_per_row) {
   std::mt19937 rng(21);
   for (const Legacy& k : kTypes)
   for (int n : kSizes) {
-    const TypeTraits& t = traits(k.type);
-    const std::vector<uint8_t> rows = quantized_rows(k, n, rng);
-    const std::vector<uint8_t> group = packed_group(k, n, rows);
-    const size_t row_bytes = row_size(k.type, n), stride = kernels::act_row_bytes_q8_0_terms(n);
-    std::vector<uint8_t> misaligned(group.size() + 1);
-    std::copy(group.begin(), group.end(), misaligned.begin() + 1);
+    const GroupCase c(k, n, quantized_rows(k, n, rng));
+    const size_t stride = c.stride;
+    std::vector<uint8_t> misaligned(c.group.size() + 1);
+    std::copy(c.group.begin(), c.group.end(), misaligned.begin() + 1);
     const int n_x = 3;
     const std::vector<uint8_t> xq = quantized_activations(n, n_x, rng);
     for (int tok = 0; tok < n_x; ++tok) {
       float got[kGroupRows];
       for (float& v : got) v = NAN;
-      k.gemv(n, group.data(), xq.data() + stride * tok, got);
+      k.gemv(n, c.group.data(), xq.data() + stride * tok, got);
       // Groups need not be aligned: the same group one byte past an allocation's start gives the same.
       float shifted[kGroupRows];
       k.gemv(n, misaligned.data() + 1, xq.data() + stride * tok, shifted);
       for (int r = 0; r < kGroupRows; ++r) {
-        const float want = t.vec_dot(n, rows.data() + row_bytes * r, xq.data() + stride * tok);
+        const float want = c.want(r, xq, tok);
         if (!close_to(got[r], want)) qwen_test::fail(__FILE__, __LINE__, "gemv " + where(k, n, 1, r, tok, got[r], want));
         if (!close_to(shifted[r], want)) qwen_test::fail(__FILE__, __LINE__, "gemv on a misaligned group " + where(k, n, 1, r, tok, shifted[r], want));
       }
@@ -155,18 +169,16 @@ QWEN_TEST(packed_q4_0_q5_0_gemm_matches_vec_dot_per_row_and_token) {
   const int token_counts[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 64};
   for (const Legacy& k : kTypes)
   for (int n : kSizes) {
-    const TypeTraits& t = traits(k.type);
-    const std::vector<uint8_t> rows = quantized_rows(k, n, rng);
-    const std::vector<uint8_t> group = packed_group(k, n, rows);
-    const size_t row_bytes = row_size(k.type, n), stride = kernels::act_row_bytes_q8_0_terms(n);
+    const GroupCase c(k, n, quantized_rows(k, n, rng));
+    const size_t stride = c.stride;
     const std::vector<uint8_t> xq = quantized_activations(n, 64, rng);
     std::vector<float> want((size_t)64 * kGroupRows);
     for (int tok = 0; tok < 64; ++tok)
-      for (int r = 0; r < kGroupRows; ++r) want[(size_t)tok * kGroupRows + r] = t.vec_dot(n, rows.data() + row_bytes * r, xq.data() + stride * tok);
+      for (int r = 0; r < kGroupRows; ++r) want[(size_t)tok * kGroupRows + r] = c.want(r, xq, tok);
     for (int n_x : token_counts) {
       const size_t out_stride = 11;  // wider than 8: the kernel must not touch the gaps
       std::vector<float> got(out_stride * n_x, NAN);
-      k.gemm(n, group.data(), xq.data(), stride, n_x, got.data(), out_stride);
+      k.gemm(n, c.group.data(), xq.data(), stride, n_x, got.data(), out_stride);
       for (int tok = 0; tok < n_x; ++tok) {
         for (int r = 0; r < kGroupRows; ++r) {
           const float g = got[out_stride * tok + r], w = want[(size_t)tok * kGroupRows + r];
@@ -195,7 +207,7 @@ QWEN_TEST(packed_q4_0_q5_0_extreme_levels_do_not_saturate) {
     for (int i = 0; i < n; ++i) w[i] = (i % 32 == 0 ? 1.0f : -1.0f) * (1.0f + 0.01f * r);
     t.quantize_row(w.data(), rows.data() + row_bytes * r, n);
   }
-  const std::vector<uint8_t> group = packed_group(k, n, rows);
+  const GroupCase c(k, n, rows);
   std::vector<uint8_t> xq(stride * 2);
   std::vector<float> x(n);
   for (int tok = 0; tok < 2; ++tok) {
@@ -203,14 +215,14 @@ QWEN_TEST(packed_q4_0_q5_0_extreme_levels_do_not_saturate) {
     kernels::quantize_act_q8_0_terms(x.data(), xq.data() + stride * tok, n);
   }
   float got[2 * kGroupRows];
-  k.gemm(n, group.data(), xq.data(), stride, 2, got, kGroupRows);
+  k.gemm(n, c.group.data(), xq.data(), stride, 2, got, kGroupRows);
   for (int tok = 0; tok < 2; ++tok) {
     for (int r = 0; r < kGroupRows; ++r) {
-      const float want = t.vec_dot(n, rows.data() + row_bytes * r, xq.data() + stride * tok);
+      const float want = c.want(r, xq, tok);
       CHECK(std::fabs(want) > 100.0f);  // the case is as large as intended
       if (!close_to(got[kGroupRows * tok + r], want)) qwen_test::fail(__FILE__, __LINE__, "gemm " + where(k, n, 2, r, tok, got[kGroupRows * tok + r], want));
       float one[kGroupRows];
-      k.gemv(n, group.data(), xq.data() + stride * tok, one);
+      k.gemv(n, c.group.data(), xq.data() + stride * tok, one);
       if (!close_to(one[r], want)) qwen_test::fail(__FILE__, __LINE__, "gemv " + where(k, n, 1, r, tok, one[r], want));
     }
   }
