@@ -55,7 +55,16 @@ inline void packed_rows_kernel(const WeightMatrix& w, const uint8_t* xq, size_t 
   const int k = (int)w.cols;
   const int64_t g0 = r0 / kPackRows, g1 = r1 / kPackRows;
   if (n_tok == 1) {
-    for (int64_t g = g0; g < g1; ++g) p.gemv(k, w.group(g), xq, y + g * kPackRows);
+    int64_t g = g0;
+    if (p.gemv2) {
+      // The tile's first half paired with its second half: two DRAM streams per thread (see
+      // packed.h); an odd group left over goes alone.
+      const int64_t half = (g1 - g0) / 2;
+      for (; g < g0 + half; ++g)
+        p.gemv2(k, w.group(g), w.group(g + half), xq, y + g * kPackRows, y + (g + half) * kPackRows);
+      g = g0 + 2 * half;
+    }
+    for (; g < g1; ++g) p.gemv(k, w.group(g), xq, y + g * kPackRows);
     return;
   }
   // As below: a block of tokens stays in L2 while the tile's groups pass over it.

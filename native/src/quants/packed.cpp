@@ -16,11 +16,12 @@ namespace {
 #define QWEN_PACKED_ENTRY(TYPE, T) GgmlType::TYPE, kernels::pack_##T##_x8, kernels::gemv_##T##_x8, kernels::gemm_##T##_x8
 // Q4_0 and Q5_0 read Q8_0 activations with per-block terms appended (packed_act_q8.h).
 constexpr PackedTraits kPacked[] = {
-    {QWEN_PACKED_ENTRY(Q8_0, q8_0)},
-    {QWEN_PACKED_ENTRY(Q4_0, q4_0), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms},
+    {QWEN_PACKED_ENTRY(Q8_0, q8_0), nullptr, nullptr, kernels::gemv2_q8_0_x8},
+    {QWEN_PACKED_ENTRY(Q4_0, q4_0), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms,
+     kernels::gemv2_q4_0_x8},
     {QWEN_PACKED_ENTRY(Q5_0, q5_0), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms},
     {QWEN_PACKED_ENTRY(Q4_K, q4_K)},
-    {QWEN_PACKED_ENTRY(Q6_K, q6_K)},
+    {QWEN_PACKED_ENTRY(Q6_K, q6_K), nullptr, nullptr, kernels::gemv2_q6_K_x8},
 };
 #undef QWEN_PACKED_ENTRY
 

@@ -24,6 +24,17 @@ constexpr int kPackRows = 8;
 using PackGroupFn = void (*)(const void* src, size_t src_row_bytes, int n, void* dst);
 // One group against one activation row: out[r] = row_r . x for r < kPackRows.
 using PackedGemvFn = void (*)(int n, const void* group, const void* x, float* out);
+// Two groups, anywhere in the matrix, against one activation row: out_a = group_a . x and
+// out_b = group_b . x, bit for bit as gemv computes each. Decode reads every weight once from DRAM;
+// walking two distant groups block by block keeps two memory streams per thread in flight, where
+// one stream leaves the core waiting on DRAM latency between its prefetches. Medians of 7 cold runs
+// (bench/native/matmul-bench.cpp, 2-core Zen 3 VM), one gemv stream -> two: Q4_0 8960x1536 1 thread
+// 10.2 -> 11.1 GB/s, 2 threads 15.3 -> 17.3; Q8_0 12.5 -> 15.3 and 20.1 -> 20.8; Q6_K output head
+// 151936x1536, 2 threads, 16.2 -> 18.4. Whole 1.5B models, decode, medians of 5: Q4_0 17.3 -> 18.7
+// t/s, Q8_0 11.7 -> 12.7. Q4_K has none: its two-group kernel was ~25% slower hot (compute-
+// bound) and no faster cold.
+using PackedGemv2Fn = void (*)(int n, const void* group_a, const void* group_b, const void* x, float* out_a,
+                               float* out_b);
 // One group against n_x activation rows (x_t = x + t * x_stride bytes):
 //   out[t * out_stride + r] = row_r . x_t  for t < n_x, r < kPackRows.
 using PackedGemmFn = void (*)(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out,
@@ -43,6 +54,8 @@ struct PackedTraits {
   // once per token instead of once per 8 rows.
   PackedQuantizeActFn quantize_act = nullptr;
   size_t (*act_row_bytes)(int64_t n) = nullptr;
+  // nullptr where a type has no two-group kernel: decode then calls gemv once per group.
+  PackedGemv2Fn gemv2 = nullptr;
 };
 
 // The packed form of a type on this CPU, or nullptr (no AVX2, or no packed kernels for the type).

@@ -17,4 +17,13 @@ QWEN_DECLARE_PACKED(q4_K)  // packed_q4_K_avx2.cpp
 QWEN_DECLARE_PACKED(q6_K)  // packed_q6_K_avx2.cpp
 #undef QWEN_DECLARE_PACKED
 
+// Two groups against one activation row (PackedTraits::gemv2), where a type has it.
+#define QWEN_DECLARE_PACKED_GEMV2(T)                                                                 \
+  void gemv2_##T##_x8(int n, const void* group_a, const void* group_b, const void* x, float* out_a, \
+                      float* out_b);
+QWEN_DECLARE_PACKED_GEMV2(q8_0)
+QWEN_DECLARE_PACKED_GEMV2(q4_0)
+QWEN_DECLARE_PACKED_GEMV2(q6_K)
+#undef QWEN_DECLARE_PACKED_GEMV2
+
 }  // namespace qwen::kernels

@@ -78,44 +78,53 @@ inline __m256i step_levels(const uint8_t* step, int q) {
   return _mm256_or_si256(_mm256_or_si256(b01, b23), b45);
 }
 
-// One activation row against one group (decode): out[r]. Streams the group from memory, asking
-// for records a few ahead, and keeps every sum in registers. Steps go in pairs (the two halves of
+// One activation row against G groups (decode; G = 1 for gemv, 2 for gemv2, whose groups lie far
+// apart so a thread reads two DRAM streams): out[g][r]. Streams the groups from memory, asking for
+// records a few ahead, and keeps every sum in registers. Steps go in pairs (the two halves of
 // a 16-value scale group) with all four quarters of each, so each chunk is loaded once.
-void gemv_stream(int n, const uint8_t* group, const uint8_t* x, float* out) {
-  __m256 acc = _mm256_setzero_ps();
+template <int G>
+void gemv_stream(int n, const void* const* groups, const uint8_t* x, float* const* out) {
+  __m256 acc[G];
+  for (int g = 0; g < G; ++g) acc[g] = _mm256_setzero_ps();
   for (int i = 0; i < n / QK_K; ++i) {
-    const uint8_t* rec = group + kRecordBytes * i;
-    // The hardware prefetcher alone leaves the core waiting on DRAM; the 27 lines of the record
-    // 6 ahead are requested three here and twelve per half below.
-    const char* ahead = reinterpret_cast<const char*>(rec) + 6 * kRecordBytes;
-    _mm_prefetch(ahead, _MM_HINT_T0);
-    _mm_prefetch(ahead + 64, _MM_HINT_T0);
-    _mm_prefetch(ahead + 128, _MM_HINT_T0);
-    RecordScales rs;
-    unpack_record_scales(rec, &rs);
     const uint8_t* y = x + sizeof(block_q8_K) * i;
     const int8_t* yq = q8k_qs(y);
-    __m256i sumi = _mm256_setzero_si256();
-    for (int h = 0; h < 2; ++h) {
-      const uint8_t* steps = rec + kBitsOff + 8 * kStepBytes * h;
-      for (int p = 0; p < 12; ++p) _mm_prefetch(ahead + kBitsOff + 8 * kStepBytes * h + 64 * p, _MM_HINT_T0);
+    const __m256 dy = _mm256_set1_ps(q8k_d(y));
+    // One group after the other, not unrolled: interleaved, two records' 24 scale vectors would
+    // spill on top of the level work.
+#pragma GCC unroll 1
+    for (int g = 0; g < G; ++g) {
+      const uint8_t* rec = static_cast<const uint8_t*>(groups[g]) + kRecordBytes * i;
+      // The hardware prefetcher alone leaves the core waiting on DRAM; the 27 lines of the record
+      // 6 ahead are requested three here and twelve per half below.
+      const char* ahead = reinterpret_cast<const char*>(rec) + 6 * kRecordBytes;
+      _mm_prefetch(ahead, _MM_HINT_T0);
+      _mm_prefetch(ahead + 64, _MM_HINT_T0);
+      _mm_prefetch(ahead + 128, _MM_HINT_T0);
+      RecordScales rs;
+      unpack_record_scales(rec, &rs);
+      __m256i sumi = _mm256_setzero_si256();
+      for (int h = 0; h < 2; ++h) {
+        const uint8_t* steps = rec + kBitsOff + 8 * kStepBytes * h;
+        for (int p = 0; p < 12; ++p) _mm_prefetch(ahead + kBitsOff + 8 * kStepBytes * h + 64 * p, _MM_HINT_T0);
 #pragma GCC unroll 4
-      for (int kp = 0; kp < 4; ++kp) {
-        const uint8_t* s0 = steps + kStepBytes * (2 * kp);
+        for (int kp = 0; kp < 4; ++kp) {
+          const uint8_t* s0 = steps + kStepBytes * (2 * kp);
 #pragma GCC unroll 4
-        for (int q = 0; q < 4; ++q) {
-          const int8_t* a = yq + 128 * h + 32 * q + 8 * kp;
-          const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(step_levels(s0, q), broadcast4(a)),
-                                               _mm256_maddubs_epi16(step_levels(s0 + kStepBytes, q), broadcast4(a + 4)));
-          sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(s16, rs.scale[8 * h + 2 * q + kp / 2]));
+          for (int q = 0; q < 4; ++q) {
+            const int8_t* a = yq + 128 * h + 32 * q + 8 * kp;
+            const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(step_levels(s0, q), broadcast4(a)),
+                                                 _mm256_maddubs_epi16(step_levels(s0 + kStepBytes, q), broadcast4(a + 4)));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(s16, rs.scale[8 * h + 2 * q + kp / 2]));
+          }
         }
       }
+      const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec)));
+      const __m256i shifted = _mm256_slli_epi32(offset_dot(rs, q8k_bsums(y)), 5);
+      acc[g] = _mm256_fmadd_ps(_mm256_mul_ps(d, dy), _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi, shifted)), acc[g]);
     }
-    const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec)));
-    const __m256i shifted = _mm256_slli_epi32(offset_dot(rs, q8k_bsums(y)), 5);
-    acc = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(q8k_d(y))), _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi, shifted)), acc);
   }
-  _mm256_storeu_ps(out, acc);
+  for (int g = 0; g < G; ++g) _mm256_storeu_ps(out[g], acc[g]);
 }
 
 // All 64 level vectors of one record, in the order the kernels consume them: index
@@ -209,14 +218,20 @@ void pack_q6_K_x8(const void* src, size_t src_row_bytes, int n, void* dst) {
 }
 
 void gemv_q6_K_x8(int n, const void* group, const void* x, float* out) {
-  gemv_stream(n, static_cast<const uint8_t*>(group), static_cast<const uint8_t*>(x), out);
+  gemv_stream<1>(n, &group, static_cast<const uint8_t*>(x), &out);
+}
+
+void gemv2_q6_K_x8(int n, const void* group_a, const void* group_b, const void* x, float* out_a, float* out_b) {
+  const void* groups[2] = {group_a, group_b};
+  float* outs[2] = {out_a, out_b};
+  gemv_stream<2>(n, groups, static_cast<const uint8_t*>(x), outs);
 }
 
 void gemm_q6_K_x8(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride) {
   const uint8_t* g = static_cast<const uint8_t*>(group);
   const uint8_t* xb = static_cast<const uint8_t*>(x);
   if (n_x == 1) {  // one token: the streaming gemv path (prefetches, accumulates in registers)
-    gemv_stream(n, g, xb, out);
+    gemv_stream<1>(n, &group, xb, &out);
     return;
   }
   for (int t = 0; t < n_x; ++t) _mm256_storeu_ps(out + out_stride * t, _mm256_setzero_ps());

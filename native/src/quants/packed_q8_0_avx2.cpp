@@ -103,6 +103,43 @@ void gemm_tile(int nb, const void* group, const void* x, size_t x_stride, float*
   for (int t = 0; t < NX; ++t) _mm256_storeu_ps(out + out_stride * t, acc[t]);
 }
 
+// Decode: one token against G groups at once, block by block (G = 1 for gemv, 2 for gemv2, whose
+// two groups come from distant parts of the matrix so a thread reads two DRAM streams).
+template <int G>
+void gemv_groups(int n, const void* const* groups, const void* xv, float* const* out) {
+  const int nb = n / QK8_0;
+  const block_q8_0* y = static_cast<const block_q8_0*>(xv);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[G];
+  for (int g = 0; g < G; ++g) acc[g] = _mm256_setzero_ps();
+  for (int i = 0; i < nb; ++i) {
+    const __m256 dy = _mm256_set1_ps(half_to_float(y[i].d));
+    for (int g = 0; g < G; ++g) {
+      const uint8_t* blk = block_at(groups[g], i);
+      const uint8_t* lv = blk + kScaleBytes;
+#if PACKED_Q8_0_PREFETCH > 0
+      for (int line = 0; line < 4; ++line)
+        _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchAhead + 64 * line, _MM_HINT_T0);
+#endif
+      // Two integer chains so the adds do not serialize on one register.
+      __m256i s0, s1;
+      {
+        const __m256i w0 = load32(lv), w1 = load32(lv + 32);
+        s0 = chunk_dot(_mm256_sign_epi8(w0, w0), w0, broadcast4(y[i].qs), ones);
+        s1 = chunk_dot(_mm256_sign_epi8(w1, w1), w1, broadcast4(y[i].qs + 4), ones);
+      }
+      for (int k = 2; k < kChunks; k += 2) {
+        const __m256i w0 = load32(lv + 32 * k), w1 = load32(lv + 32 * (k + 1));
+        s0 = _mm256_add_epi32(s0, chunk_dot(_mm256_sign_epi8(w0, w0), w0, broadcast4(y[i].qs + 4 * k), ones));
+        s1 = _mm256_add_epi32(s1, chunk_dot(_mm256_sign_epi8(w1, w1), w1, broadcast4(y[i].qs + 4 * (k + 1)), ones));
+      }
+      const __m256 d = _mm256_mul_ps(row_scales(blk), dy);
+      acc[g] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)), acc[g]);
+    }
+  }
+  for (int g = 0; g < G; ++g) _mm256_storeu_ps(out[g], acc[g]);
+}
+
 }  // namespace
 
 void pack_q8_0_x8(const void* src, size_t src_row_bytes, int n, void* dst) {
@@ -119,34 +156,14 @@ void pack_q8_0_x8(const void* src, size_t src_row_bytes, int n, void* dst) {
   }
 }
 
-void gemv_q8_0_x8(int n, const void* group, const void* xv, float* out) {
-  const int nb = n / QK8_0;
-  const block_q8_0* y = static_cast<const block_q8_0*>(xv);
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256 acc = _mm256_setzero_ps();
-  for (int i = 0; i < nb; ++i) {
-    const uint8_t* blk = block_at(group, i);
-    const uint8_t* lv = blk + kScaleBytes;
-#if PACKED_Q8_0_PREFETCH > 0
-    for (int line = 0; line < 4; ++line)
-      _mm_prefetch(reinterpret_cast<const char*>(blk) + kPrefetchAhead + 64 * line, _MM_HINT_T0);
-#endif
-    // Two integer chains so the adds do not serialize on one register.
-    __m256i s0, s1;
-    {
-      const __m256i w0 = load32(lv), w1 = load32(lv + 32);
-      s0 = chunk_dot(_mm256_sign_epi8(w0, w0), w0, broadcast4(y[i].qs), ones);
-      s1 = chunk_dot(_mm256_sign_epi8(w1, w1), w1, broadcast4(y[i].qs + 4), ones);
-    }
-    for (int k = 2; k < kChunks; k += 2) {
-      const __m256i w0 = load32(lv + 32 * k), w1 = load32(lv + 32 * (k + 1));
-      s0 = _mm256_add_epi32(s0, chunk_dot(_mm256_sign_epi8(w0, w0), w0, broadcast4(y[i].qs + 4 * k), ones));
-      s1 = _mm256_add_epi32(s1, chunk_dot(_mm256_sign_epi8(w1, w1), w1, broadcast4(y[i].qs + 4 * (k + 1)), ones));
-    }
-    const __m256 d = _mm256_mul_ps(row_scales(blk), _mm256_set1_ps(half_to_float(y[i].d)));
-    acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)), acc);
-  }
-  _mm256_storeu_ps(out, acc);
+void gemv_q8_0_x8(int n, const void* group, const void* x, float* out) {
+  gemv_groups<1>(n, &group, x, &out);
+}
+
+void gemv2_q8_0_x8(int n, const void* group_a, const void* group_b, const void* x, float* out_a, float* out_b) {
+  const void* groups[2] = {group_a, group_b};
+  float* outs[2] = {out_a, out_b};
+  gemv_groups<2>(n, groups, x, outs);
 }
 
 void gemm_q8_0_x8(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride) {
