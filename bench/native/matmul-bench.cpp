@@ -73,8 +73,7 @@ int main(int argc, char** argv) {
   const PackedTraits* packed = layout == "packed" && rows % kPackRows == 0 ? packed_traits(type) : nullptr;
   if (packed) {
     std::vector<uint8_t> groups(wq.size());
-    for (int64_t g = 0; g < rows / kPackRows; ++g)
-      packed->pack(wq.data() + g * kPackRows * rb, rb, (int)cols, groups.data() + g * kPackRows * rb);
+    pack_groups(*packed, wq.data(), rb, (int)cols, 0, rows / kPackRows, groups.data());
     wq.swap(groups);
   }
   const size_t kColdBytes = size_t(256) << 20;

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cpu/matmul.h"
@@ -41,8 +42,7 @@ PackedMatrix packed_matrix(GgmlType type, const PackedTraits& p, int64_t rows, i
   }
   PackedMatrix m;
   m.bytes.resize(rows_q.size());
-  const size_t group_bytes = row_bytes * kPackRows;
-  for (int64_t g = 0; g < rows / kPackRows; ++g) p.pack(rows_q.data() + g * group_bytes, row_bytes, n, m.bytes.data() + g * group_bytes);
+  pack_groups(p, rows_q.data(), row_bytes, n, 0, rows / kPackRows, m.bytes.data());
   m.w = WeightMatrix{type, m.bytes.data(), rows, n, row_bytes, &p};
   return m;
 }

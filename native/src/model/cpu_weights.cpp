@@ -32,7 +32,7 @@ void place(WeightMatrix& m, uint8_t* dst, ThreadPool& pool) {
       std::memcpy(dst + begin, src + begin, end - begin);
       return;
     }
-    for (int64_t g = g0; g < g1; ++g) p->pack(src + g * group_bytes, m.row_bytes, (int)m.cols, dst + g * group_bytes);
+    pack_groups(*p, src, m.row_bytes, (int)m.cols, g0, g1, dst);
   });
   m.data = dst;
   m.packed = p;

@@ -44,4 +44,10 @@ const PackedTraits* packed_traits(GgmlType t) {
 
 void packed_disable(bool off) { g_disabled.store(off); }
 
+void pack_groups(const PackedTraits& p, const uint8_t* src, size_t row_bytes, int n, int64_t g0, int64_t g1,
+                 uint8_t* dst) {
+  const size_t group_bytes = kPackRows * row_bytes;
+  for (int64_t g = g0; g < g1; ++g) p.pack(src + g * group_bytes, row_bytes, n, dst + g * group_bytes);
+}
+
 }  // namespace qwen

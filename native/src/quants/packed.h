@@ -58,6 +58,11 @@ struct PackedTraits {
   PackedGemv2Fn gemv2 = nullptr;
 };
 
+// Packs groups [g0, g1) of a matrix whose GGML rows (n elements, row_bytes each) start at src into
+// dst, where group g sits at the same offset as its rows did (g * kPackRows * row_bytes).
+void pack_groups(const PackedTraits& p, const uint8_t* src, size_t row_bytes, int n, int64_t g0, int64_t g1,
+                 uint8_t* dst);
+
 // The packed form of a type on this CPU, or nullptr (no AVX2, or no packed kernels for the type).
 const PackedTraits* packed_traits(GgmlType t);
 
