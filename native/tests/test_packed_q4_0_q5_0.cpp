@@ -27,7 +27,8 @@ namespace {
 
 constexpr int kGroupRows = 8;
 constexpr uint8_t kSentinel = 0x5C;
-constexpr int kSizes[] = {32, 896, 4864};
+// 32, 96 and 160 end in a short quad of blocks (packed Q4_0 lays blocks out in fours).
+constexpr int kSizes[] = {32, 96, 160, 896, 4864};
 
 // One packed type under test and its kernels.
 struct Legacy {
