@@ -92,8 +92,10 @@ QWEN_TEST(packed_gemv2_equals_gemv_on_each_group_bit_for_bit) {
   CHECK(with_gemv2 >= 3);
 }
 
-// Row counts chosen so that decode tiles hold an odd number of groups (a left-over single gemv),
-// an even number, and a last tile shorter than the rest; every output row must equal gemv's.
+// Row counts chosen so that decode tiles (rows / 32, at least 32 rows; matmul.cpp row_tile) hold an
+// odd number of groups (a left-over single gemv: 24 and 1280 rows, 3 and 5 groups), an even number
+// (296 and 2560: 4 and 10), and a last tile shorter than the rest (296 and 1288); every output row
+// must equal gemv's.
 QWEN_TEST(packed_decode_matmul_puts_each_group_in_its_rows) {
   if (!avx2_or_say_why("packed_decode_matmul_puts_each_group_in_its_rows")) return;
   ThreadPool pool(2);
@@ -103,7 +105,7 @@ QWEN_TEST(packed_decode_matmul_puts_each_group_in_its_rows) {
     CHECK(p != nullptr);
     if (!p) continue;
     const int n = 256;
-    for (int64_t rows : {8, 24, 296, 2560, 2568}) {
+    for (int64_t rows : {8, 24, 296, 1280, 1288, 2560}) {
       const PackedMatrix m = packed_matrix(type, *p, rows, n, 100 + (uint32_t)rows);
       std::mt19937 rng(5 + (uint32_t)rows);
       std::normal_distribution<float> dist(0.0f, 1.0f);

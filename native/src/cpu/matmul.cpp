@@ -16,14 +16,16 @@ constexpr int64_t kBatchRowTile = 16;
 constexpr int kTokenBlock = 64;
 
 // Rows per task: small enough to balance two or more threads, large enough that the atomic task
-// counter is noise. Decode keeps ~64 tasks per matrix but no fewer than 16 rows (~15 KB of a
-// 896-wide Q8_0 matrix): longer runs of consecutive rows keep each thread's DRAM stream
+// counter is noise. Decode keeps ~32 tasks per matrix but no fewer than 32 rows (~16 KB of a
+// 896-wide Q4_0 matrix): longer runs of consecutive rows keep each thread's DRAM stream
 // sequential, which on the 151936-row output head read ~1.4-1.8x more GMAC per CPU-second at
-// 256 rows than at 16 (bench/native/matmul-bench.cpp, cold, 2 threads).
+// 256 rows than at 16 (bench/native/matmul-bench.cpp, cold, 2 threads). The 896-row matrices of
+// the 0.5B model went from 16-row tasks (two Q4_0 groups, 8 KB) to 32: 0.5B Q4_0 decode, medians
+// of 11 alternated runs, 55.1 -> 60.5 t/s (the 1.5B and other 0.5B types within noise).
 // Always a multiple of kPackRows, so packed matrices split on group boundaries.
 int64_t row_tile(int n_tok, int64_t n_rows) {
   if (n_tok != 1) return kBatchRowTile;
-  return std::clamp<int64_t>(n_rows / 64, 16, 256) / kPackRows * kPackRows;
+  return std::clamp<int64_t>(n_rows / 32, 32, 256) / kPackRows * kPackRows;
 }
 
 // The activation format a matrix's kernels read: the packed kernel's own where it has one, else
