@@ -9,8 +9,8 @@
 // and all nibbles after, each group was two streams (the scale stream 1/9 of the bytes), and the
 // two-group decode kernel four; matmul-bench cold, medians of 9, 2 threads: 8960x1536 18.0 -> 21.0
 // GB/s, 4864x896 18.7 -> 20.0; 1 thread 15.2 -> 17.2. Quads rather than single blocks keep every
-// quad on whole cache lines (a single block is 144 bytes): quads of 1, 2, 4 and 8 blocks measured
-// 20.7, 20.7, 21.0 and 19.1 GB/s.
+// quad on whole cache lines (a single block is 144 bytes). Other quad sizes, same runs as their
+// 4-block line: 1 block 19.4 against 19.9; 2 and 8 blocks 20.7 and 19.1 against 21.0.
 // GGML's qs[j] holds element j in its low nibble and element j + 16 in its high nibble, so chunk k's
 // low nibbles are elements 4k..4k+3 and its high nibbles elements 16+4k..16+4k+3 of every row: int32
 // lane r is row r, and a broadcast of four activation bytes multiplies all eight rows at once.
@@ -72,8 +72,6 @@ inline void prefetch_block(const uint8_t* group, int b, const BlockAt& at) {
   _mm_prefetch(reinterpret_cast<const char*>(group + at.nibbles + kPrefetchAhead), _MM_HINT_T0);
   _mm_prefetch(reinterpret_cast<const char*>(group + at.nibbles + kPrefetchAhead + 64), _MM_HINT_T0);
 }
-
-
 
 // out[t * out_stride + r] = row_r . y_t for t < NT: one pass over the group's weights, each nibble chunk
 // unpacked once and multiplied against all NT tokens while the accumulators stay in registers.
