@@ -92,33 +92,31 @@ void dot_tile(int n, const void* group, const uint8_t* x, size_t x_stride, float
   __m256 acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
   for (int b = 0; b < nb; ++b) {
-    {
-      const BlockAt at = block_at(nb, b);
-      const uint8_t* chunk = base + at.nibbles;
-      prefetch_block(base, b, at);
-      // The block's eight level vectors (low then high nibbles of each chunk) stay in registers while
-      // the tokens pass over them one at a time, so each token's int16 sum is one short chain.
-      __m256i level[2 * kChunks];
-      for (int k = 0; k < kChunks; ++k) {
-        const __m256i v = load32(chunk + 32 * k);
-        level[k] = _mm256_and_si256(v, low4);
-        level[kChunks + k] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+    const BlockAt at = block_at(nb, b);
+    const uint8_t* chunk = base + at.nibbles;
+    prefetch_block(base, b, at);
+    // The block's eight level vectors (low then high nibbles of each chunk) stay in registers while
+    // the tokens pass over them one at a time, so each token's int16 sum is one short chain.
+    __m256i level[2 * kChunks];
+    for (int k = 0; k < kChunks; ++k) {
+      const __m256i v = load32(chunk + 32 * k);
+      level[k] = _mm256_and_si256(v, low4);
+      level[kChunks + k] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+    }
+    __m256i isum[NT];
+    for (int t = 0; t < NT; ++t) {
+      const int8_t* q = y[t][b].qs;
+      __m256i s16 = _mm256_maddubs_epi16(level[0], broadcast4(q));
+      for (int k = 1; k < 2 * kChunks; ++k) {
+        s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(level[k], broadcast4(q + 4 * k)));
+        keep_order(s16);
       }
-      __m256i isum[NT];
-      for (int t = 0; t < NT; ++t) {
-        const int8_t* q = y[t][b].qs;
-        __m256i s16 = _mm256_maddubs_epi16(level[0], broadcast4(q));
-        for (int k = 1; k < 2 * kChunks; ++k) {
-          s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(level[k], broadcast4(q + 4 * k)));
-          keep_order(s16);
-        }
-        isum[t] = s16;
-      }
-      const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(base + at.scales)));
-      for (int t = 0; t < NT; ++t) {
-        const __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(isum[t], ones16), _mm256_set1_epi32(8 * ysum[t][b]));
-        acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(yd[t][b])), _mm256_cvtepi32_ps(dot), acc[t]);
-      }
+      isum[t] = s16;
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(base + at.scales)));
+    for (int t = 0; t < NT; ++t) {
+      const __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(isum[t], ones16), _mm256_set1_epi32(8 * ysum[t][b]));
+      acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(yd[t][b])), _mm256_cvtepi32_ps(dot), acc[t]);
     }
   }
   for (int t = 0; t < NT; ++t) _mm256_storeu_ps(out + out_stride * t, acc[t]);
@@ -170,12 +168,12 @@ void gemv_groups(int n, const void* const* groups, const uint8_t* x, float* cons
 void pack_q4_0_x8(const void* src, size_t src_row_bytes, int n, void* dst) {
   const int nb = n / QK4_0;
   uint8_t* base = static_cast<uint8_t*>(dst);
-  for (int r = 0; r < kRows; ++r) {
-    const block_q4_0* row = reinterpret_cast<const block_q4_0*>(static_cast<const uint8_t*>(src) + src_row_bytes * r);
-    for (int b = 0; b < nb; ++b) {
-      const BlockAt at = block_at(nb, b);
-      std::memcpy(base + at.scales + sizeof(fp16_t) * r, &row[b].d, sizeof(fp16_t));
-      for (int k = 0; k < kChunks; ++k) std::memcpy(base + at.nibbles + 32 * k + 4 * r, row[b].qs + 4 * k, 4);
+  for (int b = 0; b < nb; ++b) {
+    const BlockAt at = block_at(nb, b);
+    for (int r = 0; r < kRows; ++r) {
+      const block_q4_0& blk = reinterpret_cast<const block_q4_0*>(static_cast<const uint8_t*>(src) + src_row_bytes * r)[b];
+      std::memcpy(base + at.scales + sizeof(fp16_t) * r, &blk.d, sizeof(fp16_t));
+      for (int k = 0; k < kChunks; ++k) std::memcpy(base + at.nibbles + 32 * k + 4 * r, blk.qs + 4 * k, 4);
     }
   }
 }
