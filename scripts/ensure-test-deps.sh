@@ -2,11 +2,11 @@
 # Installs what a test tier needs beyond `npm install`, so that the README's `npm test` works on a
 # fresh machine by itself. `npm test` and `npm run test:fast` run it first.
 #
-#   scripts/ensure-test-deps.sh fast   Debian's chromium, for the webview tests
-#   scripts/ensure-test-deps.sh full   that, plus code-server 4.99.4 for the end-to-end tests (built
-#                                      from the npm registry with Debian's headers: about 6 minutes
-#                                      on 2 cores, once; QWEN_E2E_DIR says where, see
-#                                      scripts/install-code-server.sh)
+#   scripts/ensure-test-deps.sh fast   nothing beyond the build (the fast tier runs in Node alone)
+#   scripts/ensure-test-deps.sh full   Debian's chromium for the webview and end-to-end tests, and
+#                                      code-server 4.99.4 for the end-to-end tests (built from the
+#                                      npm registry with Debian's headers: about 6 minutes on 2 cores,
+#                                      once; QWEN_E2E_DIR says where, see scripts/install-code-server.sh)
 #
 # Missing Debian packages are installed when run as root; otherwise it names them in one line and
 # fails. Nothing comes from anywhere but the npm registry and Debian. When everything is already
@@ -28,8 +28,6 @@ done
 
 case "$tier" in
   fast)
-    "$ROOT/scripts/ensure-debian-packages.sh" "$who" \
-      "chromium: the headless browser that runs the webview tests" chromium
     ;;
   full)
     # One check for every package, so a user who is not root hears about all of them at once.

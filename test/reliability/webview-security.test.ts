@@ -55,7 +55,7 @@ describe('webview security (headless Chromium)', function () {
     // npm test installs chromium first (scripts/ensure-test-deps.sh), so a missing one is a
     // broken set-up to report, not a reason to skip.
     if (!fs.existsSync(chromiumPath)) {
-      throw new Error(`${chromiumPath} is not installed: run scripts/ensure-test-deps.sh fast (as root) or apt-get install -y chromium`);
+      throw new Error(`${chromiumPath} is not installed: run scripts/ensure-test-deps.sh full (as root) or apt-get install -y chromium`);
     }
     execFileSync(process.execPath, [path.join(repoRoot, 'scripts/build-bundles.mjs'), 'webview'], { stdio: 'pipe' });
     browser = await chromium.launch({
