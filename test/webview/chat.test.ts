@@ -23,9 +23,10 @@ describe('chat webview (headless Chromium)', function () {
   let pageErrors: string[] = [];
 
   before(async function () {
+    // npm test installs chromium first (scripts/ensure-test-deps.sh), so a missing one is a
+    // broken set-up to report, not a reason to skip.
     if (!fs.existsSync(chromiumPath)) {
-      console.log(`    skipped: ${chromiumPath} is not installed (apt-get install -y chromium)`);
-      this.skip();
+      throw new Error(`${chromiumPath} is not installed: run scripts/ensure-test-deps.sh full (as root) or apt-get install -y chromium`);
     }
     // Build the page bundle from the current sources (esbuild, ~1 s; type-checks the webview too).
     execFileSync(process.execPath, [path.join(repoRoot, 'scripts/build-bundles.mjs'), 'webview'], { stdio: 'pipe' });
