@@ -275,6 +275,41 @@ describe('openai: HTTP server security and limits (tiny model, loopback)', funct
     assert.strictEqual(dropped.kvUsedTokens, 0, 'no KV cell is left held');
   });
 
+  it('runs on the language server scheduler: a completion cuts in ahead of a streaming chat', async () => {
+    const s = await start();
+    records.length = 0;
+    const controller = new AbortController();
+    const res = await fetch(`${s.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'Tell a very long story.' }], max_tokens: 400, temperature: 0.9, seed: 5, stream: true }),
+      signal: controller.signal,
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    const completion = await raw(s.url, 'POST', '/v1/completions', JSON_HEADERS, JSON.stringify({ prompt: 'def f(x):', max_tokens: 3, temperature: 0 }));
+    assert.strictEqual(completion.status, 200, JSON.stringify(completion.json));
+    // A queue of its own would have run the 400-token chat to its end first.
+    assert.deepStrictEqual(records.map((r) => r.kind), ['completion'], 'the completion finished while the chat still streams');
+    assert.strictEqual(s.debugStats()!.running, 1);
+    controller.abort();
+    await reader.cancel().catch(() => undefined);
+    await waitFor('the chat is cancelled', () => records.length === 2, 5000);
+  });
+
+  it('keeps each client its own KV slot: a repeated prompt reuses it, another user starts afresh', async () => {
+    const s = await start();
+    const ask = (user: string) =>
+      raw(s.url, 'POST', '/v1/completions', JSON_HEADERS, JSON.stringify({ prompt: 'import os\nimport sys\n\ndef main():\n', max_tokens: 2, temperature: 0, user }));
+    const first = await ask('alice');
+    assert.strictEqual(first.json?.usage.prompt_tokens_details.cached_tokens, 0);
+    const again = await ask('alice');
+    assert.strictEqual(again.json?.usage.prompt_tokens_details.cached_tokens, again.json?.usage.prompt_tokens - 1, 'all but the last prompt token reused');
+    const other = await ask('bob');
+    assert.strictEqual(other.json?.usage.prompt_tokens_details.cached_tokens, 0, "bob does not get alice's slot while there is room for his own");
+    assert.strictEqual(s.debugStats()!.slots.length, 2);
+  });
+
   it('refuses to listen on a non-loopback address without a key, and says why', async () => {
     // 192.0.2.1 (TEST-NET-1) is on no interface here: even a missing check could not expose anything.
     await assert.rejects(startHttpServer({ model, host: '192.0.2.1' }), /refusing to listen on 192\.0\.2\.1 without an API key.*--api-key.*--insecure-no-auth/s);
