@@ -8,7 +8,9 @@ import type { Model } from '../../src/engine/api';
 import { loadModel } from '../../src/engine/model';
 import { RequestRecord } from '../../src/openai/handlers';
 import { HttpServerHandle, HttpServerOptions, startHttpServer } from '../../src/openai/server';
+import { readSseData } from '../../src/openai/sse';
 import { getTestModel } from '../helpers/models';
+import { loadFakeModel } from '../server/fake-engine';
 
 type Json = Record<string, any>;
 
@@ -317,5 +319,43 @@ describe('openai: HTTP server security and limits (tiny model, loopback)', funct
     // With a key (or the explicit opt-out) the refusal is gone: what fails now is the bind itself.
     await assert.rejects(startHttpServer({ model, host: '192.0.2.1', apiKey: 'sk-x' }), /EADDRNOTAVAIL/);
     await assert.rejects(startHttpServer({ model, host: '192.0.2.1', insecureNoAuth: true }), /EADDRNOTAVAIL/);
+  });
+
+  it('ends a request that runs past --request-timeout: 504 as JSON, an error event in a stream (fake engine, 20 ms a token)', async () => {
+    // The fake engine's chat never ends by itself, and its speed is fixed, so the limit surely fires.
+    const slow = await loadFakeModel(await getTestModel('tiny', 'F32'), { contextSize: 4096 }, { prefillMsPerToken: 0, decodeMs: 20 });
+    const s = await start({ model: slow, requestTimeoutMs: 300 });
+    records.length = 0;
+    const body = { messages: [{ role: 'user', content: 'hi' }], max_tokens: 1000 };
+    const started = Date.now();
+    const whole = await raw(s.url, 'POST', '/v1/chat/completions', JSON_HEADERS, JSON.stringify(body));
+    assert.strictEqual(whole.status, 504);
+    assert.strictEqual(whole.json?.error.code, 'request_timeout');
+    assert.ok(Date.now() - started < 5000, 'stopped at the limit, not after 1000 tokens');
+
+    const res = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ ...body, stream: true }) });
+    const events: string[] = [];
+    for await (const data of readSseData(res.body as unknown as AsyncIterable<Uint8Array>)) events.push(data);
+    assert.ok(events.length > 1, 'some text streamed first');
+    assert.strictEqual(JSON.parse(events[events.length - 1]).error.code, 'request_timeout');
+    assert.ok(!events.includes('[DONE]'));
+    assert.deepStrictEqual(records.map((r) => r.stopReason), ['timeout', 'timeout']);
+    await waitFor('the slots are free', () => s.debugStats()!.slots.every((sl) => !sl.busy) && s.debugStats()!.running === 0, 5000);
+  });
+
+  it('a request that does not fit in the KV cache beside a running one waits for it, then gets its full reply (fake engine)', async () => {
+    const small = await loadFakeModel(await getTestModel('tiny', 'F32'), { contextSize: 512 }, { prefillMsPerToken: 0, decodeMs: 2 });
+    const s = await start({ model: small });
+    const body = (user: string) => JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 200, user });
+    const first = raw(s.url, 'POST', '/v1/chat/completions', JSON_HEADERS, body('a'));
+    await waitFor('the first request runs', () => s.debugStats()!.running === 1, 5000);
+    const second = raw(s.url, 'POST', '/v1/chat/completions', JSON_HEADERS, body('b'));
+    await waitFor('the second waits for room', () => s.debugStats()!.waitingForRoom === 1, 5000);
+    const [a, b] = await Promise.all([first, second]);
+    for (const r of [a, b]) {
+      assert.strictEqual(r.status, 200, JSON.stringify(r.json));
+      assert.strictEqual(r.json?.usage.completion_tokens, 200, 'the reply was not cut short');
+    }
+    assert.strictEqual(s.debugStats()!.waitingForRoom, 0);
   });
 });
