@@ -1,13 +1,14 @@
 // What `qwen-local serve --http` does: start listening at once, load the model in the background
 // (requests get 503 until it is ready), log one line per request, and shut down cleanly on
 // SIGINT/SIGTERM. Kept here, next to the server, so the CLI command is a few lines of wiring.
-import type { Model } from '../engine/api';
+import type { DeviceSetting, Model } from '../engine/api';
 import { loadModel } from '../engine/model';
 import { HttpServerHandle, startHttpServer } from './server';
 
 export interface ServeHttpOptions {
   modelPath: string;
   threads?: number;
+  device?: DeviceSetting;
   contextSize?: number;
   host?: string;
   port?: number;
@@ -24,10 +25,14 @@ export interface ServeHttpHandle extends HttpServerHandle {
 
 export async function serveHttp(opts: ServeHttpOptions): Promise<ServeHttpHandle> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const model = loadModel(opts.modelPath, { threads: opts.threads ?? 0, contextSize: opts.contextSize });
+  const model = loadModel(opts.modelPath, { threads: opts.threads ?? 0, device: opts.device, contextSize: opts.contextSize });
   // The failure is reported here and through 503 answers; this catch only keeps it from being unhandled.
   model.then(
-    (m) => log(`qwen-local: model ready: ${m.info.name}, context ${m.info.contextSize} tokens, ${m.info.backend}`),
+    (m) => {
+      const gpu = m.info.deviceReport.gpuUnavailable;
+      const why = gpu && gpu.code !== 'cpu_requested' ? ` (GPU not used: ${gpu.message})` : '';
+      log(`qwen-local: model ready: ${m.info.name}, context ${m.info.contextSize} tokens, ${m.info.backend}${why}`);
+    },
     (e: unknown) => log(`qwen-local: cannot load ${opts.modelPath}: ${(e as Error).message}`),
   );
   const server = await startHttpServer({
