@@ -4,6 +4,9 @@
 // (QWEN_TEST_CUDA_UNAVAILABLE) reports each reason, and its stand-in GPU backend
 // (QWEN_TEST_FAKE_GPU) returns exact, perturbed or failing results (native/src/model/device.h).
 import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import type { Model } from '../../src/engine/api';
 import { generate } from '../../src/engine/generate';
 import { isGpuFault, loadModel } from '../../src/engine/model';
@@ -146,7 +149,8 @@ describe('engine: device selection (cpu | cuda | auto)', function () {
 
   it('refuses an unknown device before loading', async () => {
     await assert.rejects(loadModel(tiny, { device: 'tpu' as 'cpu' }), /device must be 'auto', 'cpu' or 'cuda', got 'tpu'/);
-    await assert.rejects(loadNative().loadModel(tiny, { device: 'tpu' as 'cpu' }), /device must be 'auto', 'cpu' or 'cuda', got 'tpu'/);
+    // The addon refuses it synchronously, before queueing any work.
+    assert.throws(() => loadNative().loadModel(tiny, { device: 'tpu' as 'cpu' }), /device must be 'auto', 'cpu' or 'cuda', got 'tpu'/);
   });
 
   describe('cli --device', () => {
@@ -168,14 +172,24 @@ describe('engine: device selection (cpu | cuda | auto)', function () {
     });
 
     it('every model-loading command takes --device and refuses a bad one', async () => {
-      for (const cmd of ['info', 'run', 'chat', 'logits', 'perplexity', 'bench']) {
-        const r = await runCli([cmd, '--model', tiny, '--device', 'gpu', '--prompt', 'x', '--tokens', 't', '--out', 'o', '--file', 'f']);
-        assert.strictEqual(r.code, 1, `${cmd}: ${r.stderr}`);
-        assert.match(r.stderr, /--device must be auto, cpu or cuda, got 'gpu'|unknown option/, cmd);
-        assert.doesNotMatch(r.stderr, /unknown option '--device'/, cmd);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen-device-'));
+      const tokens = path.join(dir, 't.json');
+      const text = path.join(dir, 't.txt');
+      fs.writeFileSync(tokens, '[1, 2, 3]');
+      fs.writeFileSync(text, 'hello world '.repeat(100));
+      try {
+        const commands: string[][] = [
+          ['info'], ['run', '--prompt', 'x'], ['chat'], ['logits', '--tokens', tokens, '--out', path.join(dir, 'o.f32')],
+          ['perplexity', '--file', text], ['bench'], ['serve', '--http'],
+        ];
+        for (const [cmd, ...rest] of commands) {
+          const r = await runCli([cmd, '--model', tiny, '--device', 'gpu', ...rest]);
+          assert.strictEqual(r.code, 1, `${cmd}: ${r.stderr}`);
+          assert.match(r.stderr, /^qwen-local: --device must be auto, cpu or cuda, got 'gpu'/, cmd);
+        }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
       }
-      const serve = await runCli(['serve', '--http', '--model', tiny, '--device', 'gpu']);
-      assert.match(serve.stderr, /--device must be auto, cpu or cuda, got 'gpu'/);
     });
 
     it('a fallback is never silent: run notes it on stderr', async () => {

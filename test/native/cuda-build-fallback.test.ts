@@ -17,7 +17,9 @@ function configure(dir: string, args: string[], env: Record<string, string> = {}
     encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024, timeout: 600_000,
   });
   const cacheFile = path.join(dir, 'build', 'CMakeCache.txt');
-  return { status: r.status, output: `${r.stdout ?? ''}\n${r.stderr ?? ''}`, cache: fs.existsSync(cacheFile) ? fs.readFileSync(cacheFile, 'utf8') : '' };
+  // CMake wraps warning text at ~80 columns and indents it: match against the words, one space apart.
+  const output = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.replace(/\s+/g, ' ');
+  return { status: r.status, output, cache: fs.existsSync(cacheFile) ? fs.readFileSync(cacheFile, 'utf8') : '' };
 }
 
 function script(dir: string, name: string, body: string): string {
