@@ -6,15 +6,15 @@
 //           key (--api-key or QWEN_LOCAL_API_KEY) unless --insecure-no-auth says the network is trusted.
 import { API_KEY_ENV } from '../openai/access-policy';
 import { Args, UsageError } from './args';
-import { Command } from './common';
+import { Command, DEVICE_OPTION, deviceFromArgs } from './common';
 
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'run the language server over stdio, or an OpenAI-compatible HTTP API',
   usage:
     '--stdio | --http --model FILE [--port N] [--host 127.0.0.1] [--api-key KEY] [--allow-host NAME]... ' +
-    '[--cors-origin ORIGIN]... [--insecure-no-auth] [--threads N] [--ctx N] [--max-queue N] [--max-tokens N] ' +
-    '[--idle-timeout S] [--request-timeout S]',
+    '[--cors-origin ORIGIN]... [--insecure-no-auth] [--threads N] [--device auto|cpu|cuda] [--ctx N] [--max-queue N] ' +
+    '[--max-tokens N] [--idle-timeout S] [--request-timeout S]',
   options: {
     stdio: { kind: 'flag', description: 'talk LSP over stdin/stdout (what editors start)' },
     http: { kind: 'flag', description: 'serve /v1/models, /v1/completions and /v1/chat/completions over HTTP' },
@@ -31,15 +31,17 @@ export const serveCommand: Command = {
     'max-tokens': { kind: 'int', min: 1, description: 'most tokens one request may generate (default: the context size)' },
     'idle-timeout': { kind: 'int', min: 1, max: 3600, description: 'seconds a client may stay silent while sending a request (default 30)' },
     'request-timeout': { kind: 'int', min: 1, max: 86400, description: 'seconds one generation request may take, waiting included (default 600)' },
+    device: { ...DEVICE_OPTION, description: `${DEVICE_OPTION.description}; with --stdio it overrides the client's qwenLocal.device setting` },
   },
   async run(args: Args) {
     const stdio = args.flag('stdio');
     const http = args.flag('http');
     if (stdio === http) throw new UsageError('serve needs exactly one of --stdio (language server) or --http (OpenAI-compatible API)');
+    const device = deviceFromArgs(args);
     if (stdio) {
       // Loaded only here: the server pulls in the LSP libraries, which no other command needs.
       const { startServer } = await import('../server/main');
-      await startServer({ transport: 'stdio' });
+      await startServer({ transport: 'stdio', device: args.string('device') !== undefined ? device : undefined });
       // The server keeps the process alive until the client disconnects.
       return undefined;
     }
@@ -57,6 +59,7 @@ export const serveCommand: Command = {
       host: args.string('host', '127.0.0.1'),
       port: args.int('port', 8080),
       threads: args.int('threads', 0),
+      device,
       contextSize: args.int('ctx'),
       apiKey,
       insecureNoAuth: args.flag('insecure-no-auth'),

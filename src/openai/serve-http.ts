@@ -3,7 +3,7 @@
 // the model in the background (requests get 503 until it is ready), log one line per request,
 // and shut down cleanly on SIGINT/SIGTERM. Kept here, next to the server, so the CLI command is
 // a few lines of wiring.
-import type { Model } from '../engine/api';
+import type { DeviceSetting, Model } from '../engine/api';
 import { loadModel } from '../engine/model';
 import { AccessPolicy, checkBindSecurity, isLoopbackName } from './access-policy';
 import { HttpServerHandle, HttpServerOptions, startHttpServer } from './server';
@@ -15,6 +15,7 @@ export interface ServeHttpOptions
   > {
   modelPath: string;
   threads?: number;
+  device?: DeviceSetting;
   contextSize?: number;
   /** Where log lines go (the CLI passes stderr). */
   log?: (line: string) => void;
@@ -33,10 +34,14 @@ export async function serveHttp(opts: ServeHttpOptions): Promise<ServeHttpHandle
   // Before the model load: a refused start should not first spend seconds mapping weights.
   checkBindSecurity(host, opts.apiKey !== undefined, opts.insecureNoAuth === true);
   new AccessPolicy({ bindHost: host, allowHosts: opts.allowHosts, corsOrigins: opts.corsOrigins, apiKey: opts.apiKey });
-  const model = loadModel(opts.modelPath, { threads: opts.threads ?? 0, contextSize: opts.contextSize });
+  const model = loadModel(opts.modelPath, { threads: opts.threads ?? 0, device: opts.device, contextSize: opts.contextSize });
   // The failure is reported here and through 503 answers; this catch only keeps it from being unhandled.
   model.then(
-    (m) => log(`qwen-local: model ready: ${m.info.name}, context ${m.info.contextSize} tokens, ${m.info.backend}`),
+    (m) => {
+      const gpu = m.info.deviceReport.gpuUnavailable;
+      const why = gpu && gpu.code !== 'cpu_requested' ? ` (GPU not used: ${gpu.message})` : '';
+      log(`qwen-local: model ready: ${m.info.name}, context ${m.info.contextSize} tokens, ${m.info.backend}${why}`);
+    },
     (e: unknown) => log(`qwen-local: cannot load ${opts.modelPath}: ${(e as Error).message}`),
   );
   let server: HttpServerHandle;

@@ -36,6 +36,7 @@ import { defaultEngine, EngineModule, ModelHost } from './model-host';
 import { EngineScheduler } from './scheduler/engine-scheduler';
 import { defaultSettings, EffectiveSettings, mergeSettings, needsReload } from './settings';
 import { WorkspacePaths } from './workspace-paths';
+import type { DeviceSetting } from '../engine/api';
 
 export interface StartServerOptions {
   /** 'stdio' or 'ipc'; left out, vscode-languageserver picks from argv (--stdio, --node-ipc). */
@@ -44,6 +45,8 @@ export interface StartServerOptions {
   engine?: EngineModule;
   /** Wait a chat turn may wait behind completions before it is served anyway. */
   maxChatWaitMs?: number;
+  /** `serve --stdio --device X`: overrides the client's device setting. */
+  device?: DeviceSetting;
 }
 
 export interface RunningServer {
@@ -97,8 +100,9 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
     },
   });
 
+  const withDevice = (s: EffectiveSettings): EffectiveSettings => (options.device ? { ...s, device: options.device } : s);
   const applySettings = (raw: unknown, initial: boolean): void => {
-    const next = mergeSettings(settings, raw);
+    const next = withDevice(mergeSettings(settings, raw));
     const reload = initial || needsReload(settings, next);
     settings = next;
     scheduler.configure({ chatTurnAfter: settings.tuning.chatTurnAfterCompletions, maxChatWaitMs: options.maxChatWaitMs ?? 2000 });
@@ -107,7 +111,7 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
 
   connection.onInitialize((params): InitializeResult => {
     paths.setFolders(params.workspaceFolders, params.rootUri);
-    settings = mergeSettings(defaultSettings, params.initializationOptions);
+    settings = withDevice(mergeSettings(defaultSettings, params.initializationOptions));
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
