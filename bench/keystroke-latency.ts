@@ -4,6 +4,7 @@
 //        [--keystrokes 60] [--shapes 0.5b,1.5b] [--type Q4_K_M] [--runs fixed,defaults]
 //        [--max-tokens 16] [--open-reps 3] [--idle-ms 10000] [--threads 2]
 //        [--llama-server build/llama.cpp/bin/llama-server] [--models DIR]
+//        [--out bench/results/keystroke-latency]
 // A stretch of a JavaScript file from a package in node_modules (nobody here wrote it) is deleted
 // and typed back one character per keystroke; after each keystroke each server is asked once,
 // the two taking turns (who goes first rotates). Two runs per model:
@@ -14,7 +15,7 @@
 // so weights and threads are up but nothing of this file is cached) open the file and ask at its
 // first keystroke, right away and after the file has been open --idle-ms idle.
 // --quick is the smoke run: 20 keystrokes, one open repetition.
-// Writes bench/results/keystroke-latency.{md,json} after every model and run.
+// Writes <--out>.{md,json} after every model and run.
 import * as fs from 'fs';
 import * as path from 'path';
 import { getTestModel, repoRoot, type TestShape } from '../test/helpers/models';
@@ -41,6 +42,8 @@ interface Options {
   threads: number;
   llamaServer: string;
   modelDir?: string;
+  /** Path of the results without extension (.md and .json are written). */
+  out: string;
   quick: boolean;
 }
 
@@ -76,6 +79,7 @@ function parseOptions(argv: string[]): Options {
     threads: int('--threads', 2),
     llamaServer: value('--llama-server') ?? path.join(repoRoot(), 'build', 'llama.cpp', 'bin', 'llama-server'),
     modelDir: value('--models'),
+    out: path.resolve(repoRoot(), value('--out') ?? path.join('bench', 'results', 'keystroke-latency')),
   };
 }
 
@@ -365,7 +369,7 @@ function replayTable(r: Report): string {
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const x of r.replays) {
-    rows.push(`| ${x.shape} ${r.options.type} | ${runLabel(x.run, r.options)} | ${x.ours.requests} | ${ms(x.ours.p50Ms)} / ${ms(x.ours.p95Ms)} | ` +
+    rows.push(`| ${x.shape.toUpperCase()} ${r.options.type} | ${runLabel(x.run, r.options)} | ${x.ours.requests} | ${ms(x.ours.p50Ms)} / ${ms(x.ours.p95Ms)} | ` +
       `${ms(x.peer.p50Ms)} / ${ms(x.peer.p95Ms)} | **${ratio(x.ratioP50)}** | ${ratio(x.ratioP95)} | ${num1(x.ours.meanEvaluatedTokens)} | ` +
       `${num1(x.peer.meanEvaluatedTokens)} | ${num1(x.ours.meanGeneratedTokens)} | ${num1(x.peer.meanGeneratedTokens)} | ${x.ours.emptyAnswers} / ${x.peer.emptyAnswers} |`);
   }
@@ -380,7 +384,7 @@ function openTable(r: Report): string {
   for (const x of r.opens) {
     const when = x.condition === 'immediate' ? 'right after open' : `after ${x.idleMs / 1000} s open, idle`;
     const each = (f: (s: OpenSample) => number) => x.samples.map((s) => ms(f(s))).join(', ');
-    rows.push(`| ${x.shape} ${r.options.type} | ${runLabel(x.run, r.options)} | ${when} | ${x.samples.length} | ${each((s) => s.ours.latencyMs)} | ` +
+    rows.push(`| ${x.shape.toUpperCase()} ${r.options.type} | ${runLabel(x.run, r.options)} | ${when} | ${x.samples.length} | ${each((s) => s.ours.latencyMs)} | ` +
       `${each((s) => s.peer.latencyMs)} | **${ratio(x.ratioP50)}** | ${num1(mean(x.samples.map((s) => s.ours.evaluatedTokens)))} / ` +
       `${num1(mean(x.samples.map((s) => s.peer.evaluatedTokens)))} | ${x.samples.filter((s) => s.ours.empty).length} / ${x.samples.filter((s) => s.peer.empty).length} |`);
   }
@@ -395,7 +399,8 @@ function markdown(r: Report): string {
   return [
     `# Keystroke latency: qwen-local vs llama-server driven as llama.vscode drives it (${r.date})`,
     '',
-    r.complete ? '' : `**Partial results**: the run was still going or stopped early (${r.replays.length} replays, ${r.opens.length} open measurements so far).\n`,
+    ...(o.quick ? ['**Smoke run** (`--quick`): it shows the benchmark works end to end; its few samples are not figures to quote.', ''] : []),
+    ...(r.complete ? [] : [`**Partial results**: the run was still going or stopped early (${r.replays.length} replays, ${r.opens.length} open measurements so far).`, '']),
     `Command: \`${r.command}\``,
     '',
     `Typed: \`${s.file}\` from **${s.package}** (${s.characters.toLocaleString('en-US')} characters, ${s.lines} lines); characters ` +
@@ -439,10 +444,9 @@ function markdown(r: Report): string {
 }
 
 function writeReport(r: Report): void {
-  const dir = path.join(repoRoot(), 'bench', 'results');
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'keystroke-latency.json'), JSON.stringify(r, null, 2) + '\n');
-  fs.writeFileSync(path.join(dir, 'keystroke-latency.md'), markdown(r));
+  fs.mkdirSync(path.dirname(r.options.out), { recursive: true });
+  fs.writeFileSync(`${r.options.out}.json`, JSON.stringify(r, null, 2) + '\n');
+  fs.writeFileSync(`${r.options.out}.md`, markdown(r));
 }
 
 function describePeerRequest(shape: LlamaVscodeRequestShape): string {
