@@ -6,6 +6,7 @@
 import type { CancellationToken } from 'vscode-languageserver';
 import { commonPrefixLength } from '../../engine/generate';
 import type { ChatMessage, ChatParams, ChatResult } from '../../protocol';
+import { encodeChatPrompt } from '../../engine/chat-prompt-tokens';
 import { asResponseError, invalidParams, promptTooLongError } from '../errors';
 import type { ModelHost } from '../model-host';
 import { AbortFan, AbortReasons } from '../scheduler/abort';
@@ -63,8 +64,8 @@ export class ChatService {
 
     let promptTokens: number[];
     try {
-      const text = engine.renderChatPrompt(model.chatTemplate, params.messages, { addGenerationPrompt: true });
-      promptTokens = model.tokenizer.encode(text, { special: true });
+      // Control tokens come only from the template: contents are encoded as plain text.
+      promptTokens = encodeChatPrompt(model.tokenizer, engine.renderChatPrompt, model.chatTemplate, params.messages);
     } catch (e) {
       throw asResponseError(e, 'Rendering the chat prompt');
     }
