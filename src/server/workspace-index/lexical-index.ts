@@ -143,10 +143,12 @@ export class LexicalIndex {
       const weight = definitionBoost / Math.sqrt(declaring.size);
       for (const id of declaring) scores.set(id, (scores.get(id) ?? 0) + best * weight);
     }
-    const hits: SearchHit[] = [];
-    for (const [id, score] of scores) hits.push({ chunk: this.chunks.get(id)!, score });
-    hits.sort((x, y) => y.score - x.score || x.chunk.path.localeCompare(y.chunk.path) || x.chunk.startLine - y.chunk.startLine);
-    return hits.slice(0, limit);
+    // Numbers only in the comparison: a common word scores most chunks, and string comparisons
+    // there would cost more than the scoring. Equal scores keep indexing order (chunk ids).
+    const ranked: [number, number][] = [];
+    for (const [id, score] of scores) ranked.push([score, id]);
+    ranked.sort((x, y) => y[0] - x[0] || x[1] - y[1]);
+    return ranked.slice(0, limit).map(([score, id]) => ({ chunk: this.chunks.get(id)!, score }));
   }
 
   /** Distinct files of the best chunks, best first (a file ranks by its best chunk). */
