@@ -3,6 +3,7 @@
 // model configured, and a native crash cannot take the editor down.
 import * as vscode from 'vscode';
 import type { StatusParams } from '../protocol';
+import { WorkspaceMethods } from '../protocol/workspace';
 import { Actions } from './actions';
 import { ChatViewProvider } from './chatViewProvider';
 import { ServerConnection } from './client';
@@ -37,6 +38,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(
     log, server, status, diff, chat, trackLastEditor(),
     new ContextTracker(server, debounce),
+    // The server's workspace index honours files.exclude: send it on every (re)start and change.
+    server.onRunningChanged((running) => {
+      if (running) sendIndexSettings(server);
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('files.exclude')) sendIndexSettings(server);
+    }),
     server.onStatus((s) => {
       status.update(s);
       chat.setStatus(s.state === 'ready', chatStatusLabel(s));
@@ -73,6 +81,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // Starting the server is not awaited: activation finishes at once and the status bar follows
   // the server's progress. A start failure ends in the status bar and the logs, never a throw.
   void server.start();
+}
+
+function sendIndexSettings(server: ServerConnection): void {
+  const filesExclude = vscode.workspace.getConfiguration('files').get<Record<string, unknown>>('exclude') ?? {};
+  server.notify(WorkspaceMethods.indexSettings, { filesExclude });
 }
 
 /** The one-line status at the top of the chat view. */

@@ -69,6 +69,18 @@ export const WorkspaceMethods = {
   search: 'qwen/workspaceSearch',
   /** Notification server -> client with IndexStatus; also a request (no params) -> IndexStatus. */
   indexStatus: 'qwen/indexStatus',
+  /** Request WorkspaceFilesParams -> WorkspaceFilesResult: indexed files fuzzy-matched (@file). */
+  files: 'qwen/workspaceFiles',
   /** Notification client -> server with IndexSettingsParams. */
   indexSettings: 'qwen/indexSettings',
 } as const;
+
+export interface WorkspaceFilesParams {
+  query: string;
+  limit?: number;
+}
+
+export interface WorkspaceFilesResult {
+  status: IndexStatus;
+  files: { path: string; uri: string }[];
+}

@@ -38,7 +38,7 @@ import { defaultEngine, EngineModule, ModelHost } from './model-host';
 import { EngineScheduler } from './scheduler/engine-scheduler';
 import { defaultSettings, EffectiveSettings, mergeSettings, needsReload } from './settings';
 import { WorkspacePaths } from './workspace-paths';
-import { IndexSettingsParams, WorkspaceMethods, WorkspaceSearchParams } from '../protocol/workspace';
+import { IndexSettingsParams, WorkspaceFilesParams, WorkspaceMethods, WorkspaceSearchParams } from '../protocol/workspace';
 import { IndexService } from './workspace-index/index-service';
 
 export interface StartServerOptions {
@@ -150,6 +150,11 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
   });
   connection.onNotification(WorkspaceMethods.indexSettings, (params: IndexSettingsParams) => workspaceIndex.applySettings(params));
   connection.onRequest(WorkspaceMethods.indexStatus, () => workspaceIndex.status);
+  connection.onRequest(WorkspaceMethods.files, (params: WorkspaceFilesParams) => {
+    if (!params || typeof params.query !== 'string') throw invalidParams('qwen/workspaceFiles: params.query must be a string');
+    const limit = Number.isInteger(params.limit) && params.limit! > 0 ? Math.min(params.limit!, 200) : 50;
+    return workspaceIndex.files(params.query, limit);
+  });
   connection.onRequest(WorkspaceMethods.search, async (params: WorkspaceSearchParams) => {
     if (!params || typeof params.query !== 'string') throw invalidParams('qwen/workspaceSearch: params.query must be a string');
     const limit = Number.isInteger(params.limit) && params.limit! > 0 ? Math.min(params.limit!, 200) : 20;

@@ -3,7 +3,8 @@
 // progress and state, keeps it current from file-watcher events, and answers searches. While a
 // completion is being generated the build waits between files, so typing stays fast.
 import { fileURLToPath, pathToFileURL } from 'url';
-import type { IndexSettingsParams, IndexStatus, WorkspaceSearchResult } from '../../protocol/workspace';
+import type { IndexSettingsParams, IndexStatus, WorkspaceFilesResult, WorkspaceSearchResult } from '../../protocol/workspace';
+import { fuzzyFilter } from './fuzzy-path';
 import { IndexFolder, IndexProgress, WorkspaceIndex } from './workspace-index';
 
 export interface IndexServiceDeps {
@@ -139,6 +140,12 @@ export class IndexService {
   async settled(): Promise<void> {
     await this.building.catch(() => undefined);
     await this.updates.catch(() => undefined);
+  }
+
+  /** Indexed files matching `query` fuzzily (the chat's @file list), best first. */
+  files(query: string, limit: number): WorkspaceFilesResult {
+    const files = fuzzyFilter(query, this.index.files(), limit).map((p) => ({ path: p, uri: pathToUri(this.index.absolutePath(p) ?? p) }));
+    return { status: this.status, files };
   }
 
   search(query: string, limit: number): WorkspaceSearchResult {
