@@ -102,6 +102,15 @@ function renderFooter(item: Shown, stats?: ReplyStats): void {
     s.textContent = `${stats.generatedTokens} tokens · ${stats.tokensPerSecond.toFixed(1)} tokens/s`;
     item.footer.append(s);
   }
+  if (item.message.applyFiles?.length && !item.message.streaming) {
+    const apply = document.createElement('button');
+    apply.type = 'button';
+    apply.className = 'message-action apply-all';
+    apply.dataset.action = 'apply-all';
+    apply.textContent = `Apply All (${item.message.applyFiles.length} file${item.message.applyFiles.length === 1 ? '' : 's'})`;
+    apply.title = `Review the changes to ${item.message.applyFiles.join(', ')} and apply them in one step`;
+    item.footer.append(apply);
+  }
   if (item.message.role === 'assistant' && !item.message.streaming && item.message.text !== '') {
     const copy = document.createElement('button');
     copy.type = 'button';
@@ -247,6 +256,7 @@ function onHostMessage(message: HostMessage): void {
       if (!item) return;
       item.message.sources = message.sources;
       item.message.notices = message.notices;
+      item.message.applyFiles = message.applyFiles;
       renderFooter(item);
       return;
     }
@@ -463,6 +473,11 @@ list.addEventListener('click', (e) => {
   const action = button.dataset.action;
   if (action === 'open-source') {
     post({ type: 'openSource', uri: button.dataset.uri ?? '', line: Number(button.dataset.line) || 1 });
+    return;
+  }
+  if (action === 'apply-all') {
+    const id = button.closest('article')?.getAttribute('data-id');
+    if (id) post({ type: 'applyAll', id });
     return;
   }
   if (action === 'copy-message') {

@@ -15,6 +15,8 @@ import { fitToContext, systemPrompt } from './actionPrompts';
 import { formatTranscript, transcriptFileName, transcriptTitle } from './transcript';
 import { validateWebviewMessage } from './webviewMessages';
 import { ChatMentions, PendingAttachment } from './chatMentions';
+import type { ApplyAll } from './applyAll';
+import { extractPathBlocks } from './applyAllBlocks';
 import type { ChatParamsWithContext, ChatResultWithContext } from '../protocol/workspace';
 
 const historyKey = 'qwenLocal.chatHistory.v1';
@@ -48,6 +50,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     private readonly settings: () => ExtensionSettings,
     private readonly diff: DiffPreview,
     private readonly log: vscode.LogOutputChannel,
+    private readonly applyAll: ApplyAll,
   ) {
     this.mentions = new ChatMentions(server, log);
     const saved = state.get<History>(historyKey);
@@ -170,6 +173,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       case 'openSource':
         await this.openSource(message.uri, message.line);
         return;
+      case 'applyAll': {
+        const reply = this.history.messages.find((m) => m.id === message.id && m.role === 'assistant' && !m.streaming);
+        if (reply) await this.applyAll.review(reply.text);
+        return;
+      }
       case 'stop':
         this.running?.cancel.cancel();
         return;
@@ -239,10 +247,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         this.post({ type: 'delta', id: reply.id, text: delta });
       }, cancel.token);
       reply.streaming = false;
-      if (result?.sources?.length || result?.notices?.length) {
-        reply.sources = result.sources ?? [];
-        reply.notices = result.notices ?? [];
-        this.post({ type: 'replyContext', id: reply.id, sources: reply.sources, notices: reply.notices });
+      const applyFiles = extractPathBlocks(reply.text).map((b) => b.path);
+      if (result?.sources?.length || result?.notices?.length || applyFiles.length > 0) {
+        reply.sources = result?.sources ?? [];
+        reply.notices = result?.notices ?? [];
+        this.post({ type: 'replyContext', id: reply.id, sources: reply.sources, notices: reply.notices, applyFiles });
       }
       this.post({
         type: 'done',
@@ -337,7 +346,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
 
 function toView(m: StoredMessage): ViewMessage {
   const { id, role, text, error, streaming, contextLabel, attachments, sources, notices } = m;
-  return { id, role, text, error, streaming, contextLabel, attachments, sources, notices };
+  const applyFiles = role === 'assistant' && !streaming ? extractPathBlocks(text).map((b) => b.path) : [];
+  return { id, role, text, error, streaming, contextLabel, attachments, sources, notices, applyFiles: applyFiles.length > 0 ? applyFiles : undefined };
 }
 
 // workspaceState is written only by this class, but a corrupted or older value must not break the view.

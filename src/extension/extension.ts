@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { StatusParams } from '../protocol';
 import { WorkspaceMethods } from '../protocol/workspace';
 import { Actions } from './actions';
+import { ApplyAll } from './applyAll';
 import { ChatViewProvider } from './chatViewProvider';
 import { ServerConnection } from './client';
 import { ExtensionSettings, readSettings, section, updateSetting } from './config';
@@ -30,13 +31,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   status.setCompletionsEnabled(settings.completionEnabled);
   const debounce = new DebouncePolicy({ fixedMs: settings.debounceMs });
   const diff = new DiffPreview();
-  const chat = new ChatViewProvider(context.extensionUri, context.workspaceState, server, current, diff, log);
+  const applyAll = new ApplyAll(log);
+  const chat = new ChatViewProvider(context.extensionUri, context.workspaceState, server, current, diff, log, applyAll);
   const provider = new QwenInlineCompletionProvider(server, current, debounce, log, () => status.current.state);
   const actions = new Actions(server, current, chat, diff, log);
   const models = new ModelManager(context.globalStorageUri.fsPath, log);
 
   context.subscriptions.push(
-    log, server, status, diff, chat, trackLastEditor(),
+    log, server, status, diff, applyAll, chat, trackLastEditor(),
     new ContextTracker(server, debounce),
     // The server's workspace index honours files.exclude: send it on every (re)start and change.
     server.onRunningChanged((running) => {

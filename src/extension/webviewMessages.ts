@@ -45,6 +45,7 @@ const schema: { [K in keyof WebviewToHost]: { [F in keyof WebviewToHost[K]]-?: F
   attach: { kind: mentionKind, id: text(WebviewLimits.maxIdChars, true) },
   detach: { id: text(WebviewLimits.maxIdChars, false) },
   openSource: { uri: text(WebviewLimits.maxIdChars, false), line: lineNumber },
+  applyAll: { id: text(WebviewLimits.maxIdChars, false) },
 };
 
 function describe(value: unknown): string {

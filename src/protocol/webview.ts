@@ -20,6 +20,8 @@ export interface ViewMessage {
   sources?: SourceLink[];
   /** What was cut or left out to fit the context. */
   notices?: string[];
+  /** Files the reply's code blocks name (offered as Apply All). */
+  applyFiles?: string[];
 }
 
 /** The @-mentions the chat input offers. */
@@ -79,7 +81,7 @@ export interface HostToWebview {
   /** The attachments waiting to be sent (all of them, replacing what the page shows). */
   attachments: { chips: AttachmentChip[] };
   /** Sources and notices of a reply, sent when it finishes. */
-  replyContext: { id: string; sources: SourceLink[]; notices: string[] };
+  replyContext: { id: string; sources: SourceLink[]; notices: string[]; applyFiles: string[] };
 }
 
 /** Webview -> host. Every one is validated by the host before it acts (src/extension/webviewMessages.ts). */
@@ -100,6 +102,8 @@ export interface WebviewToHost {
   detach: { id: string };
   /** Opens a source file of a reply at a line (only workspace files are opened). */
   openSource: { uri: string; line: number };
+  /** Reviews and applies every file the reply `id` names (one multi-file diff, one undo). */
+  applyAll: { id: string };
 }
 
 /** The union of `{ type: K } & Payload` for every key of a message map. */

@@ -13,6 +13,7 @@ describe('extension: @-mention messages and the @file matcher', () => {
       { type: 'attach', kind: 'file', id: '0b7c6d1e-1111-2222-3333-444455556666' },
       { type: 'detach', id: 'abc' },
       { type: 'openSource', uri: 'file:///w/src/a.ts', line: 12 },
+      { type: 'applyAll', id: 'reply-1' },
     ]) {
       const result = validateWebviewMessage(m);
       assert.ok(result.ok, `rejected ${JSON.stringify(m)}: ${result.ok ? '' : result.error}`);
@@ -26,6 +27,7 @@ describe('extension: @-mention messages and the @file matcher', () => {
       [{ type: 'attach', kind: 'file' }, /"id" must be a string/],
       [{ type: 'mentionQuery', kind: 'file', query: 'x'.repeat(5000) }, /more than the limit/],
       [{ type: 'detach', id: '' }, /must not be empty/],
+      [{ type: 'applyAll', id: 7 }, /"id" must be a string/],
       [{ type: 'openSource', uri: 'file:///a', line: 0 }, /line number/],
       [{ type: 'openSource', uri: 'file:///a', line: 1.5 }, /line number/],
       [{ type: 'openSource', uri: 'file:///a', line: '3' }, /line number/],

@@ -290,7 +290,7 @@ describe('chat webview (headless Chromium)', function () {
     await hostSend(state([]));
     await hostSend({ type: 'append', message: { id: 'u1', role: 'user', text: 'how is the total computed?', attachments: ['@workspace', 'src/a.ts'] } });
     await hostSend({ type: 'append', message: { id: 'a1', role: 'assistant', text: '', streaming: true } });
-    await hostSend({ type: 'replyContext', id: 'a1', sources: [{ path: 'src/invoice.ts', uri: 'file:///w/src/invoice.ts', startLine: 3, endLine: 20 }], notices: ['src/a.ts was cut to 10 of 90 lines to fit the 4096-token context.'] });
+    await hostSend({ type: 'replyContext', id: 'a1', sources: [{ path: 'src/invoice.ts', uri: 'file:///w/src/invoice.ts', startLine: 3, endLine: 20 }], notices: ['src/a.ts was cut to 10 of 90 lines to fit the 4096-token context.'], applyFiles: ['src/invoice.ts', 'src/tax.ts'] });
     await hostSend({ type: 'done', id: 'a1' });
     assert.match((await page.locator('article[data-id="u1"] .message-context').textContent()) ?? '', /with @workspace, src\/a\.ts/);
     const link = page.locator('article[data-id="a1"] .source-link');
@@ -299,5 +299,10 @@ describe('chat webview (headless Chromium)', function () {
     await clearPosted();
     await link.click();
     assert.deepStrictEqual((await posted()).filter((m) => m.type === 'openSource'), [{ type: 'openSource', uri: 'file:///w/src/invoice.ts', line: 3 }]);
+    // A reply whose blocks name files offers Apply All, which asks the host to review that reply.
+    const applyAll = page.locator('article[data-id="a1"] button.apply-all');
+    assert.strictEqual(await applyAll.textContent(), 'Apply All (2 files)');
+    await applyAll.click();
+    assert.deepStrictEqual((await posted()).filter((m) => m.type === 'applyAll'), [{ type: 'applyAll', id: 'a1' }]);
   });
 });
