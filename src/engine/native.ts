@@ -4,6 +4,7 @@
 // the CLI, the extension host) work even where it was not built.
 import * as fs from 'fs';
 import * as path from 'path';
+import type { GpuSelfCheck } from './api';
 
 /** Bumped in addon.cpp whenever this surface changes incompatibly. */
 export const EXPECTED_BINDING_VERSION = 2;
@@ -84,15 +85,7 @@ export interface NativeDeviceReport {
   reasonCode: string;
   reason: string;
   gpuName: string;
-  selfCheck?: {
-    passed: boolean;
-    tokens: number;
-    cosineMin: number;
-    cosineThreshold: number;
-    top1Mismatches: number;
-    tieMarginSd: number;
-    summary: string;
-  };
+  selfCheck?: GpuSelfCheck;
 }
 
 export interface NativeLoadOptions {

@@ -47,6 +47,18 @@ function raw(base: string, method: string, path: string, headers: Record<string,
 const CHAT = { messages: [{ role: 'user', content: 'Write a haiku about caches.' }], max_tokens: 4, temperature: 0 };
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
+/** Starts a 400-token streaming chat; the caller reads, cancels or aborts it. */
+async function startLongChatStream(url: string): Promise<{ controller: AbortController; reader: ReadableStreamDefaultReader<Uint8Array> }> {
+  const controller = new AbortController();
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ messages: [{ role: 'user', content: 'Tell a very long story.' }], max_tokens: 400, temperature: 0.9, seed: 5, stream: true }),
+    signal: controller.signal,
+  });
+  return { controller, reader: (res.body as ReadableStream<Uint8Array>).getReader() };
+}
+
 async function waitFor(what: string, check: () => boolean, ms: number): Promise<void> {
   const until = Date.now() + ms;
   while (!check()) {
@@ -246,14 +258,7 @@ describe('openai: HTTP server security and limits (tiny model, loopback)', funct
     assert.strictEqual(model.kvUsage().used, 0);
     const s = await start();
     records.length = 0;
-    const controller = new AbortController();
-    const res = await fetch(`${s.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: JSON_HEADERS,
-      body: JSON.stringify({ messages: [{ role: 'user', content: 'Tell a very long story.' }], max_tokens: 400, temperature: 0.9, seed: 5, stream: true }),
-      signal: controller.signal,
-    });
-    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const { controller, reader } = await startLongChatStream(s.url);
     await reader.read(); // the first streamed text: generation is under way
     const busy = s.debugStats()!;
     assert.strictEqual(busy.running, 1);
@@ -280,14 +285,7 @@ describe('openai: HTTP server security and limits (tiny model, loopback)', funct
   it('runs on the language server scheduler: a completion cuts in ahead of a streaming chat', async () => {
     const s = await start();
     records.length = 0;
-    const controller = new AbortController();
-    const res = await fetch(`${s.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: JSON_HEADERS,
-      body: JSON.stringify({ messages: [{ role: 'user', content: 'Tell a very long story.' }], max_tokens: 400, temperature: 0.9, seed: 5, stream: true }),
-      signal: controller.signal,
-    });
-    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const { controller, reader } = await startLongChatStream(s.url);
     await reader.read();
     const completion = await raw(s.url, 'POST', '/v1/completions', JSON_HEADERS, JSON.stringify({ prompt: 'def f(x):', max_tokens: 3, temperature: 0 }));
     assert.strictEqual(completion.status, 200, JSON.stringify(completion.json));
