@@ -1,8 +1,10 @@
-# Optional CUDA backend (native/src/cuda). Included by native/CMakeLists.txt after qwen_core exists.
+# Optional CUDA backend (native/src/cuda). Included by native/CMakeLists.txt after the layers up
+# to qwen_model exist (cmake/layers.cmake), and before qwen_loader.
 #
 # When a working CUDA 12+ compiler is found and QWEN_CUDA is not OFF, the kernels and the GPU
-# model are built into the static library qwen_cuda, linked into qwen_core, and QWEN_HAVE_CUDA is
-# defined so the model loader can offer the "cuda" device. cudart is linked statically: the addon
+# model are built into the static library qwen_cuda, a layer beside qwen_cpu over qwen_model, and
+# QWEN_CUDA_ENABLED tells native/CMakeLists.txt to link it into qwen_loader, which then defines
+# QWEN_HAVE_CUDA so the model loader can offer the "cuda" device. cudart is linked statically: the addon
 # then loads on machines with no CUDA toolkit or driver at all, and the GPU probe reports why the
 # GPU is not used instead of the dynamic loader refusing the whole addon.
 #
@@ -139,7 +141,8 @@ set_target_properties(qwen_cuda PROPERTIES
   CUDA_RUNTIME_LIBRARY Static
   CUDA_SEPARABLE_COMPILATION OFF
   POSITION_INDEPENDENT_CODE ON)
-target_include_directories(qwen_cuda PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/src)
+qwen_layer_include_dir(cuda _qwen_cuda_include)
+target_include_directories(qwen_cuda PUBLIC ${_qwen_cuda_include})
 # The host side of qwen_cuda includes CUDA runtime headers from plain .cpp files too.
 target_include_directories(qwen_cuda PRIVATE ${CMAKE_CUDA_TOOLKIT_INCLUDE_DIRECTORIES})
 target_compile_options(qwen_cuda PRIVATE
@@ -147,7 +150,7 @@ target_compile_options(qwen_cuda PRIVATE
   $<$<COMPILE_LANGUAGE:CXX>:-O3 -Wall -Wextra -Wno-unused-parameter>)
 
 # The static cudart needs libdl/librt/pthread on Linux; CMake adds them for CUDA-linked targets,
-# but qwen_core's consumers link with the C++ linker, so name them explicitly.
+# but qwen_loader's consumers link with the C++ linker, so name them explicitly.
 find_package(CUDAToolkit QUIET)
 if(CUDAToolkit_FOUND AND TARGET CUDA::cudart_static)
   target_link_libraries(qwen_cuda PUBLIC CUDA::cudart_static)
@@ -155,11 +158,7 @@ else()
   target_link_libraries(qwen_cuda PUBLIC cudart_static ${CMAKE_DL_LIBS} rt)
 endif()
 
-# qwen_core calls into qwen_cuda (the device choice) and qwen_cuda into qwen_core (GGUF reader,
-# CPU dequantizers): a cycle of static libraries, which CMake resolves by repeating them on the
-# link line.
-target_link_libraries(qwen_cuda PRIVATE qwen_core)
-target_link_libraries(qwen_core PUBLIC qwen_cuda)
-target_compile_definitions(qwen_core PUBLIC QWEN_HAVE_CUDA=1)
+# The GPU model implements model/'s interface and reads the GGUF and the CPU dequantizers below it.
+target_link_libraries(qwen_cuda PUBLIC qwen_model)
 set(QWEN_CUDA_ENABLED ON CACHE INTERNAL "whether this configure built the CUDA backend")
 message(STATUS "qwen: CUDA backend enabled (nvcc ${_qwen_nvcc_version}) for architectures ${_qwen_archs}")

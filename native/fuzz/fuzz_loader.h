@@ -1,6 +1,6 @@
 // The model-loader stage of the GGUF fuzzer. A file the GGUF parser accepted goes on to the Qwen2
 // loader; if the loader accepts it too, the same bytes are loaded from disk the way the engine
-// does (Model::load: mmap, hyper-parameter checks, KV cache, thread pool) and run through a short
+// does (load_model: mmap, hyper-parameter checks, KV cache, thread pool) and run through a short
 // forward pass and the sampler, so weights that passed the checks are also shown to be safe to
 // compute with. Every refusal must be a std::runtime_error whose message starts with the file's
 // name; any other exception, a disagreement between the two loads, or a sanitizer report fails.
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gguf/gguf.h"
+#include "loader/load_model.h"
 #include "model/model.h"
 #include "model/qwen2_weights.h"
 
@@ -28,7 +29,7 @@ inline bool names_file(const std::string& msg, const std::string& name) {
   return msg.size() > name.size() + 2 && msg.compare(0, name.size() + 2, name + ": ") == 0 && msg.size() <= 2000;
 }
 
-// Loads `bytes` from disk through Model::load and runs three tokens and two samples. The in-memory
+// Loads `bytes` from disk through load_model and runs three tokens and two samples. The in-memory
 // loader already accepted the same bytes, so any refusal here is a disagreement (a failure).
 inline LoaderResult run_from_disk(const std::vector<uint8_t>& bytes, const std::string& disk_path) {
   if (FILE* f = std::fopen(disk_path.c_str(), "wb")) {
@@ -44,7 +45,7 @@ inline LoaderResult run_from_disk(const std::vector<uint8_t>& bytes, const std::
     opts.threads = 1;
     opts.context_size = 64;
     opts.micro_batch = 2;  // two chunks for three tokens: the chunk loop runs too
-    auto model = qwen::Model::load(disk_path, opts);
+    auto model = qwen::load_model(disk_path, opts);
     const int n_vocab = model->hparams().n_vocab;
     const int seq = model->create_sequence();
     const int32_t tokens[3] = {0, n_vocab / 2, n_vocab - 1};
@@ -75,7 +76,7 @@ inline LoaderResult run_from_disk(const std::vector<uint8_t>& bytes, const std::
   } catch (const std::runtime_error& e) {
     result = {LoaderVerdict::Failed, std::string("disk load refused what the memory load accepted: ") + e.what()};
   } catch (const std::exception& e) {
-    result = {LoaderVerdict::Failed, std::string("unexpected exception from Model::load/eval: ") + e.what()};
+    result = {LoaderVerdict::Failed, std::string("unexpected exception from load_model/eval: ") + e.what()};
   }
   std::remove(disk_path.c_str());
   return result;

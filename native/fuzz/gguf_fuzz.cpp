@@ -3,7 +3,7 @@
 //   ./gguf_fuzz -max_len=32768 -runs=1000000 native/fuzz/corpus
 // Each input is parsed straight from libFuzzer's buffer, which is exactly input-sized, so
 // AddressSanitizer catches any read past its end; a parsed file then goes through the loader's
-// checks (in memory; the mutation loop gguf_mutate.cpp also runs Model::load and a forward pass).
+// checks (in memory; the mutation loop gguf_mutate.cpp also runs load_model and a forward pass).
 // Rejection naming the input is the expected outcome for most inputs; anything else aborts, and
 // libFuzzer reports it as a crash.
 #include <cstddef>

@@ -9,7 +9,7 @@
 //
 // Every input must end in one of three ways: rejected by the parser with a GgufError naming the
 // input; parsed, every promised byte readable (exercise()), then refused by the model loader with
-// an error naming the input; or loaded, and then loaded again from disk by Model::load and run
+// an error naming the input; or loaded, and then loaded again from disk by load_model and run
 // through a forward pass and the sampler (fuzz_loader.h). Anything else is a failure: a different
 // exception, an error that does not say which file, a sanitizer report, or an input that takes
 // longer than --timeout seconds (a hang). The failing input is saved for replay with --replay.
@@ -198,7 +198,7 @@ struct Verdict {
 };
 
 // Parses from an exact-size heap copy so ASan flags even a one-byte over-read, then hands a
-// parsed file to the model loader (and, if it loads, to Model::load and a forward pass).
+// parsed file to the model loader (and, if it loads, to load_model and a forward pass).
 Verdict check_one(const std::vector<uint8_t>& input, uint64_t& checksum, const std::string& disk_path) {
   g_current = input;
   std::unique_ptr<uint8_t[]> exact(new uint8_t[input.size() ? input.size() : 1]);

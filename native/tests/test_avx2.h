@@ -2,7 +2,7 @@
 #pragma once
 #include <cstdio>
 
-#include "cpu/cpu_features.h"
+#include "base/cpu_features.h"
 
 namespace qwen_test {
 

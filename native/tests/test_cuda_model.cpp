@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cuda/cuda_model.h"
+#include "loader/load_model.h"
 #include "test_cuda_util.h"
 #include "test_gguf_writer.h"
 
@@ -279,7 +280,7 @@ QWEN_TEST(cuda_test_reference_matches_cpu_backend) {
   opts.device = "cpu";
   opts.context_size = 256;
   opts.threads = 1;
-  std::unique_ptr<qwen::Model> cpu = qwen::Model::load(tm.path, opts);
+  std::unique_ptr<qwen::Model> cpu = qwen::load_model(tm.path, opts);
   const std::vector<int32_t> tokens = {1, 17, 299, 42, 42, 7, 150, 3};
   const std::vector<Vec> want = reference_logits(tm, tokens);
   const int seq = cpu->create_sequence();

@@ -1,6 +1,6 @@
-// The device choice (model/device_select.cpp), the GPU self-check's comparison and the reasons a
+// The device choice (loader/device_select.cpp), the GPU self-check's comparison and the reasons a
 // GPU is not used, on machines without a GPU: the probe's test hook fakes each reason, and the
-// stand-in GPU backend (model/gpu_stand_in.h) returns exact, perturbed or failing results.
+// stand-in GPU backend (loader/gpu_stand_in.h) returns exact, perturbed or failing results.
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "model/device.h"
+#include "loader/device.h"
+#include "loader/load_model.h"
 #include "model/model.h"
 #include "test_framework.h"
 #include "test_model_util.h"
@@ -44,7 +45,7 @@ std::unique_ptr<Model> load(const std::string& path, const std::string& device, 
   o.context_size = 128;
   o.micro_batch = 8;
   o.gpu_self_check = self_check;
-  return Model::load(path, o);
+  return load_model(path, o);
 }
 
 std::string error_of(const std::function<void()>& fn) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "loader/load_model.h"
 #include "model/model.h"
 #include "quants/packed.h"
 #include "quants/quants.h"
@@ -35,7 +36,7 @@ std::unique_ptr<Loaded> load_tiny(const TinySpec& spec, const std::string& name,
   o.threads = 2;
   o.context_size = ctx;
   o.micro_batch = micro;
-  l->model = Model::load(l->tiny.path, o);
+  l->model = load_model(l->tiny.path, o);
   return l;
 }
 
@@ -257,7 +258,7 @@ QWEN_TEST(model_cancel_between_micro_batches) {
 QWEN_TEST(model_loader_errors_name_the_problem) {
   auto load_error = [](const TinySpec& s, const std::string& name) {
     qwen_test::TinyModel t = qwen_test::write_tiny_model(s, name);
-    const std::string e = error_of([&] { Model::load(t.path, ModelOptions{}); });
+    const std::string e = error_of([&] { load_model(t.path, ModelOptions{}); });
     std::remove(t.path.c_str());
     CHECK(contains(e, t.path));
     return e;

@@ -14,7 +14,8 @@
 #include <fstream>
 #include <string>
 
-#include "model/kv_cache.h"
+#include "cpu/kv_cache.h"
+#include "loader/load_model.h"
 #include "model/model.h"
 #include "test_framework.h"
 #include "test_model_util.h"
@@ -58,7 +59,7 @@ QWEN_TEST(model_embedding_lookups_leave_no_file_pages_mapped) {
     o.device = "cpu";
     o.threads = 2;
     o.context_size = 256;
-    auto model = Model::load(tiny.path, o);
+    auto model = load_model(tiny.path, o);
     const int seq = model->create_sequence();
     std::vector<int32_t> tokens;
     for (int i = 0; i < 96; ++i) tokens.push_back((i * 85) % spec.n_vocab);  // a new page each

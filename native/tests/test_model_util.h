@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "quants/fp16.h"
+#include "base/fp16.h"
 #include "quants/quants.h"
 #include "test_gguf_writer.h"
 

@@ -6,13 +6,13 @@
 #include <random>
 #include <vector>
 
+#include "base/fp16.h"
 #include "cpu/attention.h"
+#include "cpu/kv_cache.h"
 #include "cpu/matmul.h"
 #include "cpu/ops.h"
 #include "cpu/thread_pool.h"
 #include "cpu/vec.h"
-#include "model/kv_cache.h"
-#include "quants/fp16.h"
 #include "quants/quants.h"
 #include "test_framework.h"
 

@@ -13,7 +13,7 @@
 #include <vector>
 #include <utility>
 
-#include "cpu/cpu_features.h"
+#include "base/cpu_features.h"
 #include "quants/packed_act_q8.h"
 #include "quants/packed_impl.h"
 #include "quants/quants.h"

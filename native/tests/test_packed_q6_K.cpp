@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "cpu/cpu_features.h"
+#include "base/cpu_features.h"
 #include "quants/packed_impl.h"
 #include "quants/quants.h"
 #include "test_framework.h"

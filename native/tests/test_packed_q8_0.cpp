@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "cpu/cpu_features.h"
+#include "base/cpu_features.h"
 #include "quants/packed_impl.h"
 #include "quants/quants.h"
 #include "test_avx2.h"

@@ -5,8 +5,8 @@
 #include <random>
 #include <vector>
 
-#include "cpu/cpu_features.h"
-#include "quants/fp16.h"
+#include "base/cpu_features.h"
+#include "base/fp16.h"
 #include "quants/quants.h"
 #include "quants/quants_impl.h"
 #include "test_framework.h"

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "cpu/cpu_features.h"
-#include "quants/fp16.h"
+#include "base/cpu_features.h"
+#include "base/fp16.h"
 #include "quants/quants.h"
 #include "test_framework.h"
 

@@ -7,10 +7,10 @@
 #include <random>
 #include <vector>
 
+#include "base/fp16.h"
 #include "cpu/ops.h"
 #include "cuda/f16_range.h"
 #include "model/model.h"
-#include "quants/fp16.h"
 #include "test_framework.h"
 #ifdef QWEN_HAVE_CUDA
 #include "cuda/cuda_api.h"

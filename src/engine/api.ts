@@ -23,7 +23,7 @@ export interface LoadOptions {
   onProgress?: (fraction: number) => void;
 }
 
-/** Why the GPU does not run a model (native/src/model/device.h). */
+/** Why the GPU does not run a model (native/src/model/device_report.h). */
 export type GpuUnavailableCode =
   | 'cpu_requested'
   | 'built_without_cuda'

@@ -48,7 +48,7 @@ export interface GgmlTypeInfo {
   canQuantize: boolean;
 }
 
-/** What the engine detected on this CPU (native/src/cpu/cpu_features.h). */
+/** What the engine detected on this CPU (native/src/base/cpu_features.h). */
 export interface CpuFeatures {
   arch: 'x86_64' | 'aarch64' | 'unknown';
   avx2: boolean;
@@ -61,7 +61,7 @@ export interface CpuFeatures {
   logicalCores: number;
 }
 
-/** What the GPU probe found (native/src/model/device.h), the same probe loadModel uses. */
+/** What the GPU probe found (native/src/loader/device.h), the same probe loadModel uses. */
 export interface NativeGpuInfo {
   builtWithCuda: boolean;
   usable: boolean;

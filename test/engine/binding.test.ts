@@ -115,7 +115,7 @@ describe('engine: native binding', function () {
     const model = await loadModel(tiny, { threads: 1, contextSize: 256 });
     try {
       const kv = model.kvUsage();
-      assert.strictEqual(kv.blockTokens, 32, 'native/src/model/kv_cache.h kBlockTokens');
+      assert.strictEqual(kv.blockTokens, 32, 'native/src/cpu/kv_cache.h kBlockTokens');
       assert.strictEqual(kv.capacity % kv.blockTokens, 0);
       // The cache refuses what does not fit in whole blocks: 8 one-token sequences fill 8 blocks.
       const seqs = [];

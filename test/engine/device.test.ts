@@ -2,7 +2,7 @@
 // on the GPU or fails naming the reason, 'auto' uses the GPU only after the self-check, and
 // ModelInfo says what runs and why not the GPU. No GPU is needed: the addon's probe hook
 // (QWEN_TEST_CUDA_UNAVAILABLE) reports each reason, and its stand-in GPU backend
-// (QWEN_TEST_FAKE_GPU) returns exact, perturbed or failing results (native/src/model/device.h).
+// (QWEN_TEST_FAKE_GPU) returns exact, perturbed or failing results (native/src/loader/device.h).
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';

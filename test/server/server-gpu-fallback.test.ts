@@ -1,5 +1,5 @@
 // The language server (real engine, tiny model) on a GPU that fails: the addon's stand-in GPU
-// backend (QWEN_TEST_FAKE_GPU, native/src/model/gpu_stand_in.h) passes the self-check and then
+// backend (QWEN_TEST_FAKE_GPU, native/src/loader/gpu_stand_in.h) passes the self-check and then
 // hits a sticky error during generation. The request must fail cleanly, the model must come back
 // on the CPU with the status saying why, the next request must work, and the server stay up.
 // A second server shows a failed self-check reported with its numbers.

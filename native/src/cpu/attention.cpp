@@ -4,9 +4,9 @@
 #include <cmath>
 #include <cstring>
 
+#include "cpu/kv_cache.h"
 #include "cpu/thread_pool.h"
 #include "cpu/vec.h"
-#include "model/kv_cache.h"
 
 namespace qwen {
 

@@ -9,25 +9,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "model/weight_matrix.h"
 #include "quants/packed.h"
 #include "quants/quants.h"
 
 namespace qwen {
 
 class ThreadPool;
-
-struct WeightMatrix {
-  GgmlType type = GgmlType::F32;
-  const uint8_t* data = nullptr;
-  int64_t rows = 0;   // output features
-  int64_t cols = 0;   // input features (k), the contiguous dimension
-  size_t row_bytes = 0;
-  // Non-null when data holds groups of kPackRows interleaved rows (rows % kPackRows == 0) in this
-  // packed form instead of GGML rows; row() is then meaningless and group() applies.
-  const PackedTraits* packed = nullptr;
-  const uint8_t* row(int64_t r) const { return data + r * row_bytes; }
-  const uint8_t* group(int64_t g) const { return data + g * kPackRows * row_bytes; }
-};
 
 // Scratch space reused across calls; grows to the largest (n_tok, k) seen, then never again.
 struct MatmulScratch {

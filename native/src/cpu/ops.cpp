@@ -32,13 +32,6 @@ void softmax_inplace(float* x, int n) {
   for (int i = 0; i < n; ++i) x[i] *= inv;
 }
 
-RopeScaling rope_scaling_mode(const std::string& type, float factor) {
-  if (!(factor > 1.0f)) return RopeScaling::None;
-  if (type == "yarn") return RopeScaling::Yarn;
-  if (type == "linear") return RopeScaling::Linear;
-  return RopeScaling::None;
-}
-
 Rope::Rope(const RopeConfig& cfg) : cfg_(cfg), mode_(rope_scaling_mode(cfg.scaling, cfg.factor)) {
   const int half = cfg.head_dim / 2;
   inv_freq_.resize(half);

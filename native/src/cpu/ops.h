@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "model/rope_scaling.h"
+
 namespace qwen {
 
 // y (n,) = x (n,) / sqrt(mean(x^2) + eps) * w (n,)
@@ -17,14 +19,6 @@ void swiglu_inplace(float* g, const float* u, int n);
 
 // In-place softmax over x (n,); returns nothing, x sums to 1.
 void softmax_inplace(float* x, int n);
-
-// How positions are rescaled for a model's declared rope scaling. The one decision shared by the
-// CPU Rope below and the CUDA rope tables (cuda/rope.cu), so the GPU applies YaRN or linear
-// scaling exactly when the CPU does: only for type "yarn" / "linear" with a factor above 1 (a
-// factor of 1 changes nothing, and one below 1 would compress positions, which no Qwen2.5
-// release declares; it is ignored on both backends alike).
-enum class RopeScaling { None, Linear, Yarn };
-RopeScaling rope_scaling_mode(const std::string& type, float factor);
 
 // Rotary position embedding, NEOX layout (dimension i pairs with i + head_dim/2), with optional
 // YaRN or linear context extension. Precomputes per-dimension frequencies and ramp factors.

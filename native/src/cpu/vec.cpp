@@ -1,8 +1,8 @@
 #include "cpu/vec.h"
 
-#include "cpu/cpu_features.h"
+#include "base/cpu_features.h"
+#include "base/fp16.h"
 #include "cpu/ops.h"
-#include "quants/fp16.h"
 
 namespace qwen {
 

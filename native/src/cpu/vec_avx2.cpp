@@ -1,10 +1,10 @@
 // F16C/FMA versions of the vec.h kernels; only called when the CPU has them.
 #include <immintrin.h>
 
+#include "base/fp16.h"
 #include "cpu/ops.h"
 #include "cpu/vec.h"
 #include "quants/avx2_util.h"
-#include "quants/fp16.h"
 
 namespace qwen::vec_avx2 {
 

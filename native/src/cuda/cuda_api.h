@@ -17,7 +17,7 @@ namespace cuda {
 
 // What the CUDA runtime finds: driver, GPU 0, its free memory (checked against need_bytes when
 // that is non-zero) and its peak memory bandwidth. Never throws; a GPU that cannot be used comes
-// back with usable = false and the reason (model/device.h).
+// back with usable = false and the reason (loader/device.h).
 GpuProbe probe(size_t need_bytes);
 // True when the CUDA runtime finds a driver and a usable GPU. Otherwise false, and *why (if
 // given) says what is missing ("no CUDA driver ...", "no GPU ..."), for the status line.
@@ -117,7 +117,7 @@ void rope_and_store_kv(float* d_q, const float* d_k, const float* d_v, int n, in
                        uint16_t* d_kcache, uint16_t* d_vcache, const int32_t* d_block_table,
                        const int32_t* d_pos0 = nullptr);
 // The rope parameters of a model: scaling applied exactly when the CPU applies it
-// (rope_scaling_mode in cpu/ops.h).
+// (rope_scaling_mode in model/rope_scaling.h).
 RopeParams rope_params_for(const HParams& hp);
 // Host: the per-dimension frequency and YaRN mix tables (2 * head_dim/2 floats) and the
 // magnitude scale, which depend only on the hyper-parameters.

@@ -1,6 +1,6 @@
 // The CUDA backend as the rest of the engine sees it: a qwen::Model whose weights, KV cache and
-// forward pass all live on the GPU. Plain C++ header (no CUDA types), so model/ can call it from
-// Model::load (model/device_select.cpp) when QWEN_HAVE_CUDA is defined; that is where the device
+// forward pass all live on the GPU. Plain C++ header (no CUDA types), so loader/ can call it from
+// load_model (loader/device_select.cpp) when QWEN_HAVE_CUDA is defined; that is where the device
 // is chosen, the GPU checked against the CPU and the fallbacks taken.
 #pragma once
 #include <functional>

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "cpu/ops.h"
 #include "cuda/cuda_api.h"
 #include "cuda/cuda_util.cuh"
+#include "model/rope_scaling.h"
 
 namespace qwen {
 namespace cuda {
@@ -20,7 +20,7 @@ RopeParams rope_params_for(const HParams& hp) {
   RopeParams p;
   p.head_dim = hp.n_embd / hp.n_head;
   p.freq_base = hp.rope_freq_base;
-  // The CPU's decision (cpu/ops.h), so both backends scale positions in exactly the same cases.
+  // The decision the CPU makes too (model/rope_scaling.h), so both backends scale positions in exactly the same cases.
   const RopeScaling mode = rope_scaling_mode(hp.rope_scaling_type, hp.rope_scaling_factor);
   if (mode != RopeScaling::None) {
     p.freq_scale = 1.0f / hp.rope_scaling_factor;

@@ -1,5 +1,6 @@
-// The Qwen2 model as the rest of the engine sees it: load a GGUF, keep a KV cache shared by
-// several sequences, evaluate token batches, sample. No Node types here (napi/ wraps this).
+// The Qwen2 model as the rest of the engine sees it, whatever backend runs it: keep a KV cache
+// shared by several sequences, evaluate token batches, sample. The CPU backend (cpu/) and the
+// CUDA one (cuda/) implement it; loader/ picks one. No Node types here (napi/ wraps this).
 //
 // Threading: a Model is used by one caller thread at a time (napi/ serializes calls); the forward
 // pass itself fans out over the model's own thread pool.
@@ -12,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "model/device.h"
+#include "model/device_report.h"
 
 namespace qwen {
 
@@ -57,10 +58,7 @@ struct Cancelled : std::runtime_error {
 
 class Model {
  public:
-  // Throws std::runtime_error with a message naming the file and the problem (not qwen2, missing
-  // tensor, wrong shape, unsupported type, context too large for memory, ...).
-  static std::unique_ptr<Model> load(const std::string& path, const ModelOptions& opts,
-                                     const std::function<void(float)>& progress = {});
+  // Models are made by load_model (loader/load_model.h), which picks the backend.
   virtual ~Model() = default;
 
   virtual const HParams& hparams() const = 0;
@@ -87,16 +85,12 @@ class Model {
   // Samples from seq's last evaluated logits row. `recent` feeds the repetition penalty.
   virtual int32_t sample(int seq, const SamplerParams& params, const int32_t* recent, int n_recent) = 0;
 
-  // Which device runs this model and why (set by Model::load).
+  // Which device runs this model and why (set by load_model).
   const DeviceReport& device_report() const { return device_report_; }
   void set_device_report(DeviceReport r) { device_report_ = std::move(r); }
 
  private:
   DeviceReport device_report_;
 };
-
-// The CPU backend alone (qwen2_model.cpp); Model::load (device_select.cpp) decides when to use it.
-std::unique_ptr<Model> load_cpu_model(const std::string& path, const ModelOptions& opts,
-                                      const std::function<void(float)>& progress = {});
 
 }  // namespace qwen

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "cpu/matmul.h"
 #include "model/model.h"
+#include "model/weight_matrix.h"
 
 namespace qwen {
 

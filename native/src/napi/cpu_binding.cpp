@@ -1,9 +1,9 @@
-// cpuFeatures() and gpuInfo(): the hardware the engine found. cpuFeatures(): the SIMD paths the engine detected on this CPU (cpu/cpu_features.h, the same
+// cpuFeatures() and gpuInfo(): the hardware the engine found. cpuFeatures(): the SIMD paths the engine detected on this CPU (base/cpu_features.h, the same
 // detection the kernels are chosen by), for `qwen-local info`, the status bar and bug reports.
 #include <thread>
 
-#include "cpu/cpu_features.h"
-#include "model/device.h"
+#include "base/cpu_features.h"
+#include "loader/device.h"
 #include "napi/bindings.h"
 #include "napi/napi_util.h"
 
@@ -31,7 +31,7 @@ Napi::Value CpuFeatures(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// gpuInfo(): what the GPU probe finds (the same probe Model::load uses), for `qwen-local info`,
+// gpuInfo(): what the GPU probe finds (the same probe load_model uses), for `qwen-local info`,
 // scripts/gpu-check.sh and the benchmarks.
 Napi::Value GpuInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

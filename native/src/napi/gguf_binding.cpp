@@ -7,8 +7,8 @@
 #include <variant>
 #include <vector>
 
+#include "base/heap_trim.h"
 #include "gguf/gguf.h"
-#include "gguf/heap_trim.h"
 #include "napi/bindings.h"
 #include "napi/napi_util.h"
 #include "quants/quants.h"

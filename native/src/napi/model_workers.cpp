@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "loader/load_model.h"
 #include "napi/bindings.h"
 #include "napi/model_binding.h"
 
@@ -49,7 +50,7 @@ class LoadWorker : public Napi::AsyncWorker {
       };
     }
     try {
-      model_ = qwen::Model::load(path_, opts_, report);
+      model_ = qwen::load_model(path_, opts_, report);
     } catch (const std::exception& e) {
       SetError(e.what());
     } catch (...) {

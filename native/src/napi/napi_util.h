@@ -11,7 +11,7 @@
 #include <string>
 #include <utility>
 
-#include "model/device.h"
+#include "loader/device.h"
 
 namespace qwen_napi {
 

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "cpu/cpu_features.h"
+#include "base/cpu_features.h"
 #include "quants/packed_act_q8.h"
 #include "quants/packed_impl.h"
 #include "quants/quants.h"

@@ -5,7 +5,7 @@
 #include <atomic>
 #include <mutex>
 
-#include "cpu/cpu_features.h"
+#include "base/cpu_features.h"
 #include "quants/quants_impl.h"
 
 namespace qwen {

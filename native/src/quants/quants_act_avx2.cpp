@@ -5,7 +5,7 @@
 // (half away from zero for Q8_0 as lround, half to even for Q8_K as nearest_even_int).
 #include <immintrin.h>
 
-#include "quants/fp16.h"
+#include "base/fp16.h"
 #include "quants/ggml_types.h"
 #include "quants/quants_impl.h"
 

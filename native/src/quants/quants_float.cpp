@@ -1,7 +1,7 @@
 // F32, F16 and BF16 rows: conversions and the scalar dot against F32 activations.
 #include <cstring>
 
-#include "quants/fp16.h"
+#include "base/fp16.h"
 #include "quants/quants_impl.h"
 
 namespace qwen::kernels {

@@ -7,7 +7,7 @@
 // are shared. The dot stays in integers until the per-super-block scaling, like the AVX2 kernels,
 // so the two agree to float rounding; the mins use the activation block's precomputed group sums:
 //   sum_k x[k] y[k] = y.d * (d * sum_g scale[g] * sum_{k in g} level[k] q8[k] - dmin * sum_g min[g] * bsums[g]).
-#include "quants/fp16.h"
+#include "base/fp16.h"
 #include "quants/quants_impl.h"
 #include "quants/quants_k_common.h"
 

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "quants/fp16.h"
+#include "base/fp16.h"
 #include "quants/quants_impl.h"
 #include "quants/quants_k_common.h"
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "quants/fp16.h"
+#include "base/fp16.h"
 #include "quants/ggml_types.h"
 #include "quants/quants_impl.h"
 

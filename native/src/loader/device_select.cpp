@@ -1,11 +1,13 @@
-// Model::load: where a model runs. "cpu" always runs on the CPU. "auto" and "cuda" probe the GPU,
-// place the model there, and prove it right with the self-check (model/device.h) before using
+// load_model: where a model runs. "cpu" always runs on the CPU. "auto" and "cuda" probe the GPU,
+// place the model there, and prove it right with the self-check (loader/device.h) before using
 // it. "auto" falls back to the CPU whenever any of that fails, saying why in the model's
 // DeviceReport; "cuda" fails instead, with an error naming the reason.
 #include <sys/stat.h>
 
-#include "model/device.h"
-#include "model/gpu_stand_in.h"
+#include "cpu/cpu_model.h"
+#include "loader/device.h"
+#include "loader/gpu_stand_in.h"
+#include "loader/load_model.h"
 #include "model/model.h"
 #ifdef QWEN_HAVE_CUDA
 #include "cuda/cuda_model.h"
@@ -36,8 +38,8 @@ std::unique_ptr<Model> load_gpu_backend(const GpuProbe& probe, const std::string
 
 }  // namespace
 
-std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& opts,
-                                   const std::function<void(float)>& progress) {
+std::unique_ptr<Model> load_model(const std::string& path, const ModelOptions& opts,
+                                  const std::function<void(float)>& progress) {
   if (opts.device != "auto" && opts.device != "cpu" && opts.device != "cuda") {
     throw std::runtime_error("unknown device '" + opts.device + "' (use auto, cpu or cuda)");
   }

@@ -1,19 +1,15 @@
-// Which backend a model runs on, and why: the GPU probe, the load-time self-check that compares
-// GPU logits with CPU logits, and the report that travels with every loaded model up to the
-// status bar. Plain C++ (no CUDA types): the CPU-only build has all of it, and reports
-// "built without nvcc" from the probe.
+// What runs a model and why, as every loaded model reports it up to the status bar: the device
+// asked for and used, the reason the GPU is not used, and the GPU self-check's outcome. The
+// backends throw the two GPU errors; the loader (loader/device.h) fills in the rest. Plain C++,
+// the same in builds with and without CUDA.
 #pragma once
 #include <cstddef>
-#include <cstdint>
 #include <stdexcept>
 #include <string>
-#include <vector>
 
 namespace qwen {
 
-class Model;
-
-// Thrown when GPU memory runs out while a model is placed on the GPU. Model::load catches it:
+// Thrown when GPU memory runs out while a model is placed on the GPU. load_model catches it:
 // with device "auto" the model then runs on the CPU, with a notice.
 struct GpuOutOfMemory : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -46,7 +42,8 @@ const char* gpu_reason_code(GpuReason r);
 // The reason for a code string ("no_driver" -> NoDriver); false for an unknown string.
 bool gpu_reason_from_code(const std::string& code, GpuReason* out);
 
-// What the probe found. usable is false with reason/message when the GPU cannot be used.
+// What the GPU probe found (probe_gpu in loader/device.h, filled in by cuda/ where the build has
+// it). usable is false with reason/message when the GPU cannot be used.
 struct GpuProbe {
   bool usable = false;
   GpuReason reason = GpuReason::BuiltWithoutCuda;
@@ -59,13 +56,7 @@ struct GpuProbe {
   std::string test_stand_in;     // QWEN_TEST_FAKE_GPU's mode when that test hook is set
 };
 
-// Probes GPU 0 and, when need_bytes > 0, checks that that much GPU memory is free.
-// Two test hooks, read only here, exercise every path on machines without a GPU:
-// QWEN_TEST_CUDA_UNAVAILABLE=<reason code> reports that reason (no_driver, driver_too_old, ...);
-// QWEN_TEST_FAKE_GPU=<mode> reports a usable stand-in GPU (model/gpu_stand_in.h).
-GpuProbe probe_gpu(size_t need_bytes = 0);
-
-// The comparison behind the self-check, over `rows` logits rows of n_vocab floats each.
+// The outcome of the load-time self-check (loader/device.h), over `rows` logits rows.
 struct SelfCheckResult {
   bool ran = false;
   bool passed = false;
@@ -76,31 +67,6 @@ struct SelfCheckResult {
   double tie_margin = 0;          // in standard deviations of the CPU row
   std::string summary() const;    // "cosine min 0.99991 (>= 0.99), top-1 16/16 agree"
 };
-
-// Thresholds, and why they are what they are:
-// Both backends read the very same quantized weights, so weight quantization error is common to
-// both and cancels out; what differs is how activations are rounded. The CPU quantizes each
-// activation row to 8-bit blocks before a quantized dot product (as llama.cpp does): the step is
-// max|x|/127 per block of 32, so the rounding error is ~max/440 RMS, ~0.5% of a typical
-// element for Gaussian-like rows. The GPU keeps activations in f32 (decode) or f16 (prefill,
-// 2^-11 relative). Through 24-28 layers of residual stream these independent errors grow to a
-// relative logit error e of a few percent at most (measured CPU vs llama.cpp: cosine >= 0.9997),
-// and 1 - cosine ~ e^2 / 2, so e = 5% gives 0.99875. A threshold of 0.99 allows e ~ 14%, about 3x
-// the worst expected noise, while every real defect seen in kernels (wrong layout, wrong rope,
-// overflow) gives cosines of 0.3-0.9. Cosine over 150k logits can hide an error confined to a
-// few rows of the output head, so the best token must agree too, unless the CPU's two
-// candidates are within a tie margin: with e ~ 5% the difference of two logits moves by ~0.07
-// standard deviations of the row, so 0.25 sd is ~3.5 sigma of that noise.
-constexpr double kSelfCheckCosine = 0.99;
-constexpr double kSelfCheckTieMarginSd = 0.25;
-
-SelfCheckResult compare_logits(const float* cpu, const float* gpu, int rows, int n_vocab,
-                               double cosine_threshold = kSelfCheckCosine,
-                               double tie_margin_sd = kSelfCheckTieMarginSd);
-
-// Runs the same short token sequence through both models (a prefill batch, then single-token
-// decode steps, so both GPU paths are covered) and compares every row of logits.
-SelfCheckResult run_self_check(Model& gpu, Model& cpu);
 
 // Attached to every loaded model: what was asked for, what runs, and why not the GPU.
 struct DeviceReport {

@@ -1,4 +1,4 @@
-#include "cpu/anonymous_memory.h"
+#include "base/anonymous_memory.h"
 
 #include <sys/mman.h>
 

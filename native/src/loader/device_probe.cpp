@@ -1,9 +1,9 @@
-// probe_gpu (model/device.h): the CUDA runtime's answer where the addon was built with nvcc,
+// probe_gpu (loader/device.h): the CUDA runtime's answer where the addon was built with nvcc,
 // "built without nvcc" where it was not, and the two test hooks that stand in for a GPU machine.
 #include <cstdlib>
 #include <cstring>
 
-#include "model/device.h"
+#include "loader/device.h"
 #ifdef QWEN_HAVE_CUDA
 #include "cuda/cuda_api.h"
 #endif
@@ -11,26 +11,6 @@
 namespace qwen {
 
 namespace {
-
-struct ReasonName {
-  GpuReason reason;
-  const char* code;
-};
-
-constexpr ReasonName kReasons[] = {
-    {GpuReason::None, "none"},
-    {GpuReason::CpuRequested, "cpu_requested"},
-    {GpuReason::BuiltWithoutCuda, "built_without_cuda"},
-    {GpuReason::NoDriver, "no_driver"},
-    {GpuReason::DriverTooOld, "driver_too_old"},
-    {GpuReason::NoDevice, "no_device"},
-    {GpuReason::UnsupportedGpu, "unsupported_gpu"},
-    {GpuReason::NotEnoughMemory, "not_enough_memory"},
-    {GpuReason::OutOfMemory, "out_of_memory"},
-    {GpuReason::LoadFailed, "load_failed"},
-    {GpuReason::SelfCheckFailed, "self_check_failed"},
-    {GpuReason::ProbeFailed, "probe_failed"},
-};
 
 // What each reason the hook can fake looks like on a real machine, marked as faked.
 std::string hooked_message(GpuReason r) {
@@ -50,22 +30,6 @@ std::string hooked_message(GpuReason r) {
 
 }  // namespace
 
-const char* gpu_reason_code(GpuReason r) {
-  for (const ReasonName& n : kReasons)
-    if (n.reason == r) return n.code;
-  return "unknown";
-}
-
-bool gpu_reason_from_code(const std::string& code, GpuReason* out) {
-  for (const ReasonName& n : kReasons) {
-    if (code == n.code) {
-      *out = n.reason;
-      return true;
-    }
-  }
-  return false;
-}
-
 GpuProbe probe_gpu(size_t need_bytes) {
   // Test hook 1: report one "why not" reason as if the CUDA runtime had found it.
   if (const char* hook = std::getenv("QWEN_TEST_CUDA_UNAVAILABLE"); hook && *hook) {
@@ -78,7 +42,7 @@ GpuProbe probe_gpu(size_t need_bytes) {
                              : std::string("QWEN_TEST_CUDA_UNAVAILABLE='") + hook + "' is not a reason the probe can report";
     return p;
   }
-  // Test hook 2: a stand-in GPU backend (model/gpu_stand_in.h) that is a CPU model underneath.
+  // Test hook 2: a stand-in GPU backend (loader/gpu_stand_in.h) that is a CPU model underneath.
   if (const char* stand_in = std::getenv("QWEN_TEST_FAKE_GPU"); stand_in && *stand_in) {
     GpuProbe p;
     p.usable = true;

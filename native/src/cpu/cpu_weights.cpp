@@ -1,4 +1,4 @@
-#include "model/cpu_weights.h"
+#include "cpu/cpu_weights.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,10 +1,9 @@
-// The load-time GPU self-check (model/device.h): the same tokens through both backends, every
+// The load-time GPU self-check (loader/device.h): the same tokens through both backends, every
 // logits row compared by cosine similarity and by the best token.
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
-#include "model/device.h"
+#include "loader/device.h"
 #include "model/model.h"
 
 namespace qwen {
@@ -44,13 +43,6 @@ std::vector<float> check_logits(Model& m, const std::vector<int32_t>& tokens) {
 }
 
 }  // namespace
-
-std::string SelfCheckResult::summary() const {
-  char buf[200];
-  std::snprintf(buf, sizeof buf, "cosine min %.6f (threshold %.2f), top-1 agrees in %d of %d rows (tie margin %.2f sd)",
-                cosine_min, cosine_threshold, tokens - top1_mismatches, tokens, tie_margin);
-  return buf;
-}
 
 SelfCheckResult compare_logits(const float* cpu, const float* gpu, int rows, int n_vocab, double cosine_threshold,
                                double tie_margin_sd) {

@@ -1,10 +1,12 @@
-// The stand-in GPU backend (model/gpu_stand_in.h): forwards everything to a CPU model and
+// The stand-in GPU backend (loader/gpu_stand_in.h): forwards everything to a CPU model and
 // perturbs or fails on purpose.
-#include "model/gpu_stand_in.h"
+#include "loader/gpu_stand_in.h"
 
 #include <cmath>
 #include <cstdlib>
 #include <random>
+
+#include "cpu/cpu_model.h"
 
 namespace qwen {
 

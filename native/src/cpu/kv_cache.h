@@ -11,7 +11,7 @@
 #include <map>
 #include <vector>
 
-#include "cpu/anonymous_memory.h"
+#include "base/anonymous_memory.h"
 
 namespace qwen {
 

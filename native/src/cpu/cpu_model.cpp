@@ -1,22 +1,23 @@
 // The CPU Qwen2 model: forward pass over micro-batches of one sequence's tokens, the paged KV
-// cache, and sampling. Model::load (device_select.cpp) picks the backend.
+// cache, and sampling. load_model (loader/load_model.h) picks the backend.
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <random>
 #include <unistd.h>
 
+#include "base/cpu_features.h"
+#include "base/heap_trim.h"
 #include "cpu/attention.h"
-#include "cpu/cpu_features.h"
+#include "cpu/cpu_model.h"
+#include "cpu/cpu_weights.h"
+#include "cpu/kv_cache.h"
 #include "cpu/matmul.h"
 #include "cpu/ops.h"
 #include "cpu/thread_pool.h"
 #include "cpu/vec.h"
 #include "cpu/weight_arena.h"
 #include "gguf/gguf.h"
-#include "gguf/heap_trim.h"
-#include "model/kv_cache.h"
-#include "model/cpu_weights.h"
 #include "model/model.h"
 #include "model/qwen2_weights.h"
 #include "model/sampler.h"

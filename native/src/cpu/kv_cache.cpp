@@ -1,4 +1,4 @@
-#include "model/kv_cache.h"
+#include "cpu/kv_cache.h"
 
 #include <stdexcept>
 #include <string>

@@ -1,4 +1,4 @@
-// A test double for the GPU backend, used only when QWEN_TEST_FAKE_GPU is set (model/device.h):
+// A test double for the GPU backend, used only when QWEN_TEST_FAKE_GPU is set (loader/device.h):
 // a CPU model underneath that behaves as a GPU model may, so that the self-check, the fallbacks
 // and the reporting are tested on machines without a GPU. Modes:
 //   exact            the CPU's logits unchanged (the self-check passes)
