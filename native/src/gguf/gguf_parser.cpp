@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "quants/quants.h"
+#include "quants/ggml_layout.h"
 
 namespace qwen {
 
@@ -218,7 +218,7 @@ void GgufParser::parse_tensor_infos() {
     }
 
     uint32_t type_id = in_.u32([&] { return "the type of " + who; });
-    const TypeTraits* tt = type_traits(type_id);
+    const GgmlLayout* tt = ggml_layout(type_id);
     if (!tt || tt->block_size <= 0 || tt->type_size == 0) {
       in_.fail("unknown tensor type " + n(type_id) + " for " + quoted(t.name));
     }
