@@ -30,6 +30,7 @@
 
 #include "quants/avx2_util.h"
 #include "quants/ggml_types.h"
+#include "quants/packed.h"
 #include "quants/packed_act_q8.h"
 #include "quants/packed_avx2_util.h"
 #include "quants/packed_impl.h"
@@ -53,6 +54,8 @@ constexpr size_t kPrefetchAhead = PACKED_Q4_0_PREFETCH;
 
 constexpr int kQuadBlocks = 4;
 constexpr size_t kQuadBytes = kQuadBlocks * (kScaleBytes + kNibbleBytes);  // 576
+static_assert(kRows == kPackRows, "a Q4_0 group is one packed group of rows");
+static_assert(kScaleBytes + kNibbleBytes == kRows * sizeof(block_q4_0), "a group holds exactly its rows' bytes");
 
 // Where block b of a group's layout keeps its eight scales and its 128 nibble bytes.
 struct BlockAt {

@@ -26,6 +26,7 @@
 
 #include "quants/avx2_util.h"
 #include "quants/ggml_types.h"
+#include "quants/packed.h"
 #include "quants/packed_act_q8.h"
 #include "quants/packed_avx2_util.h"
 #include "quants/packed_impl.h"
@@ -39,6 +40,8 @@ constexpr int kChunks = QK5_0 / 8;                       // 32-byte nibble chunk
 constexpr size_t kScaleBytes = kRows * sizeof(fp16_t);   // 16 per block
 constexpr size_t kBitBytes = kRows * 4;                  // 32 per block
 constexpr size_t kBlockBytes = kBitBytes + kRows * (QK5_0 / 2);  // 160 per block after the scales
+static_assert(kRows == kPackRows, "a Q5_0 group is one packed group of rows");
+static_assert(kScaleBytes + kBlockBytes == kRows * sizeof(block_q5_0), "a group holds exactly its rows' bytes");
 constexpr int kTile = 4;                                 // tokens per gemm register tile
 
 // Software prefetch distance (bytes ahead in the level stream) for decode, which streams every
