@@ -1,6 +1,7 @@
 // Matmul throughput of the CPU engine for one weight type and shape, measured in thread CPU time
 // as well as wall time, so kernels can be compared on a machine that other work is loading.
-//   g++ -O2 -std=c++17 -I native/src bench/native/matmul-bench.cpp build/<dir>/libqwen_core.a -lpthread -o /tmp/mmb
+//   B=build/<dir>; g++ -O2 -std=c++17 -I native/src bench/native/matmul-bench.cpp $B/libqwen_cpu.a $B/libqwen_model.a \
+//     $B/libqwen_gguf.a $B/libqwen_quants.a $B/libqwen_base.a -lpthread -o /tmp/mmb
 //   /tmp/mmb TYPE ROWS COLS NTOK THREADS [REPS] [cold|hot] [packed|rows]   e.g. /tmp/mmb Q8_0 4864 896 512 1
 // "packed" (the default, as the model loads it) repacks the matrix into 8-row groups where this CPU
 // has packed kernels for the type (quants/packed.h); "rows" keeps GGML's row layout.
