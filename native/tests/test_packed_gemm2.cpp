@@ -23,7 +23,7 @@ namespace {
 constexpr int kRows = 2 * kPackRows;  // two groups
 
 // The types whose packed form has a gemm2 on AVX-512 VNNI machines.
-const GgmlType kTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q6_K};
+const GgmlType kTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
 
 const PackedTraits* gemm2_or_say_why(GgmlType type, const char* test) {
   const CpuFeatures& f = cpu_features();
@@ -161,6 +161,13 @@ void set_extreme_levels(GgmlType type, uint8_t* blk, bool high) {
       auto* b = reinterpret_cast<block_q4_K*>(blk);
       std::memset(b->scales, 0xff, sizeof(b->scales));  // every 6-bit scale and min 63
       std::memset(b->qs, high ? 0xff : 0x00, sizeof(b->qs));
+      break;
+    }
+    case GgmlType::Q5_K: {
+      auto* b = reinterpret_cast<block_q5_K*>(blk);
+      std::memset(b->scales, 0xff, sizeof(b->scales));
+      std::memset(b->qs, high ? 0xff : 0x00, sizeof(b->qs));
+      std::memset(b->qh, high ? 0xff : 0x00, sizeof(b->qh));  // levels 31 or 0
       break;
     }
     case GgmlType::Q6_K: {

@@ -21,6 +21,7 @@ constexpr PackedTraits kPacked[] = {
      kernels::gemv2_q4_0_x8},
     {QWEN_PACKED_ENTRY(Q5_0, q5_0), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms},
     {QWEN_PACKED_ENTRY(Q4_K, q4_K)},
+    {QWEN_PACKED_ENTRY(Q5_K, q5_K)},
     {QWEN_PACKED_ENTRY(Q6_K, q6_K), nullptr, nullptr, kernels::gemv2_q6_K_x8},
 };
 // The same forms on CPUs with AVX-512 VNNI: batches also get the group-pair kernels. Q8_0's
@@ -33,6 +34,7 @@ constexpr PackedTraits kPackedVnni[] = {
      kernels::gemv2_q4_0_x8, kernels::gemm2_q4_0_x8},
     {QWEN_PACKED_ENTRY(Q5_0, q5_0), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms},
     {QWEN_PACKED_ENTRY(Q4_K, q4_K), nullptr, nullptr, nullptr, kernels::gemm2_q4_K_x8},
+    {QWEN_PACKED_ENTRY(Q5_K, q5_K), nullptr, nullptr, nullptr, kernels::gemm2_q5_K_x8},
     {QWEN_PACKED_ENTRY(Q6_K, q6_K), nullptr, nullptr, kernels::gemv2_q6_K_x8, kernels::gemm2_q6_K_x8},
 };
 #undef QWEN_PACKED_ENTRY

@@ -7,7 +7,7 @@
 //
 // A group holds exactly the bytes of its eight rows (8 * row_size(type, n)), only reordered, so a
 // packed matrix takes no more memory than the file's. Activations are in the type's vec_dot_type
-// (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_K for Q4_K/Q6_K), quantized once per matmul as before.
+// (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_K for Q4_K/Q5_K/Q6_K), quantized once per matmul as before.
 // Packed forms exist only where the CPU has AVX2; elsewhere the matrix stays in GGML layout.
 #pragma once
 #include <cstddef>
