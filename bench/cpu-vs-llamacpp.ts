@@ -1,7 +1,8 @@
 // CPU speed and memory of `qwen-local bench` against llama.cpp on the same synthetic GGUF files,
 // in one run:
 //   node out/bench/cpu-vs-llamacpp.js [--quick] [--reps N] [-p 512] [-n 128] [--threads 2]
-//                                     [--shapes 0.5b,1.5b] [--types Q4_K_M,Q8_0,Q4_0,Q5_K_M,Q6_K]
+//                                     [--shapes 0.5b,1.5b] [--types Q4_K_M,Q8_0,Q4_0,Q5_K_M,Q6_K] (defaults: reps 5,
+//                                     both shapes, all five types)
 //                                     [--batches 8,16,32,64,128 | --batches none]
 //                                     [--llama-bench /path/to/llama-bench] [--no-node-llama-cpp]
 //                                     [--models DIR] [--out NAME]
@@ -15,6 +16,10 @@
 // writes them with the raw numbers to bench/results/<NAME>.{md,json} (default cpu-vs-llamacpp),
 // with the reference's build record (its build-info.json: commit, CMake flags, compiler, CPU), the
 // CPU's model and SIMD flags, transparent huge pages and the load average before and after.
+// Also recorded: decode's bytes read per token (bench/lib/bytes-per-token.ts) and the GB/s that
+// makes against this machine's read bandwidth (bench/native/read-bandwidth.cpp, compiled and run
+// here with the same thread count), the 8-token verify step against one decode step (8 * tg / pp8),
+// and the time from loading to the first token's logits, ours against node-llama-cpp's loadModel.
 // --quick is a smoke run (0.5B Q8_0, short, one repetition). --models DIR takes the files from DIR
 // (named <shape>-<type>.gguf, e.g. 0.5b-q4_k_m.gguf) instead of the synthetic-model cache, so a
 // developer's own addon build does not re-quantize the shared cache (its stamps name the addon
@@ -22,7 +27,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { execFileSync } from 'child_process';
+import { loadNative } from '../src/engine/native';
 import { getTestModel, repoRoot, type TestShape } from '../test/helpers/models';
+import { decodeBytes, meanDecodeBytesPerToken } from './lib/bytes-per-token';
 import { measureLlamaBenchNative, referenceBuild, type ReferenceBuild } from './lib/llama-bench-native';
 import { median, runJsonChild } from './lib/run-json-child';
 
@@ -37,13 +45,16 @@ interface Sample {
   prefill: number; decode: number; peakRss: number;
   /** t/s per small batch size; absent for node-llama-cpp, which measures only pp and tg. */
   small?: Record<number, number>;
+  /** Load to the first token's logits, ms (ours and node-llama-cpp; llama-bench does not time it). */
+  loadMs?: number;
 }
 
 interface OurBenchJson {
   results: { test: string; tokensPerSecond: number[] }[];
   peakRssBytes: number;
+  loadToFirstTokenMs: number;
 }
-interface LlamaBenchJson { prefillTokPerSec: number; decodeTokPerSec: number; peakRssBytes: number }
+interface LlamaBenchJson { prefillTokPerSec: number; decodeTokPerSec: number; peakRssBytes: number; loadToFirstTokenMs: number }
 
 function parseOptions(argv: string[]): Options {
   const quick = argv.includes('--quick');
@@ -71,8 +82,8 @@ function parseOptions(argv: string[]): Options {
   return {
     quick,
     shapes: list('--shapes', quick ? ['0.5b'] : ['0.5b', '1.5b']) as TestShape[],
-    types: list('--types', quick ? ['Q8_0'] : ['Q4_K_M', 'Q8_0', 'Q4_0']),
-    reps: int('--reps', quick ? 1 : 3),
+    types: list('--types', quick ? ['Q8_0'] : ['Q4_K_M', 'Q8_0', 'Q4_0', 'Q5_K_M', 'Q6_K']),
+    reps: int('--reps', quick ? 1 : 5),
     prefill: int('-p', quick ? 128 : 512),
     decode: int('-n', quick ? 32 : 128),
     threads: int('--threads', 2),
@@ -98,20 +109,22 @@ async function measureOurs(file: string, o: Options): Promise<Sample> {
   };
   const small: Record<number, number> = {};
   for (const n of o.batches) small[n] = rate(`pp${n}`);
-  return { prefill: rate(`pp${o.prefill}`), decode: rate(`tg${o.decode}`), peakRss: r.peakRssBytes, small };
+  return { prefill: rate(`pp${o.prefill}`), decode: rate(`tg${o.decode}`), peakRss: r.peakRssBytes, small, loadMs: r.loadToFirstTokenMs };
 }
 
 async function measureLlama(file: string, o: Options): Promise<Sample> {
   const child = path.join(__dirname, 'lib', 'llama-cpp-bench-child.js');
   const r = await runJsonChild<LlamaBenchJson>(child, ['--model', file, '-p', String(o.prefill), '-n', String(o.decode),
     '--threads', String(o.threads)], TIMEOUT_MS);
-  return { prefill: r.prefillTokPerSec, decode: r.decodeTokPerSec, peakRss: r.peakRssBytes };
+  return { prefill: r.prefillTokPerSec, decode: r.decodeTokPerSec, peakRss: r.peakRssBytes, loadMs: r.loadToFirstTokenMs };
 }
 
 type Engine = 'ours' | 'llama' | 'native';
 
 interface Row {
   shape: string; type: string; fileBytes: number;
+  /** Mean bytes one tg step reads (every weight once, the growing KV cache). */
+  decodeBytesPerToken: number;
   /** ours: qwen-local; llama: node-llama-cpp (prebuilt); native: llama-bench, when given. */
   samples: Record<Engine, Sample[]>;
   median: Partial<Record<Engine, Sample>>;
@@ -124,6 +137,7 @@ function medians(samples: Sample[]): Sample {
     m.small = {};
     for (const n of Object.keys(first).map(Number)) m.small[n] = median(samples.map((s) => s.small![n]));
   }
+  if (samples.every((s) => s.loadMs !== undefined)) m.loadMs = median(samples.map((s) => s.loadMs!));
   return m;
 }
 
@@ -166,8 +180,33 @@ function transparentHugePages(): string {
   }
 }
 
+/** This machine's read bandwidth with `threads` threads: bench/native/read-bandwidth.cpp, built
+ * into build/bench/ when missing or older than its source, best of 1 and 2 streams per thread on
+ * huge pages (1 GiB). Undefined, with the reason, when it cannot be built or run. */
+interface ReadBandwidth { gbPerSec?: number; detail: string }
+function readBandwidth(threads: number): ReadBandwidth {
+  const src = path.join(repoRoot(), 'bench', 'native', 'read-bandwidth.cpp');
+  const exe = path.join(repoRoot(), 'build', 'bench', 'read-bandwidth');
+  try {
+    if (!fs.existsSync(exe) || fs.statSync(exe).mtimeMs < fs.statSync(src).mtimeMs) {
+      fs.mkdirSync(path.dirname(exe), { recursive: true });
+      execFileSync('g++', ['-O2', '-mavx2', '-std=c++17', src, '-lpthread', '-o', exe], { stdio: 'pipe' });
+    }
+    const runs = [1, 2].map((streams) => {
+      const out = execFileSync(exe, [String(threads), String(streams), 'huge', '1024'], { encoding: 'utf8' }).trim();
+      const m = /best ([\d.]+) GB\/s/.exec(out);
+      if (!m) throw new Error(`unexpected read-bandwidth output: ${out}`);
+      return { gb: Number(m[1]), out };
+    });
+    const best = Math.max(...runs.map((r) => r.gb));
+    return { gbPerSec: best, detail: `${best.toFixed(1)} GB/s (${runs.map((r) => r.out).join('; ')})` };
+  } catch (e) {
+    return { detail: `not measured: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
 /** Everything a result file must say about the machine and the reference it was measured against. */
-interface Environment { machine: string; cpuFlags: string; thp: string; reference?: ReferenceBuild }
+interface Environment { machine: string; cpuFlags: string; thp: string; reference?: ReferenceBuild; bandwidth: ReadBandwidth }
 
 function environmentNote(env: Environment): string {
   const ref = env.reference;
@@ -175,7 +214,8 @@ function environmentNote(env: Environment): string {
     ? `Reference: llama-bench at ${ref.binary}; build record ${ref.buildInfo}` +
       (ref.commit ? `: llama.cpp ${ref.commit}, CMake ${ref.cmakeFlags?.join(' ')}, ${ref.compiler}, built ${ref.builtAt} on ${ref.cpu} (${ref.cpuFlags})` : '') + '.'
     : 'Reference: no native llama-bench (build it with bench/build-llama-cpp.sh); llama.cpp is node-llama-cpp\'s prebuilt binary only.';
-  return `Machine: ${env.machine}; CPU SIMD flags: ${env.cpuFlags}; transparent huge pages: ${env.thp}.\n${refLine}`;
+  return `Machine: ${env.machine}; CPU SIMD flags: ${env.cpuFlags}; transparent huge pages: ${env.thp}; ` +
+    `read bandwidth (bench/native/read-bandwidth.cpp): ${env.bandwidth.detail}.\n${refLine}`;
 }
 
 const mib = (b: number) => (b / 2 ** 20).toFixed(0);
@@ -229,15 +269,37 @@ function detailTable(rows: Row[], o: Options): string {
 function smallBatchTable(rows: Row[], o: Options): string {
   if (o.batches.length === 0) return '';
   const head = o.batches.map((n) => `pp${n}`);
+  // One 8-token verify step against one decode step: (8 / pp8) / (1 / tg) = 8 * tg / pp8.
+  const verify = o.batches.includes(8);
+  const v = (m: Sample | undefined) => (m?.small ? `${((8 * m.decode) / m.small[8]).toFixed(2)}x` : '');
   const lines = [
-    `| model | type | engine | ${head.join(' | ')} |`,
-    `|---|---|---|${head.map(() => '---:').join('|')}|`,
+    `| model | type | engine | ${head.join(' | ')} |${verify ? ' verify 8 / decode step |' : ''}`,
+    `|---|---|---|${head.map(() => '---:').join('|')}|${verify ? '---:|' : ''}`,
   ];
   for (const r of rows) {
     const ours = r.median.ours?.small, ref = r.median.native?.small;
-    if (ours) lines.push(`| ${r.shape} | ${r.type} | qwen-local t/s | ${o.batches.map((n) => ours[n].toFixed(1)).join(' | ')} |`);
-    if (ref) lines.push(`| ${r.shape} | ${r.type} | llama-bench t/s | ${o.batches.map((n) => ref[n].toFixed(1)).join(' | ')} |`);
-    if (ours && ref) lines.push(`| ${r.shape} | ${r.type} | **ratio** | ${o.batches.map((n) => `${(ours[n] / ref[n]).toFixed(2)}x`).join(' | ')} |`);
+    if (ours) lines.push(`| ${r.shape} | ${r.type} | qwen-local t/s | ${o.batches.map((n) => ours[n].toFixed(1)).join(' | ')} |${verify ? ` ${v(r.median.ours)} |` : ''}`);
+    if (ref) lines.push(`| ${r.shape} | ${r.type} | llama-bench t/s | ${o.batches.map((n) => ref[n].toFixed(1)).join(' | ')} |${verify ? ` ${v(r.median.native)} |` : ''}`);
+    if (ours && ref) lines.push(`| ${r.shape} | ${r.type} | **ratio** | ${o.batches.map((n) => `${(ours[n] / ref[n]).toFixed(2)}x`).join(' | ')} |${verify ? ' |' : ''}`);
+  }
+  return lines.join('\n');
+}
+
+/** Decode against the memory wall, and load time, per model. */
+function decodeAndLoadTable(rows: Row[], o: Options, env: Environment): string {
+  const bw = env.bandwidth.gbPerSec;
+  const lines = [
+    `| model | type | MiB read per token | tg ours GB/s | tg llama.cpp GB/s |${bw ? ' ours / read bandwidth |' : ''} load to first token ours ms | node-llama-cpp ms | ratio |`,
+    `|---|---|---:|---:|---:|${bw ? '---:|' : ''}---:|---:|---:|`,
+  ];
+  for (const r of rows) {
+    const ours = r.median.ours!;
+    const tg = bestLlama(r, 'decode');
+    const gb = (tps: number) => (r.decodeBytesPerToken * tps) / 1e9;
+    const lo = ours.loadMs, ll = r.median.llama?.loadMs;
+    lines.push(`| ${r.shape} | ${r.type} | ${mib(r.decodeBytesPerToken)} | ${gb(ours.decode).toFixed(1)} | ${gb(tg.value).toFixed(1)} |` +
+      (bw ? ` ${(gb(ours.decode) / bw).toFixed(2)} |` : '') +
+      ` ${lo !== undefined ? lo.toFixed(0) : '-'} | ${ll !== undefined ? ll.toFixed(0) : '- (needs node-llama-cpp)'} | ${lo !== undefined && ll !== undefined ? (lo / ll).toFixed(2) : '-'} |`);
   }
   return lines.join('\n');
 }
@@ -253,11 +315,13 @@ function writeResults(rows: Row[], o: Options, env: Environment, loadBefore: str
   const md = summaryTable(rows, o);
   const detail = detailTable(rows, o);
   const small = smallBatchTable(rows, o);
+  const decodeLoad = decodeAndLoadTable(rows, o, env);
   const envNote = environmentNote(env);
   const loadNow = load();
   const note = `Measured on ${machine()}; load average (1, 5, 15 min) ${loadBefore} before and ${loadNow} ${done ? 'after' : 'during'} the run` +
     `${done ? '' : ` (partial: ${rows.length} of ${o.shapes.length * o.types.length} models measured so far)`}; threads = ${o.threads}; ` +
-    `medians of ${o.reps} alternated repetitions, each in a fresh process. ` +
+    `medians of ${o.reps} alternated repetitions, each in a fresh process` +
+    (o.reps < 5 ? ` (fewer than the 5 rounds a reported ratio needs: a tool check, not a result)` : '') + '. ' +
     `llama.cpp speed is the faster of node-llama-cpp's prebuilt CPU binary (decode timed as one evaluation per token that computes the next token's logits, as llama-bench's tg does, plus the greedy pick node-llama-cpp needs to ask for them)` +
     (o.llamaBench ? ' and a native llama-bench built from the llama.cpp source node-llama-cpp ships' : '') +
     `; peak RSS is compared with node-llama-cpp, which like qwen-local runs inside Node` +
@@ -266,9 +330,10 @@ function writeResults(rows: Row[], o: Options, env: Environment, loadBefore: str
   const outDir = path.join(repoRoot(), 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
   const date = new Date().toISOString();
-  const smallSection = small ? `\n\n## Small batches\n\n${small}` : '';
+  const smallSection = (small ? `\n\n## Small batches\n\n${small}` : '') + `\n\n## Decode bytes and load time\n\n${decodeLoad}`;
   fs.writeFileSync(path.join(outDir, `${o.out}.json`),
     JSON.stringify({ date, machine: env.machine, cpuFlags: env.cpuFlags, transparentHugePages: env.thp, reference: env.reference ?? null,
+      readBandwidth: env.bandwidth,
       loadBefore, loadNow, complete: done, options: o, rows, markdown: md, smallBatches: small, detail, note }, null, 2) + '\n');
   fs.writeFileSync(path.join(outDir, `${o.out}.md`),
     `# CPU speed: qwen-local vs llama.cpp (${date})\n\n${md}${smallSection}\n\n${note}\n\n${envNote}\n\n## Every engine\n\n${detail}\n`);
@@ -281,13 +346,14 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const loadBefore = load();
   const env: Environment = { machine: machine(), cpuFlags: cpuSimdFlags(), thp: transparentHugePages(),
-    reference: o.llamaBench ? referenceBuild(o.llamaBench) : undefined };
+    reference: o.llamaBench ? referenceBuild(o.llamaBench) : undefined, bandwidth: readBandwidth(o.threads) };
   process.stderr.write(`load average before: ${loadBefore}\n${environmentNote(env)}\n`);
   for (const shape of o.shapes) {
     for (const type of o.types) {
       process.stderr.write(`preparing ${shape} ${type} ... (load average ${load()})\n`);
       const file = await modelFile(shape, type, o);
-      const row: Row = { shape, type, fileBytes: fs.statSync(file).size, samples: { ours: [], llama: [], native: [] }, median: {} };
+      const row: Row = { shape, type, fileBytes: fs.statSync(file).size, samples: { ours: [], llama: [], native: [] }, median: {},
+        decodeBytesPerToken: meanDecodeBytesPerToken(decodeBytes(loadNative().readGguf(file)), 0, o.decode) };
       const engines: Engine[] = ['ours', ...(o.nodeLlamaCpp ? ['llama' as const] : []), ...(o.llamaBench ? ['native' as const] : [])];
       for (let rep = 0; rep < o.reps; rep++) {
         // Rotate which engine goes first so none always gets the cooler (or the busier) machine.

@@ -87,9 +87,16 @@ export const benchCommand: Command = {
     const prompts = parsePromptSizes(args.string('n-prompt') ?? '512');
     const n = args.int('n-gen', 128);
     const reps = args.int('reps', 3);
+    const opened = performance.now();
     const model = await openModel(args, Math.max(...prompts, n, 16));
     try {
       const next = tokenSource(Math.min(model.info.nVocab, 151643));
+      // Load to first token: opening the file (mapping, repacking) and one token's logits, the
+      // wait a user has before the first suggestion can start.
+      const first = model.createSequence();
+      await first.eval([next()], { logits: 'keep' });
+      first.dispose();
+      const loadToFirstTokenMs = performance.now() - opened;
       const results: BenchStat[] = [];
       for (const p of prompts) if (p > 0) results.push(await measure(model, 'pp', p, reps, next));
       if (n > 0) results.push(await measure(model, 'tg', n, reps, next));
@@ -97,7 +104,7 @@ export const benchCommand: Command = {
       if (args.flag('json')) {
         const out = {
           model: model.info.path, backend: model.info.backend, device: model.info.device, deviceReport: model.info.deviceReport,
-          parameters: model.info.parameterCount, results, peakRssBytes,
+          parameters: model.info.parameterCount, results, peakRssBytes, loadToFirstTokenMs,
         };
         process.stdout.write(JSON.stringify(out, null, 2) + '\n');
       } else {
@@ -105,7 +112,7 @@ export const benchCommand: Command = {
         for (const r of results) {
           process.stdout.write(`${r.test.padEnd(8)} ${r.mean.toFixed(2)} ± ${r.sd.toFixed(2)} tokens/s  (${r.reps} reps)\n`);
         }
-        process.stdout.write(`peak RSS ${(peakRssBytes / 1048576).toFixed(1)} MiB\n`);
+        process.stdout.write(`peak RSS ${(peakRssBytes / 1048576).toFixed(1)} MiB\nload to first token ${loadToFirstTokenMs.toFixed(0)} ms\n`);
       }
       return 0;
     } finally {
