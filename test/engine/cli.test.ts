@@ -109,8 +109,9 @@ describe('cli: qwen-local', function () {
   it('bench reports pp and tg speeds as JSON', async () => {
     const r = await runCli(['bench', '--model', tiny, '-p', '32', '-n', '4', '--reps', '2', '--threads', '1', '--json']);
     assert.strictEqual(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { results: Array<{ test: string; mean: number; tokensPerSecond: number[] }>; peakRssBytes: number };
+    const out = JSON.parse(r.stdout) as { results: Array<{ test: string; mean: number; tokensPerSecond: number[] }>; peakRssBytes: number; loadToFirstTokenMs: number };
     assert.deepStrictEqual(out.results.map((x) => x.test), ['pp32', 'tg4']);
+    assert.ok(out.loadToFirstTokenMs > 0 && Number.isFinite(out.loadToFirstTokenMs), `loadToFirstTokenMs ${out.loadToFirstTokenMs}`);
     for (const x of out.results) {
       assert.strictEqual(x.tokensPerSecond.length, 2);
       assert.ok(x.mean > 0 && Number.isFinite(x.mean));
