@@ -2,7 +2,7 @@
 // llama-bench: a warm-up, then prefill of P random tokens in one evaluation (pp), then, from an
 // empty cache, decode of N tokens as one evaluation per token that computes the next token's logits (tg).
 //   node out/bench/lib/llama-cpp-bench-child.js --model F -p 512 -n 128 --threads 2
-// Prints one JSON line: {prefillTokPerSec, decodeTokPerSec, prefillMs, decodeMs, peakRssBytes}.
+// Prints one JSON line: {prefillTokPerSec, decodeTokPerSec, prefillMs, decodeMs, loadToFirstTokenMs, peakRssBytes}.
 import * as fs from 'fs';
 import type { Token } from 'node-llama-cpp';
 import { disposeLlamaCpp, openLlamaCpp } from '../../test/oracle/llama-cpp';
@@ -38,8 +38,14 @@ function tokens(n: number, seed: number): Token[] {
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
+  const opened = process.hrtime.bigint();
   const s = await openLlamaCpp(a.model, { contextSize: a.prefill + a.decode + 16, batchSize: a.prefill, threads: a.threads });
   try {
+    // Load to first token, as `qwen-local bench` times it: loadModel, a context, one token's logits.
+    await s.sequence.controlledEvaluate([[tokens(1, 4)[0], { generateNext: { logits: true } }]]);
+    const loadToFirstTokenMs = Number(process.hrtime.bigint() - opened) / 1e6;
+    await s.sequence.clearHistory();
+
     // Warm-up: page the weights in and let the thread pool start, as llama-bench does.
     await s.sequence.evaluateWithoutGeneratingNewTokens(tokens(Math.min(16, a.prefill), 1));
     await s.sequence.clearHistory();
@@ -63,7 +69,7 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify({
       prefillTokPerSec: (a.prefill * 1000) / prefillMs,
       decodeTokPerSec: (a.decode * 1000) / decodeMs,
-      prefillMs, decodeMs,
+      prefillMs, decodeMs, loadToFirstTokenMs,
       peakRssBytes: peakRssBytes(),
     }) + '\n');
   } finally {

@@ -27,8 +27,9 @@ function(qwen_layer_include_dir layer out)
 endfunction()
 
 # Portable baseline: plain x86-64 (or whatever the host compiler targets). Only files named
-# *_avx2.cpp are compiled with AVX2/FMA/F16C, and they are only called after a runtime CPU check,
-# so one binary runs on every x86-64 machine.
+# *_avx2.cpp are compiled with AVX2/FMA/F16C, and *_avx512.cpp with those plus AVX-512 F/BW/VL/DQ
+# and VNNI; both are only called after a runtime CPU check, so one binary runs on every x86-64
+# machine.
 function(qwen_simd_source_flags)
   if(NOT CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
     return()
@@ -36,6 +37,12 @@ function(qwen_simd_source_flags)
   foreach(src ${ARGN})
     if(src MATCHES "_avx2\\.cpp$")
       set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
+    endif()
+    # GCC 12's AVX-512 intrinsic headers trip -Wmaybe-uninitialized on their own undefined-vector
+    # placeholders (GCC bug 105593, fixed in 13), so that warning is off for these files only.
+    if(src MATCHES "_avx512\\.cpp$")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS
+        "-mavx2;-mfma;-mf16c;-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni;-Wno-maybe-uninitialized")
     endif()
   endforeach()
 endfunction()

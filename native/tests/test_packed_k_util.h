@@ -1,4 +1,5 @@
-// What the packed Q4_K and Q6_K kernel tests share (test_packed_q4_K.cpp, test_packed_q6_K.cpp):
+// What the packed K-quant kernel tests share (test_packed_q4_K.cpp, test_packed_q5_K.cpp,
+// test_packed_q6_K.cpp):
 // a group of eight quantized rows with its packed form, Q8_K activations, and the checks that
 // gemv and gemm give traits(T).vec_dot for every (row, token) to float rounding. The kernels are
 // AVX2 only: each test asks cpu_features() first and prints why when it cannot run.

@@ -3,7 +3,7 @@
 // empty sequence, without sampling (so only the forward pass is timed). Token ids are drawn from
 // a fixed-seed generator so runs are comparable. One untimed warm-up pass runs first.
 import type { Model, Sequence } from '../engine/api';
-import { Args } from './args';
+import { Args, UsageError } from './args';
 import { Command, describeDevice, MODEL_OPTIONS, openModel } from './common';
 
 export interface BenchStat {
@@ -58,34 +58,53 @@ async function measure(model: Model, kind: 'pp' | 'tg', n: number, reps: number,
   return { test: `${kind}${n}`, tokens: n, reps, tokensPerSecond: rates, ...meanSd(rates) };
 }
 
+/** `-p 512` or `-p 8,16,512`: each a whole number of tokens, 0 (skip) to 65536. */
+export function parsePromptSizes(raw: string): number[] {
+  const sizes = raw.split(',').map((s) => s.trim());
+  return sizes.map((s) => {
+    const v = Number(s);
+    if (s === '' || !Number.isInteger(v) || v < 0 || v > 1 << 16) {
+      throw new UsageError(`--n-prompt expects whole numbers from 0 to 65536, comma-separated, got '${raw}'`);
+    }
+    return v;
+  });
+}
+
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'prompt-processing and generation speed, like llama-bench',
-  usage: '--model F [-p 512] [-n 128] [--threads N] [--device auto|cpu|cuda] [--reps 3] [--json]',
+  usage: '--model F [-p 512 | -p 8,16,32,512] [-n 128] [--threads N] [--device auto|cpu|cuda] [--reps 3] [--json]',
   options: {
     model: MODEL_OPTIONS.model,
     threads: MODEL_OPTIONS.threads,
     device: MODEL_OPTIONS.device,
-    'n-prompt': { kind: 'int', alias: '-p', min: 0, max: 1 << 16, description: 'prompt tokens for pp (default 512, 0 = skip)' },
+    'n-prompt': { kind: 'string', alias: '-p', description: 'prompt tokens for pp, or a comma-separated list of batch sizes, one pp test each (default 512, 0 = skip)' },
     'n-gen': { kind: 'int', alias: '-n', min: 0, max: 1 << 16, description: 'generated tokens for tg (default 128, 0 = skip)' },
     reps: { kind: 'int', alias: '-r', min: 1, max: 1000, description: 'repetitions (default 3)' },
     json: { kind: 'flag', description: 'print the results as JSON' },
   },
   async run(args: Args) {
-    const p = args.int('n-prompt', 512);
+    const prompts = parsePromptSizes(args.string('n-prompt') ?? '512');
     const n = args.int('n-gen', 128);
     const reps = args.int('reps', 3);
-    const model = await openModel(args, Math.max(p, n, 16));
+    const opened = performance.now();
+    const model = await openModel(args, Math.max(...prompts, n, 16));
     try {
       const next = tokenSource(Math.min(model.info.nVocab, 151643));
+      // Load to first token: opening the file (mapping, repacking) and one token's logits, the
+      // wait a user has before the first suggestion can start.
+      const first = model.createSequence();
+      await first.eval([next()], { logits: 'keep' });
+      first.dispose();
+      const loadToFirstTokenMs = performance.now() - opened;
       const results: BenchStat[] = [];
-      if (p > 0) results.push(await measure(model, 'pp', p, reps, next));
+      for (const p of prompts) if (p > 0) results.push(await measure(model, 'pp', p, reps, next));
       if (n > 0) results.push(await measure(model, 'tg', n, reps, next));
       const peakRssBytes = process.resourceUsage().maxRSS * 1024;
       if (args.flag('json')) {
         const out = {
           model: model.info.path, backend: model.info.backend, device: model.info.device, deviceReport: model.info.deviceReport,
-          parameters: model.info.parameterCount, results, peakRssBytes,
+          parameters: model.info.parameterCount, results, peakRssBytes, loadToFirstTokenMs,
         };
         process.stdout.write(JSON.stringify(out, null, 2) + '\n');
       } else {
@@ -93,7 +112,7 @@ export const benchCommand: Command = {
         for (const r of results) {
           process.stdout.write(`${r.test.padEnd(8)} ${r.mean.toFixed(2)} ± ${r.sd.toFixed(2)} tokens/s  (${r.reps} reps)\n`);
         }
-        process.stdout.write(`peak RSS ${(peakRssBytes / 1048576).toFixed(1)} MiB\n`);
+        process.stdout.write(`peak RSS ${(peakRssBytes / 1048576).toFixed(1)} MiB\nload to first token ${loadToFirstTokenMs.toFixed(0)} ms\n`);
       }
       return 0;
     } finally {

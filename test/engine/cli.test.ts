@@ -109,12 +109,24 @@ describe('cli: qwen-local', function () {
   it('bench reports pp and tg speeds as JSON', async () => {
     const r = await runCli(['bench', '--model', tiny, '-p', '32', '-n', '4', '--reps', '2', '--threads', '1', '--json']);
     assert.strictEqual(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { results: Array<{ test: string; mean: number; tokensPerSecond: number[] }>; peakRssBytes: number };
+    const out = JSON.parse(r.stdout) as { results: Array<{ test: string; mean: number; tokensPerSecond: number[] }>; peakRssBytes: number; loadToFirstTokenMs: number };
     assert.deepStrictEqual(out.results.map((x) => x.test), ['pp32', 'tg4']);
+    assert.ok(out.loadToFirstTokenMs > 0 && Number.isFinite(out.loadToFirstTokenMs), `loadToFirstTokenMs ${out.loadToFirstTokenMs}`);
     for (const x of out.results) {
       assert.strictEqual(x.tokensPerSecond.length, 2);
       assert.ok(x.mean > 0 && Number.isFinite(x.mean));
     }
     assert.ok(out.peakRssBytes > 1e6);
+  });
+
+  it('bench takes a list of batch sizes, one pp test each, and rejects a malformed list', async () => {
+    const r = await runCli(['bench', '--model', tiny, '-p', '8,3', '-n', '0', '--reps', '1', '--threads', '1', '--json']);
+    assert.strictEqual(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { results: Array<{ test: string; tokens: number; mean: number }> };
+    assert.deepStrictEqual(out.results.map((x) => [x.test, x.tokens]), [['pp8', 8], ['pp3', 3]]);
+    for (const x of out.results) assert.ok(x.mean > 0 && Number.isFinite(x.mean));
+    const bad = await runCli(['bench', '--model', tiny, '-p', '8,,x', '-n', '0']);
+    assert.notStrictEqual(bad.code, 0);
+    assert.match(bad.stderr, /n-prompt expects whole numbers/);
   });
 });

@@ -72,8 +72,12 @@ inline void packed_rows_kernel(const WeightMatrix& w, const uint8_t* xq, size_t 
   // As below: a block of tokens stays in L2 while the tile's groups pass over it.
   for (int t0 = 0; t0 < n_tok; t0 += kTokenBlock) {
     const int nt = std::min(kTokenBlock, n_tok - t0);
-    for (int64_t g = g0; g < g1; ++g)
-      p.gemm(k, w.group(g), xq + xq_row * t0, xq_row, nt, y + (size_t)t0 * out_stride + g * kPackRows, out_stride);
+    const uint8_t* xt = xq + xq_row * t0;
+    float* yt = y + (size_t)t0 * out_stride;
+    int64_t g = g0;
+    if (p.gemm2)  // neighbouring groups in pairs (their outputs are adjacent columns of y)
+      for (; g + 2 <= g1; g += 2) p.gemm2(k, w.group(g), w.group(g + 1), xt, xq_row, nt, yt + g * kPackRows, out_stride);
+    for (; g < g1; ++g) p.gemm(k, w.group(g), xt, xq_row, nt, yt + g * kPackRows, out_stride);
   }
 }
 

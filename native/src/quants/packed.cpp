@@ -21,7 +21,21 @@ constexpr PackedTraits kPacked[] = {
      kernels::gemv2_q4_0_x8},
     {QWEN_PACKED_ENTRY(Q5_0, q5_0), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms},
     {QWEN_PACKED_ENTRY(Q4_K, q4_K)},
+    {QWEN_PACKED_ENTRY(Q5_K, q5_K)},
     {QWEN_PACKED_ENTRY(Q6_K, q6_K), nullptr, nullptr, kernels::gemv2_q6_K_x8},
+};
+// The same forms on CPUs with AVX-512 VNNI: batches also get the group-pair kernels. Q8_0's
+// activations there carry the Q4_0 terms too (gemm2 needs each block's level sum; the AVX2 gemv and
+// gemm read the leading Q8_0 blocks as before).
+constexpr PackedTraits kPackedVnni[] = {
+    {QWEN_PACKED_ENTRY(Q8_0, q8_0), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms,
+     kernels::gemv2_q8_0_x8, kernels::gemm2_q8_0_x8},
+    {QWEN_PACKED_ENTRY(Q4_0, q4_0), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms,
+     kernels::gemv2_q4_0_x8, kernels::gemm2_q4_0_x8},
+    {QWEN_PACKED_ENTRY(Q5_0, q5_0), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms},
+    {QWEN_PACKED_ENTRY(Q4_K, q4_K), nullptr, nullptr, nullptr, kernels::gemm2_q4_K_x8},
+    {QWEN_PACKED_ENTRY(Q5_K, q5_K), nullptr, nullptr, nullptr, kernels::gemm2_q5_K_x8},
+    {QWEN_PACKED_ENTRY(Q6_K, q6_K), nullptr, nullptr, kernels::gemv2_q6_K_x8, kernels::gemm2_q6_K_x8},
 };
 #undef QWEN_PACKED_ENTRY
 
@@ -37,6 +51,11 @@ std::atomic<bool> g_disabled{env_disabled()};
 const PackedTraits* packed_traits(GgmlType t) {
   // The packed kernels are AVX2 only; the scalar path (no AVX2, or forced for tests) keeps GGML layout.
   if (g_disabled.load(std::memory_order_relaxed) || !cpu_features().use_avx2() || quants_scalar_forced()) return nullptr;
+  if (cpu_features().use_avx512_vnni()) {
+    for (const PackedTraits& p : kPackedVnni)
+      if (p.type == t) return &p;
+    return nullptr;
+  }
   for (const PackedTraits& p : kPacked)
     if (p.type == t) return &p;
   return nullptr;

@@ -7,7 +7,7 @@
 //
 // A group holds exactly the bytes of its eight rows (8 * row_size(type, n)), only reordered, so a
 // packed matrix takes no more memory than the file's. Activations are in the type's vec_dot_type
-// (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_K for Q4_K/Q6_K), quantized once per matmul as before.
+// (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_K for Q4_K/Q5_K/Q6_K), quantized once per matmul as before.
 // Packed forms exist only where the CPU has AVX2; elsewhere the matrix stays in GGML layout.
 #pragma once
 #include <cstddef>
@@ -40,6 +40,15 @@ using PackedGemv2Fn = void (*)(int n, const void* group_a, const void* group_b, 
 using PackedGemmFn = void (*)(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out,
                               size_t out_stride);
 
+// Two groups against n_x activation rows, for CPUs with AVX-512 VNNI: one 512-bit vector holds a
+// 32-byte chunk of each group, so every vpdpbusd multiplies 16 rows by four activation bytes and
+// accumulates in int32 (64 MACs, against 32 for an AVX2 maddubs that still needs its int16 add):
+//   out[t * out_stride + r]     = row_r of group_a . x_t
+//   out[t * out_stride + 8 + r] = row_r of group_b . x_t        for t < n_x, r < kPackRows.
+// Same packed layout as the AVX2 kernels, so a matrix packs the same way on every CPU.
+using PackedGemm2Fn = void (*)(int n, const void* group_a, const void* group_b, const void* x, size_t x_stride,
+                               int n_x, float* out, size_t out_stride);
+
 // One token's activations (n floats) in a kernel's own format (act_row_bytes(n) bytes).
 using PackedQuantizeActFn = void (*)(const float* x, void* dst, int64_t n);
 
@@ -56,6 +65,9 @@ struct PackedTraits {
   size_t (*act_row_bytes)(int64_t n) = nullptr;
   // nullptr where a type has no two-group kernel: decode then calls gemv once per group.
   PackedGemv2Fn gemv2 = nullptr;
+  // Set only where the CPU has AVX-512 VNNI (and QWEN_NO_AVX512 is not set): batches then run
+  // group pairs through it instead of gemm.
+  PackedGemm2Fn gemm2 = nullptr;
 };
 
 // Packs groups [g0, g1) of a matrix whose GGML rows (n elements, row_bytes each) start at src into
