@@ -185,8 +185,11 @@ export interface RequestCounters {
 export interface FimPromptLayout {
   /** Tokens of the repo-level part (other files), 0 without snippets. */
   contextTokens: number;
+  /** Whole lines before the cursor line (after <|fim_prefix|>). */
   prefixTokens: number;
   suffixTokens: number;
+  /** The cursor line up to the cursor (after <|fim_middle|>). */
+  middleTokens: number;
   /** First document line in the prefix window. */
   prefixStartLine: number;
   /** The prompt decoded with special tokens (only when asked with includeLastPrompt). */

@@ -159,6 +159,7 @@ export class CompletionService {
       contextTokens: prompt.contextTokens,
       prefixTokens: prompt.prefixTokens,
       suffixTokens: prompt.suffixTokens,
+      middleTokens: prompt.middleTokens,
       prefixStartLine: prompt.prefixStartLine,
     };
 

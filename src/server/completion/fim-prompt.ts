@@ -1,17 +1,21 @@
 // The Qwen2.5-Coder fill-in-the-middle prompt, as token ids.
 //
 //   [<|repo_name|>{repo}\n <|file_sep|>{path}\n{code}\n ... <|file_sep|>{current path}\n]
-//   <|fim_prefix|>{prefix window}<|fim_suffix|>{suffix window}<|fim_middle|>
+//   <|fim_prefix|>{lines before the cursor line}<|fim_suffix|>{rest of the cursor line, next lines}
+//   <|fim_middle|>{cursor line up to the cursor}
 //
 // The repo-level part (bracketed) is used when snippets of other files are given. The layout runs
-// from stable to volatile — other files, then the prefix from its far end to the cursor, then the
-// suffix — so a keystroke at the cursor changes only the tokens from the cursor on, and the slot's
-// KV cache keeps everything before. Two choices serve that further:
+// from stable to volatile, so a keystroke changes only the last few tokens and the slot's KV cache
+// keeps everything before them:
+//  - the cursor line's text left of the cursor is the start of the middle, the one part that
+//    changes while the user types along a line. The suffix (text right of the cursor) is put
+//    before it and stays valid: typing inserts characters before it, not into it. FIM training
+//    splits files at arbitrary points, so a middle that starts at a line start is in distribution;
 //  - the prefix window's first line is sticky (`prefixStartHint`): it stays put while the prefix
 //    still fits its budget, and when it must move it jumps far enough to leave slack, instead of
 //    sliding (and invalidating the whole cache) on every keystroke;
-//  - the suffix gets a small share of the budget: every one of its tokens is re-evaluated per
-//    keystroke, and a few lines after the cursor are enough for the model to know where to stop.
+//  - the suffix gets a small share of the budget: it is evaluated again whenever the cursor
+//    changes lines, and a few lines after the cursor are enough for the model to know where to stop.
 // Code is encoded without special-token parsing, so source text that happens to contain
 // "<|fim_prefix|>" cannot inject control tokens.
 import type { Tokenizer } from '../../engine/api';
@@ -52,8 +56,11 @@ export interface FimPrompt {
   prefixStartLine: number;
   /** Tokens of the repo/other-file part (0 without snippets). */
   contextTokens: number;
+  /** Tokens of the whole lines before the cursor line. */
   prefixTokens: number;
   suffixTokens: number;
+  /** Tokens after <|fim_middle|>: the cursor line up to the cursor. */
+  middleTokens: number;
 }
 
 /** Share of the budget for other files' snippets, and the most the suffix may take. */
@@ -96,18 +103,25 @@ export class FimPromptBuilder {
     const head = this.contextPart(req, Math.floor(budget * SNIPPET_SHARE));
     const suffixText = this.suffixWindow(req.suffix, req.suffixLines, Math.min(SUFFIX_MAX_TOKENS, Math.floor(budget * SUFFIX_SHARE)));
     const suffixTokens = this.encode(suffixText);
-    const prefixBudget = Math.max(8, budget - head.length - suffixTokens.length - 3);
-    const { text: prefixText, startLine } = this.prefixWindow(req, prefixBudget);
-    let prefixTokens = this.encode(prefixText);
-    // Per-line counts are estimates of the joined text's tokens; never exceed the budget.
+    // The window counts the cursor line too: it goes after <|fim_middle|>, but shares the budget.
+    const windowBudget = Math.max(8, budget - head.length - suffixTokens.length - 3);
+    const { lines, startLine } = this.prefixWindow(req, windowBudget);
+    const cursorLine = lines.pop() ?? '';
+    let middleTokens = this.encode(cursorLine);
+    // Per-line counts are estimates of the joined text's tokens; never exceed the budget. A cursor
+    // line longer than the budget (minified code) keeps its end, next to the cursor.
+    if (middleTokens.length > windowBudget) middleTokens = middleTokens.slice(middleTokens.length - windowBudget);
+    const prefixBudget = windowBudget - middleTokens.length;
+    let prefixTokens = lines.length > 0 ? this.encode(`${lines.join('\n')}\n`) : [];
     if (prefixTokens.length > prefixBudget) prefixTokens = prefixTokens.slice(prefixTokens.length - prefixBudget);
-    const tokens = [...head, this.ids.prefix, ...prefixTokens, this.ids.suffix, ...suffixTokens, this.ids.middle];
+    const tokens = [...head, this.ids.prefix, ...prefixTokens, this.ids.suffix, ...suffixTokens, this.ids.middle, ...middleTokens];
     return {
       tokens,
       prefixStartLine: startLine,
       contextTokens: head.length,
       prefixTokens: prefixTokens.length,
       suffixTokens: suffixTokens.length,
+      middleTokens: middleTokens.length,
     };
   }
 
@@ -152,8 +166,11 @@ export class FimPromptBuilder {
     return kept.join('\n');
   }
 
-  /** The prefix window: whole lines ending at the cursor, within `maxLines` and `budget`. */
-  private prefixWindow(req: FimRequest, budget: number): { text: string; startLine: number } {
+  /**
+   * The prefix window: whole lines ending with the cursor's line (cut at the cursor), within
+   * `maxLines` and `budget`.
+   */
+  private prefixWindow(req: FimRequest, budget: number): { lines: string[]; startLine: number } {
     const lines = req.prefix.split('\n');
     const cursorLine = lines.length - 1;
     const lowest = Math.max(0, cursorLine - req.prefixLines);
@@ -178,7 +195,7 @@ export class FimPromptBuilder {
       const lineSlackStart = cursorLine >= req.prefixLines ? cursorLine - Math.floor(req.prefixLines * PREFIX_REFILL_SHARE) : 0;
       start = earliest === 0 && lowest === 0 ? 0 : Math.max(fitsFrom(Math.floor(budget * PREFIX_REFILL_SHARE)), lineSlackStart);
     }
-    return { text: lines.slice(start).join('\n'), startLine: start };
+    return { lines: lines.slice(start), startLine: start };
   }
 
   private lineTokens(line: string): number {
