@@ -14,6 +14,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { getTestModel, repoRoot } from '../test/helpers/models';
 import { startRealServer } from '../test/server/real-server';
+import { LspCompletionTarget } from './lib/lsp-completion-target';
 import { KeystrokeSample, mean, quantile, replayTyping, TypingLane } from './lib/typing-replay';
 
 interface Options {
@@ -91,17 +92,19 @@ function serverSettings(opts: Options, modelPath: string, reuse: boolean): Recor
 
 /** Both servers run side by side and take turns, so both see the same load (this machine is shared). */
 async function runBoth(opts: Options, modelPath: string, text: string, start: number): Promise<{ on: SideSummary; off: SideSummary }> {
-  const on: TypingLane = { name: 'reuse on', client: await startRealServer(serverSettings(opts, modelPath, true)), every: 1, samples: [] };
-  const off: TypingLane = { name: 'reuse off', client: await startRealServer(serverSettings(opts, modelPath, false)), every: opts.offEvery, samples: [] };
+  const uri = `file:///work/demo/${opts.file}`;
+  const onClient = await startRealServer(serverSettings(opts, modelPath, true));
+  const offClient = await startRealServer(serverSettings(opts, modelPath, false));
+  const on: TypingLane = { name: 'reuse on', target: new LspCompletionTarget(onClient, uri, 'typescript'), every: 1, samples: [] };
+  const off: TypingLane = { name: 'reuse off', target: new LspCompletionTarget(offClient, uri, 'typescript'), every: opts.offEvery, samples: [] };
   try {
-    const uri = `file:///work/demo/${opts.file}`;
-    await replayTyping({ uri, finalText: text, start, end: start + opts.chars }, [on, off], (lane, s) => {
+    await replayTyping({ finalText: text, start, end: start + opts.chars }, [on, off], (lane, s) => {
       process.stderr.write(`  ${lane.name} keystroke ${s.keystroke}: ${s.latencyMs.toFixed(0)} ms, evaluated ${s.evaluatedTokens}/${s.promptTokens}\n`);
     });
     return { on: summarize(true, on.every, on.samples), off: summarize(false, off.every, off.samples) };
   } finally {
-    await on.client.close();
-    await off.client.close();
+    await onClient.close();
+    await offClient.close();
   }
 }
 

@@ -1,22 +1,33 @@
-// GPU speed of qwen-local's CUDA backend against llama.cpp's CUDA build (node-llama-cpp, gpu:
-// 'cuda', all layers offloaded) on the same synthetic GGUF files, in one run:
+// GPU speed of qwen-local's CUDA backend against llama.cpp's CUDA build (node-llama-cpp's prebuilt
+// @node-llama-cpp/linux-x64-cuda, all layers offloaded) on the same synthetic GGUF files, in one run:
 //   node out/bench/cuda-vs-llamacpp.js [--reps 3] [-p 512] [-n 128] [--shapes 1.5b,7b]
-//                                      [--types Q4_K_M,Q8_0] [--bandwidth-tbs 3.35]
+//                                      [--types Q4_K_M,Q8_0] [--bandwidth-tbs T] [--out FILE]
 // Each measurement runs in a fresh child process (this same script with --child ours|llama), the
-// engines alternate, and medians are compared. Prefill is P tokens in one evaluation; decode is N
-// single-token evaluations from an empty cache without sampling, as llama-bench's tg test does.
-// Decode is also reported as a fraction of the memory-bandwidth bound: every token must read all
-// weights once, so tokens/s can be at most bandwidth / model bytes (3.35 TB/s = H100 SXM HBM3).
-// Where no CUDA GPU is present it says so and exits 0 without measuring anything.
+// engines alternate, and medians are compared. Ours loads through the real device path
+// (device 'cuda': probe, load, self-check; the self-check's numbers are recorded). Prefill is P
+// tokens in one evaluation; decode is N single-token evaluations from an empty cache, each
+// computing the next token's logits (the output head included) in both engines, as llama-bench's
+// tg and bench/cpu-vs-llamacpp.ts do. Decode is also reported as bytes read per token (weights
+// plus the KV cache read, bench/lib/bytes-per-token.ts) and the fraction of the GPU's memory
+// bandwidth that reaches (the GPU's own figure from the CUDA probe, or --bandwidth-tbs).
+// Where no usable CUDA GPU is present it says why and exits 0 without measuring anything.
 import { spawnSync } from 'child_process';
 import type * as Nlc from 'node-llama-cpp';
 import * as fs from 'fs';
 import * as path from 'path';
 import { getTestModel, repoRoot, type TestShape } from '../test/helpers/models';
+import { decodeBytes, meanDecodeBytesPerToken } from './lib/bytes-per-token';
 import { median, runJsonChild } from './lib/run-json-child';
 
-interface Options { shapes: TestShape[]; types: string[]; reps: number; prefill: number; decode: number; bandwidthTBs: number }
-interface Sample { prefill: number; decode: number; backend: string }
+interface Options {
+  shapes: TestShape[]; types: string[]; reps: number; prefill: number; decode: number;
+  /** TB/s; 0 = the GPU's own peak from the CUDA probe. */
+  bandwidthTBs: number;
+  out: string;
+  /** --ours-only: llama.cpp's CUDA build is not installed; measure ours alone. */
+  oursOnly: boolean;
+}
+interface Sample { prefill: number; decode: number; backend: string; selfCheck?: string }
 type Engine = 'ours' | 'llama';
 
 const TIMEOUT_MS = 20 * 60 * 1000;
@@ -45,17 +56,20 @@ function parseOptions(argv: string[]): Options {
     reps: Math.round(num('--reps', 3)),
     prefill: Math.round(num('-p', 512)),
     decode: Math.round(num('-n', 128)),
-    bandwidthTBs: num('--bandwidth-tbs', 3.35),
+    bandwidthTBs: value('--bandwidth-tbs') === undefined ? 0 : num('--bandwidth-tbs', 0),
+    out: value('--out') ?? path.join(repoRoot(), 'build', 'bench', 'cuda-vs-llamacpp.json'),
+    oursOnly: argv.includes('--ours-only'),
   };
 }
 
-/** Why there is no usable NVIDIA GPU here, or null when nvidia-smi lists one. */
-function noGpuReason(): string | null {
+/** The CUDA probe of our addon (the one loadModel uses): why no GPU is usable, or its facts. */
+function gpuProbe(): { why: string | null; name: string; peakBytesPerSec: number } {
   const smi = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8' });
-  if (smi.error) return 'nvidia-smi not found (no NVIDIA driver installed)';
-  if (smi.status !== 0) return `nvidia-smi failed: ${(smi.stderr || smi.stdout).trim().split('\n')[0]}`;
-  if (!/GPU \d+:/.test(smi.stdout)) return 'nvidia-smi lists no GPU';
-  return null;
+  if (smi.error) return { why: 'nvidia-smi not found (no NVIDIA driver installed)', name: '', peakBytesPerSec: 0 };
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { loadNative } = require('../src/engine/native') as typeof import('../src/engine/native');
+  const g = loadNative().gpuInfo();
+  return { why: g.usable ? null : `${g.reasonCode}: ${g.reason}`, name: g.deviceName, peakBytesPerSec: g.peakBandwidthBytesPerSec };
 }
 
 /** Deterministic ids from the ordinary part of the vocabulary, like llama-bench's random tokens. */
@@ -73,6 +87,7 @@ async function childOurs(file: string, p: number, n: number): Promise<Sample> {
   const engine = require('../src/engine') as typeof import('../src/engine');
   const model = await engine.loadModel(file, { device: 'cuda', contextSize: p + n + 64 });
   if (model.info.device !== 'cuda') throw new Error(`the engine loaded ${file} on ${model.info.backend}, not on CUDA`);
+  const selfCheck = model.info.deviceReport.selfCheck?.summary;
   const warm = model.createSequence();
   await warm.eval(tokens(16, 1), { logits: 'none' });
   warm.dispose();
@@ -89,7 +104,7 @@ async function childOurs(file: string, p: number, n: number): Promise<Sample> {
   tg.dispose();
   const backend = model.info.backend;
   await model.dispose();
-  return { prefill: (p * 1000) / prefillMs, decode: (n * 1000) / decodeMs, backend };
+  return { prefill: (p * 1000) / prefillMs, decode: (n * 1000) / decodeMs, backend, selfCheck };
 }
 
 /** Child: the same measurement on llama.cpp's CUDA build with every layer on the GPU. */
@@ -107,8 +122,10 @@ async function childLlama(file: string, p: number, n: number): Promise<Sample> {
   await seq.evaluateWithoutGeneratingNewTokens(tokens(p, 2) as Nlc.Token[]);
   const prefillMs = nowMs() - t0;
   await seq.clearHistory();
+  // Each step computes the next token's logits (evaluateWithoutGeneratingNewTokens would skip the
+  // output head); node-llama-cpp then also picks the greedy token, as ours keeps the row for sampling.
   t0 = nowMs();
-  for (const id of tokens(n, 3)) await seq.evaluateWithoutGeneratingNewTokens([id as Nlc.Token]);
+  for (const id of tokens(n, 3)) await seq.controlledEvaluate([[id as Nlc.Token, { generateNext: { token: true } }]]);
   const decodeMs = nowMs() - t0;
   const backend = `llama.cpp ${llama.gpu} (${(await llama.getGpuDeviceNames()).join(', ')})`;
   await ctx.dispose();
@@ -126,15 +143,16 @@ async function childMain(argv: string[]): Promise<void> {
 }
 
 async function parentMain(argv: string[]): Promise<void> {
-  const why = noGpuReason();
-  if (why) {
-    process.stdout.write(`cuda-vs-llamacpp: skipped, no CUDA GPU on this machine (${why}). Nothing was measured.\n`);
+  const gpu = gpuProbe();
+  if (gpu.why) {
+    process.stdout.write(`cuda-vs-llamacpp: skipped, no usable CUDA GPU on this machine (${gpu.why}). Nothing was measured.\n`);
     return;
   }
   const o = parseOptions(argv);
+  const bandwidth = o.bandwidthTBs > 0 ? o.bandwidthTBs * 1e12 : gpu.peakBytesPerSec;
   const rows: string[] = [
-    `| model | type | GiB | pp${o.prefill} ours | pp${o.prefill} llama.cpp | ratio | tg${o.decode} ours | tg${o.decode} llama.cpp | ratio | ours % of bandwidth bound | llama.cpp % |`,
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| model | type | GiB | pp${o.prefill} ours | pp${o.prefill} llama.cpp | ratio | tg${o.decode} ours | tg${o.decode} llama.cpp | ratio | MB read per token | ours % of bandwidth | llama.cpp % |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const raw: unknown[] = [];
   for (const shape of o.shapes) {
@@ -142,9 +160,12 @@ async function parentMain(argv: string[]): Promise<void> {
       process.stderr.write(`preparing ${shape} ${type} ...\n`);
       const file = await getTestModel(shape, type);
       const bytes = fs.statSync(file).size;
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { loadNative } = require('../src/engine/native') as typeof import('../src/engine/native');
+      const perToken = meanDecodeBytesPerToken(decodeBytes(loadNative().readGguf(file)), 0, o.decode);
       const samples: Record<Engine, Sample[]> = { ours: [], llama: [] };
       for (let rep = 0; rep < o.reps; rep++) {
-        const order: Engine[] = rep % 2 === 0 ? ['ours', 'llama'] : ['llama', 'ours'];
+        const order: Engine[] = o.oursOnly ? ['ours'] : rep % 2 === 0 ? ['ours', 'llama'] : ['llama', 'ours'];
         for (const who of order) {
           const s = await runJsonChild<Sample>(__filename, ['--child', who, '--model', file, '-p', String(o.prefill), '-n', String(o.decode)], TIMEOUT_MS);
           samples[who].push(s);
@@ -152,20 +173,23 @@ async function parentMain(argv: string[]): Promise<void> {
         }
       }
       const med = (who: Engine, k: 'prefill' | 'decode') => median(samples[who].map((s) => s[k]));
-      // Bound: tokens/s if every token only had to stream the file's bytes once at full bandwidth.
-      const bound = (o.bandwidthTBs * 1e12) / bytes;
-      const pct = (tps: number) => `${((100 * tps) / bound).toFixed(0)}%`;
+      // Share of the GPU's memory bandwidth that decode reaches: bytes read per token x tokens/s.
+      const pct = (tps: number) => `${((100 * tps * perToken) / bandwidth).toFixed(0)}%`;
       const [ppO, ppL, tgO, tgL] = [med('ours', 'prefill'), med('llama', 'prefill'), med('ours', 'decode'), med('llama', 'decode')];
       rows.push(`| ${shape} | ${type} | ${(bytes / 2 ** 30).toFixed(2)} | ${ppO.toFixed(0)} | ${ppL.toFixed(0)} | ${(ppO / ppL).toFixed(2)}x | ` +
-        `${tgO.toFixed(1)} | ${tgL.toFixed(1)} | ${(tgO / tgL).toFixed(2)}x | ${pct(tgO)} | ${pct(tgL)} |`);
-      raw.push({ shape, type, bytes, samples });
+        `${tgO.toFixed(1)} | ${tgL.toFixed(1)} | ${(tgO / tgL).toFixed(2)}x | ${(perToken / 1e6).toFixed(0)} | ${pct(tgO)} | ${pct(tgL)} |`);
+      raw.push({ shape, type, bytes, bytesPerToken: perToken, samples, medians: { prefillOurs: ppO, prefillLlama: ppL, decodeOurs: tgO, decodeLlama: tgL },
+        bandwidthFraction: { ours: (tgO * perToken) / bandwidth, llama: (tgL * perToken) / bandwidth } });
+      // After every model, so a run cut short (scripts/gpu-check.sh's time budget) keeps its rows.
+      fs.mkdirSync(path.dirname(o.out), { recursive: true });
+      fs.writeFileSync(o.out, JSON.stringify({ date: new Date().toISOString(), gpu: gpu.name, bandwidthBytesPerSec: bandwidth, options: o, raw, table: rows, complete: false }, null, 2));
     }
   }
-  const note = `Medians of ${o.reps} alternated repetitions in fresh processes; tokens/s; bandwidth bound = ${o.bandwidthTBs} TB/s / model bytes.`;
+  const note = `${gpu.name}; medians of ${o.reps} alternated repetitions in fresh processes; tokens/s; ` +
+    `bandwidth ${(bandwidth / 1e12).toFixed(2)} TB/s (${o.bandwidthTBs > 0 ? '--bandwidth-tbs' : 'the GPU\'s memory clock x bus width'}).`;
   process.stdout.write(`${rows.join('\n')}\n\n${note}\n`);
-  const outDir = path.join(repoRoot(), 'build', 'bench');
-  fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(path.join(outDir, 'cuda-vs-llamacpp.json'), JSON.stringify({ date: new Date().toISOString(), options: o, raw, table: rows }, null, 2));
+  fs.mkdirSync(path.dirname(o.out), { recursive: true });
+  fs.writeFileSync(o.out, JSON.stringify({ date: new Date().toISOString(), gpu: gpu.name, bandwidthBytesPerSec: bandwidth, options: o, raw, table: rows, note, complete: true }, null, 2));
 }
 
 const argv = process.argv.slice(2);

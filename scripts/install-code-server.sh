@@ -7,24 +7,29 @@
 # native modules ourselves against the system Node headers (/usr).
 #
 # Usage: scripts/install-code-server.sh [DIR]   (default: $QWEN_E2E_DIR or ~/.cache/qwen-local-e2e)
-# Prints the path of the code-server launcher on its last line. Idempotent: a finished install is reused.
+#          Prints the path of the code-server launcher on its last line. Idempotent: a finished
+#          install is reused.
+#        scripts/install-code-server.sh --is-installed [DIR]   exits 0 when a finished install is there
+#        scripts/install-code-server.sh --debian-packages      prints the Debian packages it needs
+# `npm test` runs it (through scripts/ensure-test-deps.sh) when code-server is not installed yet.
 set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# Headers for the native modules (Kerberos, X11, xkbfile, libsecret), python3 for node-gyp, and
+# ripgrep, whose binary VS Code's search would otherwise download.
+DEBIAN_PACKAGES=(libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev python3 ripgrep)
+if [ "${1:-}" = --debian-packages ]; then echo "${DEBIAN_PACKAGES[*]}"; exit 0; fi
+check_only=false
+if [ "${1:-}" = --is-installed ]; then check_only=true; shift; fi
+
 DIR="${1:-${QWEN_E2E_DIR:-$HOME/.cache/qwen-local-e2e}}"
 VERSION=4.99.4
 BIN="$DIR/node_modules/code-server/out/node/entry.js"
 STAMP="$DIR/.installed-$VERSION"
 
+if $check_only; then [ -f "$STAMP" ] && [ -f "$BIN" ]; exit; fi
 if [ -f "$STAMP" ]; then echo "$BIN"; exit 0; fi
 
-need_apt=()
-for pkg in libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev ripgrep chromium; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
-done
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "installing Debian packages: ${need_apt[*]}" >&2
-  (apt-get update -qq || true) >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >&2
-fi
+"$HERE/ensure-debian-packages.sh" install-code-server.sh "to build code-server's native modules" "${DEBIAN_PACKAGES[@]}"
 
 mkdir -p "$DIR"
 cd "$DIR"

@@ -120,6 +120,31 @@ QWEN_TEST(cuda_gemm_matches_scalar_reference_for_every_weight_type) {
   }
 }
 
+// Qwen2.5's ffn_down inputs reach 1e5, beyond f16's 65504: the GEMM must scale rows into range
+// (cuda/f16_range.h) and not return inf. Rows with outliers, a row of small values and a row with
+// no outlier at all, against the double reference of the same weights.
+QWEN_TEST(cuda_gemm_handles_activations_beyond_f16_range) {
+  if (!gpu_or_skip("cuda_gemm_large_activations")) return;
+  const int64_t rows = 70, k = 512;
+  const int n = 40;
+  for (GgmlType t : {GgmlType::F16, GgmlType::Q4_K, GgmlType::Q8_0, GgmlType::Q4_0}) {
+    std::vector<uint8_t> bytes;
+    if (!encode_rows(t, random_floats(rows * k, 21, 0.02f), rows, k, &bytes)) continue;
+    const std::vector<float> w = decode_rows(t, bytes, rows, k);
+    std::vector<float> x = random_floats(n * k, 22, 3.0f);
+    for (int m = 0; m < n; m += 3) x[m * k + (m * 37) % k] = (m % 2 ? -1.0f : 1.0f) * (2.0e4f + 2.5e3f * m);   // up to ~1.2e5
+    std::vector<double> want, scale;
+    reference_matmul(w, x, rows, k, n, {}, &want, &scale);
+    cu::DeviceBuffer dw = to_device(bytes), dx = to_device(x), dy(n * rows * sizeof(float));
+    cu::gemm(t, dw.get(), rows, k, dx.as<float>(), n, dy.as<float>(), nullptr, false);
+    const std::vector<float> got = from_device(dy, n * rows);
+    for (double& v : scale) v *= kGemmRelTol;
+    const double worst = worst_ratio(got, want, scale, kAbsFloor);
+    std::printf("    %s gemm, activations up to 1.2e5: worst error %.2f x the tolerance\n", qwen::traits(t).name, worst);
+    CHECK(worst <= 1.0);
+  }
+}
+
 QWEN_TEST(cuda_get_rows_returns_dequantized_rows) {
   if (!gpu_or_skip("cuda_get_rows")) return;
   const int64_t rows = 20, k = 256;

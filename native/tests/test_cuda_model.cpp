@@ -295,28 +295,4 @@ QWEN_TEST(cuda_test_reference_matches_cpu_backend) {
   unlink(tm.path.c_str());
 }
 
-// Runs with or without a GPU: the device choice that Model::load delegates to.
-QWEN_TEST(cuda_device_choice_reports_why_the_gpu_is_not_used) {
-  qwen::ModelOptions opts;
-  std::string why;
-  CHECK(qwen::maybe_load_cuda_model("/nonexistent/m.gguf", "cpu", opts, {}, &why) == nullptr);
-  CHECK(why.find("cpu") != std::string::npos);
-  std::string msg;
-  try { qwen::maybe_load_cuda_model("/nonexistent/m.gguf", "tpu", opts); } catch (const std::exception& e) { msg = e.what(); }
-  CHECK(msg.find("unknown device 'tpu'") != std::string::npos);
-  std::string reason;
-  if (qwen::cuda_available(&reason)) {
-    std::printf("    GPU present: the no-GPU fallback paths are not reachable here\n");
-    return;
-  }
-  // Without a GPU, "auto" falls back (nullptr, with the reason) and "cuda" is a clear error.
-  why.clear();
-  CHECK(qwen::maybe_load_cuda_model("/nonexistent/m.gguf", "auto", opts, {}, &why) == nullptr);
-  CHECK(!why.empty() && why == reason);
-  msg.clear();
-  try { qwen::maybe_load_cuda_model("/nonexistent/m.gguf", "cuda", opts); } catch (const std::exception& e) { msg = e.what(); }
-  CHECK(msg.find("/nonexistent/m.gguf: device 'cuda' requested but ") == 0);
-  std::printf("    no GPU here: auto falls back to the CPU because \"%s\"\n", reason.c_str());
-}
-
 #endif  // QWEN_HAVE_CUDA (without it, test_cuda_kernels.cpp prints the one skip notice)

@@ -20,13 +20,15 @@ export interface OptionSpec {
   min?: number;
   max?: number;
   required?: boolean;
+  /** A 'string' option that may be given several times; read with Args.strings(). */
+  repeatable?: boolean;
   description: string;
 }
 
 export type OptionSpecs = Record<string, OptionSpec>;
 
 export interface ParsedArgs {
-  options: Record<string, string | number | boolean | undefined>;
+  options: Record<string, string | string[] | number | boolean | undefined>;
   positional: string[];
 }
 
@@ -73,6 +75,11 @@ export function parseArgs(argv: readonly string[], specs: OptionSpecs): ParsedAr
     }
     const raw = inline ?? argv[++i];
     if (raw === undefined) throw new UsageError(`--${name} needs a value`);
+    if (spec.kind === 'string' && spec.repeatable) {
+      const list = options[name];
+      options[name] = Array.isArray(list) ? [...list, raw] : [raw];
+      continue;
+    }
     options[name] = spec.kind === 'string' ? raw : parseNumber(name, spec, raw);
   }
   for (const [name, spec] of Object.entries(specs)) {
@@ -94,6 +101,12 @@ export class Args {
   string(name: string, fallback?: string): string | undefined {
     const v = this.parsed.options[name];
     return typeof v === 'string' ? v : fallback;
+  }
+
+  /** Every value of a repeatable option, in order (empty when not given). */
+  strings(name: string): string[] {
+    const v = this.parsed.options[name];
+    return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
   }
 
   int(name: string): number | undefined;
@@ -119,7 +132,7 @@ export function describeOptions(specs: OptionSpecs): string {
   return Object.entries(specs)
     .map(([name, s]) => {
       const head = `  --${name}${s.alias ? `, ${s.alias}` : ''}${s.kind === 'flag' ? '' : ` <${s.kind === 'string' ? 'value' : s.kind}>`}`;
-      return `${head.padEnd(30)} ${s.description}${s.required ? ' (required)' : ''}`;
+      return `${head.padEnd(30)} ${s.description}${s.required ? ' (required)' : ''}${s.repeatable ? ' (repeatable)' : ''}`;
     })
     .join('\n');
 }

@@ -4,7 +4,7 @@
 // a fixed-seed generator so runs are comparable. One untimed warm-up pass runs first.
 import type { Model, Sequence } from '../engine/api';
 import { Args } from './args';
-import { Command, MODEL_OPTIONS, openModel } from './common';
+import { Command, describeDevice, MODEL_OPTIONS, openModel } from './common';
 
 export interface BenchStat {
   test: string;
@@ -61,10 +61,11 @@ async function measure(model: Model, kind: 'pp' | 'tg', n: number, reps: number,
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'prompt-processing and generation speed, like llama-bench',
-  usage: '--model F [-p 512] [-n 128] [--threads N] [--reps 3] [--json]',
+  usage: '--model F [-p 512] [-n 128] [--threads N] [--device auto|cpu|cuda] [--reps 3] [--json]',
   options: {
     model: MODEL_OPTIONS.model,
     threads: MODEL_OPTIONS.threads,
+    device: MODEL_OPTIONS.device,
     'n-prompt': { kind: 'int', alias: '-p', min: 0, max: 1 << 16, description: 'prompt tokens for pp (default 512, 0 = skip)' },
     'n-gen': { kind: 'int', alias: '-n', min: 0, max: 1 << 16, description: 'generated tokens for tg (default 128, 0 = skip)' },
     reps: { kind: 'int', alias: '-r', min: 1, max: 1000, description: 'repetitions (default 3)' },
@@ -82,10 +83,13 @@ export const benchCommand: Command = {
       if (n > 0) results.push(await measure(model, 'tg', n, reps, next));
       const peakRssBytes = process.resourceUsage().maxRSS * 1024;
       if (args.flag('json')) {
-        const out = { model: model.info.path, backend: model.info.backend, parameters: model.info.parameterCount, results, peakRssBytes };
+        const out = {
+          model: model.info.path, backend: model.info.backend, device: model.info.device, deviceReport: model.info.deviceReport,
+          parameters: model.info.parameterCount, results, peakRssBytes,
+        };
         process.stdout.write(JSON.stringify(out, null, 2) + '\n');
       } else {
-        process.stdout.write(`model    ${model.info.name} (${model.info.path})\nbackend  ${model.info.backend}\n`);
+        process.stdout.write(`model    ${model.info.name} (${model.info.path})\nbackend  ${model.info.backend}\ndevice   ${describeDevice(model.info.deviceReport)}\n`);
         for (const r of results) {
           process.stdout.write(`${r.test.padEnd(8)} ${r.mean.toFixed(2)} ± ${r.sd.toFixed(2)} tokens/s  (${r.reps} reps)\n`);
         }

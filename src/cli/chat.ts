@@ -4,6 +4,7 @@
 import * as readline from 'readline';
 import { generate } from '../engine/generate';
 import { renderChatPrompt } from '../engine/chat-template';
+import { encodeChatPrompt } from '../engine/chat-prompt-tokens';
 import { Args } from './args';
 import { Command, MODEL_OPTIONS, openModel, SAMPLING_OPTIONS, samplingFromArgs } from './common';
 
@@ -56,8 +57,8 @@ export const chatCommand: Command = {
           continue;
         }
         messages.push({ role: 'user', content: line });
-        const prompt = renderChatPrompt(model.chatTemplate, messages, { addGenerationPrompt: true });
-        const tokens = model.tokenizer.encode(prompt, { special: true });
+        // Typed or pasted text stays plain text: control tokens come only from the template.
+        const tokens = encodeChatPrompt(model.tokenizer, renderChatPrompt, model.chatTemplate, messages);
         current = new AbortController();
         const result = await generate(model, seq, tokens, {
           maxTokens,

@@ -2,12 +2,12 @@
 import { loadModel } from '../engine/model';
 import { loadNative } from '../engine/native';
 import { Args, UsageError } from './args';
-import { Command, formatBytes, MODEL_OPTIONS } from './common';
+import { Command, describeDevice, deviceFromArgs, formatBytes, MODEL_OPTIONS } from './common';
 
 export const infoCommand: Command = {
   name: 'info',
   summary: 'show a model file\'s architecture, shapes, tensor types and the backend',
-  usage: '--model F [--threads N] [--json]',
+  usage: '--model F [--threads N] [--device auto|cpu|cuda] [--json]',
   options: {
     ...MODEL_OPTIONS,
     json: { kind: 'flag', description: 'print the info as JSON' },
@@ -17,7 +17,7 @@ export const infoCommand: Command = {
     const file = args.string('model');
     if (!file) throw new UsageError('missing required option --model');
     // A small KV cache: info only needs the weights mapped and the backend chosen.
-    const model = await loadModel(file, { threads: args.int('threads', 0), contextSize: args.int('ctx', 256) });
+    const model = await loadModel(file, { threads: args.int('threads', 0), device: deviceFromArgs(args), contextSize: args.int('ctx', 256) });
     try {
       const i = model.info;
       if (args.flag('json')) {
@@ -44,6 +44,7 @@ export const infoCommand: Command = {
         ['tensor types', types],
         ['chat template', model.chatTemplate ? 'yes' : 'no (ChatML fallback)'],
         ['backend', i.backend],
+        ['device', describeDevice(i.deviceReport)],
       ];
       for (const [k, v] of lines) process.stdout.write(`${k.padEnd(16)} ${v}\n`);
       if (args.flag('tensors')) {

@@ -19,10 +19,11 @@ export function negLogProb(logits: Float32Array, rowOffset: number, nVocab: numb
 export const perplexityCommand: Command = {
   name: 'perplexity',
   summary: 'perplexity of a text file, scored like llama.cpp\'s perplexity tool',
-  usage: '--model F --file T [--ctx 512] [--threads N] [--chunks N]',
+  usage: '--model F --file T [--ctx 512] [--threads N] [--device auto|cpu|cuda] [--chunks N]',
   options: {
     model: MODEL_OPTIONS.model,
     threads: MODEL_OPTIONS.threads,
+    device: MODEL_OPTIONS.device,
     ctx: { kind: 'int', alias: '-c', min: 16, max: 1 << 20, description: 'chunk size in tokens (default 512)' },
     file: { kind: 'string', alias: '-f', required: true, description: 'text file' },
     chunks: { kind: 'int', min: 1, description: 'score at most this many chunks' },

@@ -7,11 +7,62 @@ export type DeviceSetting = 'auto' | 'cpu' | 'cuda';
 export interface LoadOptions {
   /** Compute threads; 0 or undefined picks the number of physical cores. */
   threads?: number;
+  /**
+   * 'cpu' always runs on the CPU; 'cuda' runs on the GPU or fails naming the reason; 'auto' (the
+   * default) uses the GPU only when it is usable and passes the load-time self-check.
+   */
   device?: DeviceSetting;
+  /**
+   * Compare GPU with CPU logits at load before using the GPU (default true). Only diagnostics
+   * that compare the two backends themselves (scripts/gpu-check.sh) turn it off.
+   */
+  gpuSelfCheck?: boolean;
   /** KV-cache capacity in tokens, shared by all sequences (clamped to the model's trained context). */
   contextSize?: number;
   /** Called with 0..1 while weights are mapped and prepared. */
   onProgress?: (fraction: number) => void;
+}
+
+/** Why the GPU does not run a model (native/src/model/device.h). */
+export type GpuUnavailableCode =
+  | 'cpu_requested'
+  | 'built_without_cuda'
+  | 'no_driver'
+  | 'driver_too_old'
+  | 'no_device'
+  | 'unsupported_gpu'
+  | 'not_enough_memory'
+  | 'out_of_memory'
+  | 'load_failed'
+  | 'self_check_failed'
+  | 'probe_failed'
+  /** The GPU failed during generation and the model was reloaded on the CPU (the server's doing). */
+  | 'gpu_fault';
+
+/** The load-time comparison of GPU and CPU logits. */
+export interface GpuSelfCheck {
+  passed: boolean;
+  /** Logits rows compared (one per token). */
+  tokens: number;
+  cosineMin: number;
+  cosineThreshold: number;
+  /** Rows whose best tokens differ by more than the tie margin. */
+  top1Mismatches: number;
+  tieMarginSd: number;
+  /** "cosine min 0.999871 (threshold 0.99), top-1 agrees in 16 of 16 rows (tie margin 0.25 sd)" */
+  summary: string;
+}
+
+/** Which device runs a model, and why not the GPU. */
+export interface DeviceReport {
+  requested: DeviceSetting;
+  used: 'cpu' | 'cuda';
+  /** Absent when the GPU runs the model. */
+  gpuUnavailable?: { code: GpuUnavailableCode; message: string };
+  /** The GPU that was seen, if any ("NVIDIA H100 80GB HBM3 (sm_90, 79 GiB)"). */
+  gpuName?: string;
+  /** Present when the self-check ran (device auto or cuda, a GPU that loaded). */
+  selfCheck?: GpuSelfCheck;
 }
 
 export interface ModelInfo {
@@ -30,7 +81,8 @@ export interface ModelInfo {
   parameterCount: number;
   fileSizeBytes: number;
   tensorTypes: Record<string, number>;   // GGML type name -> number of tensors
-  device: 'cpu' | 'cuda';
+  device: 'cpu' | 'cuda';         // what actually runs the model
+  deviceReport: DeviceReport;
   backend: string;               // human readable: "CPU AVX2, 2 threads"
 }
 

@@ -1,6 +1,6 @@
 // The engine's public face: what the CLI, the language server and the tests import.
 export * from './api';
-export { loadModel, resolveLoadOptions, readModelHeader } from './model';
+export { loadModel, resolveLoadOptions, readModelHeader, isGpuFault } from './model';
 export { generate, commonPrefixLength, endOfGenerationIds } from './generate';
 export { StopStringMatcher } from './stop-strings';
 export { loadNative, nativeAddonPath } from './native';

@@ -3,10 +3,10 @@
 // once to build the tokenizer, the info block and the metadata view.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { LoadOptions, Model, ModelInfo, Sequence, Tokenizer } from './api';
+import type { DeviceReport, DeviceSetting, GpuUnavailableCode, LoadOptions, Model, ModelInfo, Sequence, Tokenizer } from './api';
 import { EvalQueue } from './eval-queue';
 import { checkModelFitsInMemory, modelFootprint } from './memory-check';
-import { GgufInfo, GgufMetadataValue, loadNative, NativeModel } from './native';
+import { GgufInfo, GgufMetadataValue, GPU_FAULT_CODE, loadNative, NativeDeviceReport, NativeModel } from './native';
 import { SequenceHost, SequenceImpl } from './sequence';
 import { createTokenizerFromGguf } from './tokenizer';
 
@@ -24,7 +24,8 @@ const VOCAB_KEYS = new Set(['tokenizer.ggml.tokens', 'tokenizer.ggml.merges', 't
 export interface ResolvedLoadOptions {
   threads: number;
   contextSize: number;
-  device: 'cpu';
+  device: DeviceSetting;
+  gpuSelfCheck: boolean;
   /** Human-readable notes about adjustments made (for example a clamped context). */
   notes: string[];
 }
@@ -37,10 +38,11 @@ export function resolveLoadOptions(opts: LoadOptions, trainedContext: number): R
     throw new RangeError(`threads must be an integer from 0 (automatic) to ${MAX_THREADS}, got ${String(opts.threads)}`);
   }
   const device = opts.device ?? 'auto';
-  if (device === 'cuda') throw new Error('CUDA backend not available in this build');
-  if (device !== 'auto' && device !== 'cpu') {
+  if (device !== 'auto' && device !== 'cpu' && device !== 'cuda') {
     throw new RangeError(`device must be 'auto', 'cpu' or 'cuda', got '${String(device)}'`);
   }
+  const gpuSelfCheck = opts.gpuSelfCheck ?? true;
+  if (typeof gpuSelfCheck !== 'boolean') throw new TypeError(`gpuSelfCheck must be true or false, got ${String(opts.gpuSelfCheck)}`);
   let contextSize = opts.contextSize ?? Math.min(DEFAULT_CONTEXT_SIZE, trainedContext);
   if (!Number.isInteger(contextSize) || contextSize < MIN_CONTEXT_SIZE) {
     throw new RangeError(`contextSize must be an integer of at least ${MIN_CONTEXT_SIZE} tokens, got ${String(opts.contextSize)}`);
@@ -54,7 +56,7 @@ export function resolveLoadOptions(opts: LoadOptions, trainedContext: number): R
     notes.push(`contextSize ${contextSize} exceeds the trained context; using ${trainedContext}`);
     contextSize = trainedContext;
   }
-  return { threads, contextSize, device: 'cpu', notes };
+  return { threads, contextSize, device, gpuSelfCheck, notes };
 }
 
 function metaNumber(meta: Record<string, GgufMetadataValue>, key: string, file: string): number {
@@ -137,6 +139,20 @@ class ModelImpl implements Model, SequenceHost {
   }
 }
 
+/** True for the error a GPU model throws once the GPU failed for good (reload on the CPU). */
+export function isGpuFault(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === GPU_FAULT_CODE;
+}
+
+/** The addon's report in the engine's terms. */
+export function deviceReportOf(r: NativeDeviceReport): DeviceReport {
+  const report: DeviceReport = { requested: r.requested, used: r.used };
+  if (r.reasonCode !== 'none') report.gpuUnavailable = { code: r.reasonCode as GpuUnavailableCode, message: r.reason };
+  if (r.gpuName) report.gpuName = r.gpuName;
+  if (r.selfCheck) report.selfCheck = { ...r.selfCheck };
+  return report;
+}
+
 function buildInfo(file: string, gguf: GgufInfo, native: NativeModel): ModelInfo {
   const h = native.hparams();
   const tensorTypes: Record<string, number> = {};
@@ -146,6 +162,7 @@ function buildInfo(file: string, gguf: GgufInfo, native: NativeModel): ModelInfo
     parameterCount += t.dims.reduce((a, b) => a * b, 1);
   }
   const name = gguf.metadata['general.name'];
+  const report = deviceReportOf(native.deviceReport());
   return {
     path: file,
     architecture: 'qwen2',
@@ -162,7 +179,8 @@ function buildInfo(file: string, gguf: GgufInfo, native: NativeModel): ModelInfo
     parameterCount,
     fileSizeBytes: gguf.fileSize,
     tensorTypes,
-    device: 'cpu',
+    device: report.used,
+    deviceReport: report,
     backend: native.backend(),
   };
 }
@@ -190,7 +208,7 @@ export async function loadModel(file: string, opts: LoadOptions = {}): Promise<M
   };
   const native = await loadNative().loadModel(
     file,
-    { threads: resolved.threads, contextSize: resolved.contextSize },
+    { threads: resolved.threads, contextSize: resolved.contextSize, device: resolved.device, gpuSelfCheck: resolved.gpuSelfCheck },
     onProgress ? report : undefined,
   );
   report(1);

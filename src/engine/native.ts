@@ -4,9 +4,10 @@
 // the CLI, the extension host) work even where it was not built.
 import * as fs from 'fs';
 import * as path from 'path';
+import type { GpuSelfCheck } from './api';
 
 /** Bumped in addon.cpp whenever this surface changes incompatibly. */
-export const EXPECTED_BINDING_VERSION = 1;
+export const EXPECTED_BINDING_VERSION = 2;
 
 export interface GgufTensorInfo {
   name: string;
@@ -60,7 +61,38 @@ export interface CpuFeatures {
   logicalCores: number;
 }
 
+/** What the GPU probe found (native/src/model/device.h), the same probe loadModel uses. */
+export interface NativeGpuInfo {
+  builtWithCuda: boolean;
+  usable: boolean;
+  /** 'none' when usable, else a GpuUnavailableCode. */
+  reasonCode: string;
+  reason: string;
+  deviceName: string;
+  freeBytes: number;
+  totalBytes: number;
+  /** CUDA versions as 12040 = 12.4; 0 when absent. */
+  driverVersion: number;
+  runtimeVersion: number;
+  peakBandwidthBytesPerSec: number;
+}
+
+/** NativeModel.deviceReport(). */
+export interface NativeDeviceReport {
+  requested: 'auto' | 'cpu' | 'cuda';
+  used: 'cpu' | 'cuda';
+  /** 'none' when the GPU runs the model. */
+  reasonCode: string;
+  reason: string;
+  gpuName: string;
+  selfCheck?: GpuSelfCheck;
+}
+
 export interface NativeLoadOptions {
+  /** Default 'auto'. */
+  device?: 'auto' | 'cpu' | 'cuda';
+  /** Default true: compare GPU with CPU logits before using the GPU. */
+  gpuSelfCheck?: boolean;
   /** 0 = physical cores. */
   threads?: number;
   /** KV capacity in tokens over all sequences. */
@@ -101,6 +133,7 @@ export interface NativeSamplerParams {
 export interface NativeModel {
   hparams(): NativeHParams;
   backend(): string;
+  deviceReport(): NativeDeviceReport;
   contextSize(): number;
   kvBytesPerToken(): number;
   /** A sequence's KV cache grows in blocks of this many tokens. */
@@ -133,6 +166,7 @@ export interface NativeModel {
 export interface NativeBinding {
   bindingVersion: number;
   cpuFeatures(): CpuFeatures;
+  gpuInfo(): NativeGpuInfo;
   readGguf(path: string): GgufInfo;
   tensorToF32(path: string, tensorName: string): Float32Array;
   typeInfo(typeName: string): GgmlTypeInfo;
@@ -143,6 +177,8 @@ export interface NativeBinding {
 
 /** The error code the binding puts on a cancelled eval. */
 export const CANCELLED_CODE = 'QWEN_CANCELLED';
+/** The error code of a GPU failure after which the model must be loaded again (on the CPU). */
+export const GPU_FAULT_CODE = 'QWEN_GPU_FAULT';
 
 let cached: NativeBinding | undefined;
 

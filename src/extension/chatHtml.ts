@@ -52,7 +52,9 @@ export function chatHtml(input: ChatHtmlInput): string {
   <div class="composer-context">
     <label><input type="checkbox" id="include-context" checked> Include <span id="context-label">no editor context</span></label>
   </div>
-  <textarea id="prompt" rows="3" placeholder="Ask about your code (Enter to send, Shift+Enter for a new line)" aria-label="Message"></textarea>
+  <div id="chips" class="chips" aria-label="Attachments"></div>
+  <ul id="mentions" class="mentions" role="listbox" aria-label="Mentions" hidden></ul>
+  <textarea id="prompt" rows="3" placeholder="Ask about your code; @ to attach files, symbols, problems, changes or @workspace (Enter to send)" aria-label="Message" aria-autocomplete="list" aria-controls="mentions"></textarea>
   <div class="composer-buttons">
     <button id="send" type="button" title="Send (Enter)">Send</button>
     <button id="stop" type="button" title="Stop generating (Escape)" hidden>Stop</button>

@@ -14,6 +14,10 @@ import { EditorContext, editorContext, lastTextEditor } from './editorContext';
 import { fitToContext, systemPrompt } from './actionPrompts';
 import { formatTranscript, transcriptFileName, transcriptTitle } from './transcript';
 import { validateWebviewMessage } from './webviewMessages';
+import { ChatMentions, PendingAttachment } from './chatMentions';
+import type { ApplyAll } from './applyAll';
+import { extractPathBlocks } from './applyAllBlocks';
+import type { ChatParamsWithContext, ChatResultWithContext } from '../protocol/workspace';
 
 const historyKey = 'qwenLocal.chatHistory.v1';
 const maxStoredMessages = 200;
@@ -21,6 +25,8 @@ const maxStoredMessages = 200;
 /** A message as the host keeps it: what the view shows plus what the model was actually sent. */
 interface StoredMessage extends ViewMessage {
   modelText?: string;
+  /** Sent again on regenerate: the @-mention attachments of a user turn. */
+  pendingAttachments?: PendingAttachment[];
 }
 
 interface History {
@@ -35,6 +41,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private running: { id: string; cancel: vscode.CancellationTokenSource } | undefined;
   private statusLine = { ready: false, label: 'Starting…' };
   private readonly disposables: vscode.Disposable[] = [];
+  private readonly mentions: ChatMentions;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -43,7 +50,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     private readonly settings: () => ExtensionSettings,
     private readonly diff: DiffPreview,
     private readonly log: vscode.LogOutputChannel,
+    private readonly applyAll: ApplyAll,
   ) {
+    this.mentions = new ChatMentions(server, log);
     const saved = state.get<History>(historyKey);
     this.history = isHistory(saved) ? saved : { sessionId: randomUUID(), messages: [] };
     // A reply that was streaming when the window closed can never finish: mark it.
@@ -98,7 +107,15 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
 
   /** "Save Chat As…": writes the conversation as a .qwenchat.md transcript and opens it. */
   async saveAs(modelName: string): Promise<vscode.Uri | undefined> {
-    const messages = this.history.messages.filter((m) => m.text.trim() !== '').map(({ role, text }) => ({ role, text }));
+    // The transcript records what each message had attached and which files a reply used.
+    const messages = this.history.messages.filter((m) => m.text.trim() !== '').map(({ role, text, attachments, sources }) => ({
+      role,
+      text: [
+        attachments?.length ? `_Attached: ${attachments.join(', ')}_\n` : '',
+        text,
+        sources?.length ? `\n\n_Workspace files used: ${sources.map((s) => `${s.path}:${s.startLine}-${s.endLine}`).join(', ')}_` : '',
+      ].join(''),
+    }));
     if (messages.length === 0) {
       void vscode.window.showInformationMessage('Qwen Local: the chat is empty; nothing to save.');
       return undefined;
@@ -126,7 +143,39 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       case 'send': {
         const context = message.includeContext ? editorContext() : undefined;
         const modelText = context ? `${message.text}\n\n${context.block}` : message.text;
-        await this.runTurn({ id: randomUUID(), role: 'user', text: message.text, modelText, contextLabel: context?.label });
+        const attached = this.mentions.take();
+        this.post({ type: 'attachments', chips: [] });
+        await this.runTurn({
+          id: randomUUID(), role: 'user', text: message.text, modelText, contextLabel: context?.label,
+          attachments: attached.length > 0 ? attached.map((a) => a.chip.label) : undefined,
+          pendingAttachments: attached.length > 0 ? attached : undefined,
+        });
+        return;
+      }
+      case 'mentionQuery': {
+        const items = await this.mentions.list(message.kind, message.query).catch((e: Error) => {
+          this.log.warn(`@${message.kind}: ${e.message}`);
+          return [];
+        });
+        this.post({ type: 'mentionItems', kind: message.kind, query: message.query, items });
+        return;
+      }
+      case 'attach': {
+        const problem = await this.mentions.attach(message.kind, message.id).catch((e: Error) => e.message);
+        if (problem) void vscode.window.showInformationMessage(`Qwen Local: ${problem}.`);
+        this.post({ type: 'attachments', chips: this.mentions.chips });
+        return;
+      }
+      case 'detach':
+        this.mentions.detach(message.id);
+        this.post({ type: 'attachments', chips: this.mentions.chips });
+        return;
+      case 'openSource':
+        await this.openSource(message.uri, message.line);
+        return;
+      case 'applyAll': {
+        const reply = this.history.messages.find((m) => m.id === message.id && m.role === 'assistant' && !m.streaming);
+        if (reply) await this.applyAll.review(reply.text);
         return;
       }
       case 'stop':
@@ -185,12 +234,25 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     const modelMessages: ChatMessage[] = [{ role: 'system', content: systemPrompt }, ...fitToContext(turns, this.settings().server)];
     try {
       const s = this.settings().server.chat;
-      const params = { sessionId: this.history.sessionId, messages: modelMessages, maxTokens: s.maxTokens, temperature: s.temperature, topP: s.topP };
-      const result = await this.server.chat(params, (delta) => {
+      const attached = user.pendingAttachments ?? [];
+      const params: ChatParamsWithContext = {
+        sessionId: this.history.sessionId, messages: modelMessages, maxTokens: s.maxTokens, temperature: s.temperature, topP: s.topP,
+        // The server fits the turn to the context: never an error after the user pressed send.
+        fitToContext: true,
+        attachments: attached.flatMap((a) => (a.attachment ? [a.attachment] : [])),
+        workspaceQuery: attached.some((a) => a.chip.kind === 'workspace') ? user.text : undefined,
+      };
+      const result: ChatResultWithContext = await this.server.chat(params, (delta) => {
         reply.text += delta;
         this.post({ type: 'delta', id: reply.id, text: delta });
       }, cancel.token);
       reply.streaming = false;
+      const applyFiles = extractPathBlocks(reply.text).map((b) => b.path);
+      if (result?.sources?.length || result?.notices?.length || applyFiles.length > 0) {
+        reply.sources = result?.sources ?? [];
+        reply.notices = result?.notices ?? [];
+        this.post({ type: 'replyContext', id: reply.id, sources: reply.sources, notices: reply.notices, applyFiles });
+      }
       this.post({
         type: 'done',
         id: reply.id,
@@ -228,6 +290,22 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     await this.diff.propose(doc, doc.validateRange(range), code, 'chat suggestion');
   }
 
+  /** Opens a reply's source, only if it is a file inside a workspace folder. */
+  private async openSource(uriText: string, line: number): Promise<void> {
+    let uri: vscode.Uri;
+    try {
+      uri = vscode.Uri.parse(uriText, true);
+    } catch {
+      return;
+    }
+    if (uri.scheme !== 'file' || !vscode.workspace.getWorkspaceFolder(uri)) {
+      this.log.warn(`Chat view asked to open ${uriText.slice(0, 200)}, which is not a workspace file; ignored.`);
+      return;
+    }
+    const position = new vscode.Position(Math.max(0, line - 1), 0);
+    await vscode.window.showTextDocument(uri, { selection: new vscode.Range(position, position), preview: true });
+  }
+
   private postContext(): void {
     const context: EditorContext | undefined = editorContext();
     this.post({ type: 'context', label: context?.label ?? null });
@@ -242,6 +320,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       contextLabel: editorContext()?.label ?? null,
     });
     this.post({ type: 'status', ...this.statusLine });
+    this.post({ type: 'attachments', chips: this.mentions.chips });
   }
 
   private post(message: HostMessage): void {
@@ -254,7 +333,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   }
 
   private async save(): Promise<void> {
-    await this.state.update(historyKey, this.history);
+    // Attachment texts stay in memory (for regenerate); the saved history keeps their labels only.
+    const messages = this.history.messages.map(({ pendingAttachments: _dropped, ...m }) => m);
+    await this.state.update(historyKey, { ...this.history, messages });
   }
 
   dispose(): void {
@@ -264,8 +345,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
 }
 
 function toView(m: StoredMessage): ViewMessage {
-  const { id, role, text, error, streaming, contextLabel } = m;
-  return { id, role, text, error, streaming, contextLabel };
+  const { id, role, text, error, streaming, contextLabel, attachments, sources, notices } = m;
+  const applyFiles = role === 'assistant' && !streaming ? extractPathBlocks(text).map((b) => b.path) : [];
+  return { id, role, text, error, streaming, contextLabel, attachments, sources, notices, applyFiles: applyFiles.length > 0 ? applyFiles : undefined };
 }
 
 // workspaceState is written only by this class, but a corrupted or older value must not break the view.

@@ -3,7 +3,9 @@
 // model configured, and a native crash cannot take the editor down.
 import * as vscode from 'vscode';
 import type { StatusParams } from '../protocol';
+import { WorkspaceMethods } from '../protocol/workspace';
 import { Actions } from './actions';
+import { ApplyAll } from './applyAll';
 import { ChatViewProvider } from './chatViewProvider';
 import { ServerConnection } from './client';
 import { ExtensionSettings, readSettings, section, updateSetting } from './config';
@@ -29,14 +31,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   status.setCompletionsEnabled(settings.completionEnabled);
   const debounce = new DebouncePolicy({ fixedMs: settings.debounceMs });
   const diff = new DiffPreview();
-  const chat = new ChatViewProvider(context.extensionUri, context.workspaceState, server, current, diff, log);
+  const applyAll = new ApplyAll(log);
+  const chat = new ChatViewProvider(context.extensionUri, context.workspaceState, server, current, diff, log, applyAll);
   const provider = new QwenInlineCompletionProvider(server, current, debounce, log, () => status.current.state);
   const actions = new Actions(server, current, chat, diff, log);
   const models = new ModelManager(context.globalStorageUri.fsPath, log);
 
   context.subscriptions.push(
-    log, server, status, diff, chat, trackLastEditor(),
+    log, server, status, diff, applyAll, chat, trackLastEditor(),
     new ContextTracker(server, debounce),
+    // The server's workspace index honours files.exclude: send it on every (re)start and change.
+    server.onRunningChanged((running) => {
+      if (running) sendIndexSettings(server);
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('files.exclude')) sendIndexSettings(server);
+    }),
     server.onStatus((s) => {
       status.update(s);
       chat.setStatus(s.state === 'ready', chatStatusLabel(s));
@@ -73,6 +83,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // Starting the server is not awaited: activation finishes at once and the status bar follows
   // the server's progress. A start failure ends in the status bar and the logs, never a throw.
   void server.start();
+}
+
+function sendIndexSettings(server: ServerConnection): void {
+  const filesExclude = vscode.workspace.getConfiguration('files').get<Record<string, unknown>>('exclude') ?? {};
+  server.notify(WorkspaceMethods.indexSettings, { filesExclude });
 }
 
 /** The one-line status at the top of the chat view. */

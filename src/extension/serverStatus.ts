@@ -18,6 +18,25 @@ export function formatBytes(bytes: number): string {
   return `${value >= 100 || i === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[i]}`;
 }
 
+/**
+ * Reasons that mean a GPU is there but something went wrong with it (too little memory, a failed
+ * self-check, a fault): the status bar turns to a warning. No GPU, no driver, a CPU-only build or
+ * device 'cpu' are ordinary and only shown in the tooltip.
+ */
+const QUIET_GPU_REASONS = new Set(['cpu_requested', 'built_without_cuda', 'no_driver', 'no_device']);
+
+export function gpuFellBack(code: string | undefined): boolean {
+  return code !== undefined && !QUIET_GPU_REASONS.has(code);
+}
+
+function gpuLines(m: NonNullable<StatusParams['model']>): string[] {
+  const lines: string[] = [];
+  if (m.runsOn) lines.push(`Runs on: ${m.runsOn === 'cuda' ? 'GPU (CUDA)' : 'CPU'}`);
+  if (m.gpuNotUsed) lines.push(`GPU not used: ${m.gpuNotUsed.message}`);
+  if (m.gpuSelfCheck) lines.push(`GPU self-check ${m.gpuSelfCheck}`);
+  return lines;
+}
+
 export function describeStatus(status: StatusParams, completionsEnabled: boolean): StatusView {
   const off = completionsEnabled ? '' : ' (completions off)';
   switch (status.state) {
@@ -40,11 +59,13 @@ export function describeStatus(status: StatusParams, completionsEnabled: boolean
       const speed = status.lastTokensPerSecond ? ` · ${status.lastTokensPerSecond.toFixed(1)} tok/s` : '';
       const name = m?.name ?? 'model';
       const device = m?.device ? ` · ${m.device}` : '';
+      const gpuWarning = gpuFellBack(m?.gpuNotUsed?.code);
       const details = m
         ? [
             `Model: ${m.name}`,
             `File: ${m.path}`,
             `Device: ${m.device}`,
+            ...gpuLines(m),
             `Context: ${m.contextSize} tokens`,
             `Memory: ${formatBytes(m.memoryBytes)}`,
             `Parameters: ${(m.parameterCount / 1e9).toFixed(2)} B`,
@@ -53,9 +74,9 @@ export function describeStatus(status: StatusParams, completionsEnabled: boolean
       if (status.lastTokensPerSecond) details.push(`Last speed: ${status.lastTokensPerSecond.toFixed(1)} tokens/s`);
       if (!completionsEnabled) details.push('Inline completions are turned off.');
       return {
-        text: `$(${completionsEnabled ? 'sparkle' : 'circle-outline'}) ${name}${device}${speed}${off}`,
+        text: `$(${completionsEnabled ? 'sparkle' : 'circle-outline'}) ${name}${device}${gpuWarning ? ' (GPU not used)' : ''}${speed}${off}`,
         tooltip: details.join('\n') || 'Ready',
-        severity: 'normal',
+        severity: gpuWarning ? 'warning' : 'normal',
       };
     }
     case 'error':

@@ -2,7 +2,7 @@
 // model output, so the host treats it as untrusted: a message is acted on only after its type is
 // known and each field has the expected type and a bounded size. Anything else is rejected with a
 // reason that names the problem (logged, never shown as a crash). Free of `vscode` so it is unit-tested.
-import { WebviewLimits, WebviewMessage, WebviewToHost } from '../protocol/webview';
+import { mentionKinds, WebviewLimits, WebviewMessage, WebviewToHost } from '../protocol/webview';
 
 export type ValidationResult =
   | { ok: true; message: WebviewMessage }
@@ -19,6 +19,14 @@ function text(maxChars: number, allowEmpty: boolean): FieldCheck {
   };
 }
 
+const mentionKind: FieldCheck = (value, field) =>
+  typeof value === 'string' && (mentionKinds as readonly string[]).includes(value)
+    ? null
+    : `field "${field}" must be one of ${mentionKinds.join(', ')}, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 32)) : describe(value)}`;
+
+const lineNumber: FieldCheck = (value, field) =>
+  typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 10_000_000 ? null : `field "${field}" must be a line number (an integer from 1), got ${describe(value)}`;
+
 const flag: FieldCheck = (value, field) =>
   typeof value === 'boolean' ? null : `field "${field}" must be a boolean, got ${describe(value)}`;
 
@@ -33,6 +41,11 @@ const schema: { [K in keyof WebviewToHost]: { [F in keyof WebviewToHost[K]]-?: F
   copy: { text: text(WebviewLimits.maxCodeChars, true) },
   insert: { code: text(WebviewLimits.maxCodeChars, true) },
   apply: { code: text(WebviewLimits.maxCodeChars, true) },
+  mentionQuery: { kind: mentionKind, query: text(WebviewLimits.maxIdChars, true) },
+  attach: { kind: mentionKind, id: text(WebviewLimits.maxIdChars, true) },
+  detach: { id: text(WebviewLimits.maxIdChars, false) },
+  openSource: { uri: text(WebviewLimits.maxIdChars, false), line: lineNumber },
+  applyAll: { id: text(WebviewLimits.maxIdChars, false) },
 };
 
 function describe(value: unknown): string {

@@ -1,12 +1,18 @@
-// Runs one normalized request on the engine: render the chat template (or take the raw prompt),
-// tokenize with special tokens enabled (so <|im_start|> and the FIM markers are control tokens),
-// check that it fits the context, then generate on the server's sequence, streaming text through
-// onText. The sequence is kept between requests: a follow-up chat turn shares its prefix with the
-// previous one, and generate() reuses that part of the KV cache instead of recomputing it.
-import type { GenerateResult, Model, Sequence } from '../engine/api';
+// Runs normalized requests on the engine the way the language server does: one EngineScheduler
+// decides who uses the model next (a completion takes it for its whole request, a chat one step
+// at a time, so completions go first and a chat resumes after them), and the SlotPool keeps each
+// client's KV between requests so a follow-up shares its prefix instead of recomputing it.
+//
+// Prompts are rendered (chat template) and tokenized with special tokens enabled, so <|im_start|>
+// and the FIM markers are control tokens, and checked against the context before anything runs.
+import type { GenerateResult, Model } from '../engine/api';
 import { renderChatPrompt } from '../engine/chat-template';
 import { generate } from '../engine/generate';
+import { SlotPool } from '../server/cache/slot-pool';
+import { EngineScheduler } from '../server/scheduler/engine-scheduler';
+import { ScheduledSequence } from '../server/scheduler/scheduled-sequence';
 import { ApiError } from './errors';
+import { KvReservations } from './kv-reservations';
 import type { GenerationRequest } from './protocol';
 
 export interface RunOutput {
@@ -14,10 +20,44 @@ export interface RunOutput {
   promptTokens: number;
 }
 
-export class EngineRunner {
-  private seq: Sequence | null = null;
+export interface PreparedRequest {
+  tokens: number[];
+  maxTokens: number;
+}
 
-  constructor(readonly model: Model) {}
+export interface EngineRunnerOptions {
+  /** The most tokens one request may ask to generate (default: the context size). */
+  maxTokens?: number;
+  /** Completion slots kept for prefix reuse (the language server's default: 4). */
+  completionSlots?: number;
+}
+
+/** What the runner holds, for tests and the load benchmark. */
+export interface RunnerStats {
+  running: number;
+  waitingForRoom: number;
+  schedulerBusy: boolean;
+  schedulerWaiting: number;
+  slots: Array<{ id: number; kind: string; tokens: number; busy: boolean }>;
+  kvUsedTokens: number;
+  kvCapacity: number;
+}
+
+export class EngineRunner {
+  /** The language server's defaults: a waiting chat gets a turn after 4 completions or 2 s. */
+  readonly scheduler = new EngineScheduler({ chatTurnAfter: 4, maxChatWaitMs: 2000 });
+  readonly pool: SlotPool;
+  private readonly reservations: KvReservations;
+  readonly maxTokens: number;
+
+  constructor(
+    readonly model: Model,
+    opts: EngineRunnerOptions = {},
+  ) {
+    this.pool = new SlotPool(model, opts.completionSlots ?? 4);
+    this.reservations = new KvReservations(this.pool);
+    this.maxTokens = opts.maxTokens ?? model.info.contextSize;
+  }
 
   /** The prompt text the request asks the model to continue. */
   promptText(req: GenerationRequest): string {
@@ -30,8 +70,16 @@ export class EngineRunner {
     }
   }
 
-  /** Tokenizes and checks the context budget; throws 413 when the prompt cannot fit. */
-  prepare(req: GenerationRequest): { tokens: number[]; maxTokens: number } {
+  /** Tokenizes and checks the limits: 413 when the prompt cannot fit, 400 for too large a max_tokens. */
+  prepare(req: GenerationRequest): PreparedRequest {
+    if (req.maxTokens !== undefined && req.maxTokens > this.maxTokens) {
+      throw new ApiError(
+        400,
+        `max_tokens is ${req.maxTokens}, but this server generates at most ${this.maxTokens} tokens per request (--max-tokens)`,
+        'invalid_request_error',
+        'max_tokens',
+      );
+    }
     const tokens = this.model.tokenizer.encode(this.promptText(req), { special: true });
     if (tokens.length === 0) throw new ApiError(400, 'the prompt encodes to no tokens', 'invalid_request_error', 'prompt');
     const context = this.model.info.contextSize;
@@ -46,46 +94,69 @@ export class EngineRunner {
     }
     const room = context - tokens.length;
     // OpenAI's defaults: 16 tokens for legacy completions, "as much as fits" for chat.
-    const requested = req.maxTokens ?? (req.kind === 'completion' ? 16 : room);
+    const requested = req.maxTokens ?? (req.kind === 'completion' ? 16 : this.maxTokens);
     return { tokens, maxTokens: Math.min(requested, room) };
   }
 
-  /** Generates for a prepared request. The caller serializes calls (one job at a time). */
+  /**
+   * Generates for a prepared request on a slot of `client`, waiting for KV room and for the
+   * engine as the scheduler says. `signal` stops it (while waiting, or between tokens).
+   */
   async run(
     req: GenerationRequest,
-    prepared: { tokens: number[]; maxTokens: number },
+    prepared: PreparedRequest,
+    client: string,
     signal: AbortSignal,
     onText?: (text: string) => void,
   ): Promise<RunOutput> {
-    if (!this.seq) this.seq = this.model.createSequence();
-    let result: GenerateResult;
+    const { slot, limit } = await this.reservations.reserve(req.kind, client, prepared.tokens, prepared.tokens.length + prepared.maxTokens, signal);
+    let failed = true;
     try {
-      result = await generate(this.model, this.seq, prepared.tokens, {
-        maxTokens: prepared.maxTokens,
-        sampling: {
-          temperature: req.temperature,
-          topP: req.topP,
-          seed: req.seed,
-        },
+      const opts = {
+        maxTokens: Math.min(prepared.maxTokens, limit - prepared.tokens.length),
+        sampling: { temperature: req.temperature, topP: req.topP, seed: req.seed },
         stopStrings: req.stop,
         signal,
-        onText: onText
-          ? (text) => {
-              onText(text);
-            }
-          : undefined,
-      });
+        onText: onText ? (text: string): void => onText(text) : undefined,
+      };
+      const result =
+        req.kind === 'completion'
+          ? await this.scheduler.withLease('completion', signal, () => generate(this.model, slot.seq, prepared.tokens, opts))
+          : await generate(this.model, new ScheduledSequence(slot.seq, this.scheduler, 'chat'), prepared.tokens, opts);
+      failed = false;
+      return { result, promptTokens: prepared.tokens.length };
     } catch (e) {
-      // A failed generation may leave the cache in any state: start the next request afresh.
-      this.seq.dispose();
-      this.seq = null;
+      // Cancelled while waiting for the engine: the cache is as the last request left it.
+      if (signal.aborted) failed = false;
       throw e;
+    } finally {
+      this.reservations.release(slot, failed);
     }
-    return { result, promptTokens: prepared.tokens.length };
   }
 
+  stats(): RunnerStats {
+    const kv = this.model.kvUsage();
+    return {
+      running: this.reservations.runningCount,
+      waitingForRoom: this.reservations.waitingCount,
+      schedulerBusy: this.scheduler.busy,
+      schedulerWaiting: this.scheduler.waitingCount,
+      slots: this.pool.all.map((s) => ({ id: s.id, kind: s.kind, tokens: s.seq.tokens.length, busy: s.busy })),
+      kvUsedTokens: kv.used,
+      kvCapacity: kv.capacity,
+    };
+  }
+
+  /** Frees the KV of every slot no request uses; returns how many went. */
+  dropIdleCaches(): number {
+    return this.pool.evictIdle();
+  }
+
+  /** Fails whatever still waits and frees every slot; call once no request runs any more. */
   dispose(): void {
-    this.seq?.dispose();
-    this.seq = null;
+    const closing = new Error('the server is shutting down');
+    this.reservations.failWaiting(closing);
+    this.scheduler.failWaiting(closing);
+    this.pool.disposeAll();
   }
 }

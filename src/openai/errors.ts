@@ -5,24 +5,41 @@ import type { ServerResponse } from 'http';
 
 export type ApiErrorType =
   | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
   | 'not_found_error'
+  | 'rate_limit_error'
+  | 'timeout_error'
   | 'server_error'
   | 'service_unavailable'
   | 'context_length_exceeded';
 
+export interface ApiErrorExtras {
+  /** The machine-readable `code` field (OpenAI's, e.g. 'invalid_api_key'). */
+  code?: string;
+  /** Response headers that belong to this error (Retry-After, WWW-Authenticate). */
+  headers?: Record<string, string>;
+}
+
 export class ApiError extends Error {
+  readonly code: string | null;
+  readonly headers: Record<string, string>;
+
   constructor(
     readonly status: number,
     message: string,
     readonly type: ApiErrorType = 'invalid_request_error',
     readonly param: string | null = null,
+    extras: ApiErrorExtras = {},
   ) {
     super(message);
     this.name = 'ApiError';
+    this.code = extras.code ?? (type === 'context_length_exceeded' ? type : null);
+    this.headers = extras.headers ?? {};
   }
 
   toJSON(): { error: { message: string; type: string; param: string | null; code: string | null } } {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.type === 'context_length_exceeded' ? this.type : null } };
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
   }
 }
 
@@ -45,6 +62,6 @@ export function sendError(res: ServerResponse, e: unknown): void {
     return;
   }
   const body = JSON.stringify(err.toJSON());
-  res.writeHead(err.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(err.status, { ...err.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }

@@ -25,6 +25,8 @@ export interface GenerationRequest {
   stream: boolean;
   includeUsageInStream: boolean;
   model: string | undefined;
+  /** OpenAI's end-user id: requests with different ones keep their KV caches apart. */
+  user: string | undefined;
 }
 
 type Json = Record<string, unknown>;
@@ -100,6 +102,9 @@ function parseCommon(body: Json, maxTokensKey: string): Omit<GenerationRequest, 
     throw badRequest(`'stream' must be a boolean`, 'stream');
   }
   if (body.model !== undefined && typeof body.model !== 'string') throw badRequest(`'model' must be a string`, 'model');
+  if (body.user !== undefined && body.user !== null && (typeof body.user !== 'string' || body.user.length > 256)) {
+    throw badRequest(`'user' must be a string of at most 256 characters`, 'user');
+  }
   const streamOptions = body.stream_options;
   if (streamOptions !== undefined && streamOptions !== null && !isObject(streamOptions)) {
     throw badRequest(`'stream_options' must be an object`, 'stream_options');
@@ -116,6 +121,7 @@ function parseCommon(body: Json, maxTokensKey: string): Omit<GenerationRequest, 
     stream: body.stream === true,
     includeUsageInStream: isObject(streamOptions) && streamOptions.include_usage === true,
     model: body.model as string | undefined,
+    user: typeof body.user === 'string' && body.user !== '' ? body.user : undefined,
   };
 }
 

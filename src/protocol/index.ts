@@ -95,6 +95,12 @@ export interface StatusParams {
     contextSize: number;
     memoryBytes: number;
     parameterCount: number;
+    /** What actually runs the model (absent from older servers). */
+    runsOn?: 'cpu' | 'cuda';
+    /** Why the GPU is not used, when it is not: a GpuUnavailableCode and its sentence. */
+    gpuNotUsed?: { code: string; message: string };
+    /** The GPU self-check's numbers when it ran ("cosine min 0.99987 (threshold 0.99), ..."). */
+    gpuSelfCheck?: string;
   };
   lastTokensPerSecond?: number;
 }

@@ -14,6 +14,41 @@ export interface ViewMessage {
   streaming?: boolean;
   /** A short description of the context sent with a user message ("selection of a.ts:3-9"). */
   contextLabel?: string;
+  /** What the user attached with @-mentions (labels), recorded with the message. */
+  attachments?: string[];
+  /** Workspace files a reply's prompt held (@workspace); shown as links under the reply. */
+  sources?: SourceLink[];
+  /** What was cut or left out to fit the context. */
+  notices?: string[];
+  /** Files the reply's code blocks name (offered as Apply All). */
+  applyFiles?: string[];
+}
+
+/** The @-mentions the chat input offers. */
+export type MentionKind = 'file' | 'symbol' | 'selection' | 'problems' | 'changes' | 'workspace';
+export const mentionKinds: readonly MentionKind[] = ['file', 'symbol', 'selection', 'problems', 'changes', 'workspace'];
+
+/** One entry of an @file / @symbol completion list; `id` is the host's handle for it. */
+export interface MentionItem {
+  id: string;
+  label: string;
+  detail: string;
+}
+
+/** An attachment waiting to be sent, shown as a chip. */
+export interface AttachmentChip {
+  id: string;
+  kind: MentionKind;
+  label: string;
+  /** Tokens it costs (estimated when no model is loaded); 0 for @workspace (decided at send). */
+  tokens: number;
+}
+
+export interface SourceLink {
+  path: string;
+  uri: string;
+  startLine: number;
+  endLine: number;
 }
 
 /** Speed figures shown under a finished reply. */
@@ -41,6 +76,12 @@ export interface HostToWebview {
   status: { ready: boolean; label: string };
   /** Put focus in the prompt box (after Open Chat). */
   focusInput: NoFields;
+  /** Completion list entries for an @-mention query. */
+  mentionItems: { kind: MentionKind; query: string; items: MentionItem[] };
+  /** The attachments waiting to be sent (all of them, replacing what the page shows). */
+  attachments: { chips: AttachmentChip[] };
+  /** Sources and notices of a reply, sent when it finishes. */
+  replyContext: { id: string; sources: SourceLink[]; notices: string[]; applyFiles: string[] };
 }
 
 /** Webview -> host. Every one is validated by the host before it acts (src/extension/webviewMessages.ts). */
@@ -53,6 +94,16 @@ export interface WebviewToHost {
   copy: { text: string };
   insert: { code: string };
   apply: { code: string };
+  /** Asks for the completion list of an @-mention (`query` is what follows "@file " etc.). */
+  mentionQuery: { kind: MentionKind; query: string };
+  /** Attaches an item the host offered (`id` from mentionItems; '' for selection/problems/changes/workspace). */
+  attach: { kind: MentionKind; id: string };
+  /** Removes a waiting attachment. */
+  detach: { id: string };
+  /** Opens a source file of a reply at a line (only workspace files are opened). */
+  openSource: { uri: string; line: number };
+  /** Reviews and applies every file the reply `id` names (one multi-file diff, one undo). */
+  applyAll: { id: string };
 }
 
 /** The union of `{ type: K } & Payload` for every key of a message map. */
@@ -65,4 +116,5 @@ export type WebviewMessage = MessageOf<WebviewToHost>;
 export const WebviewLimits = {
   maxPromptChars: 200_000,
   maxCodeChars: 2_000_000,
+  maxIdChars: 4_096,
 } as const;

@@ -7,6 +7,8 @@ import {
   createConnection,
   Connection,
   DidChangeConfigurationNotification,
+  DidChangeWatchedFilesNotification,
+  FileChangeType,
   InitializeResult,
   IPCMessageReader,
   IPCMessageWriter,
@@ -36,6 +38,9 @@ import { defaultEngine, EngineModule, ModelHost } from './model-host';
 import { EngineScheduler } from './scheduler/engine-scheduler';
 import { defaultSettings, EffectiveSettings, mergeSettings, needsReload } from './settings';
 import { WorkspacePaths } from './workspace-paths';
+import type { DeviceSetting } from '../engine/api';
+import { IndexSettingsParams, WorkspaceFilesParams, WorkspaceMethods, WorkspaceSearchParams } from '../protocol/workspace';
+import { IndexService } from './workspace-index/index-service';
 
 export interface StartServerOptions {
   /** 'stdio' or 'ipc'; left out, vscode-languageserver picks from argv (--stdio, --node-ipc). */
@@ -44,6 +49,8 @@ export interface StartServerOptions {
   engine?: EngineModule;
   /** Wait a chat turn may wait behind completions before it is served anyway. */
   maxChatWaitMs?: number;
+  /** `serve --stdio --device X`: overrides the client's device setting. */
+  device?: DeviceSetting;
 }
 
 export interface RunningServer {
@@ -88,7 +95,21 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
     paths,
     context,
   });
+  // The workspace index for @workspace questions: built in the background, never leaves this process.
+  const workspaceIndex = new IndexService({
+    notify: (status) => void connection.sendNotification(WorkspaceMethods.indexStatus, status).catch(() => undefined),
+    startProgress: async (title) => {
+      if (!workDoneProgress) return undefined;
+      const progress = await connection.window.createWorkDoneProgress();
+      progress.begin(title, undefined, undefined, false);
+      return { report: (message: string) => progress.report(message), done: () => progress.done() };
+    },
+    engineBusy: () => scheduler.busy,
+    log: (message) => connection.console.log(message),
+  });
+  let workDoneProgress = false;
   const chat = new ChatService({
+    workspace: workspaceIndex,
     host,
     settings: () => settings,
     sendDelta: (token, delta) => {
@@ -97,8 +118,9 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
     },
   });
 
+  const withDevice = (s: EffectiveSettings): EffectiveSettings => (options.device ? { ...s, device: options.device } : s);
   const applySettings = (raw: unknown, initial: boolean): void => {
-    const next = mergeSettings(settings, raw);
+    const next = withDevice(mergeSettings(settings, raw));
     const reload = initial || needsReload(settings, next);
     settings = next;
     scheduler.configure({ chatTurnAfter: settings.tuning.chatTurnAfterCompletions, maxChatWaitMs: options.maxChatWaitMs ?? 2000 });
@@ -107,7 +129,9 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
 
   connection.onInitialize((params): InitializeResult => {
     paths.setFolders(params.workspaceFolders, params.rootUri);
-    settings = mergeSettings(defaultSettings, params.initializationOptions);
+    workspaceIndex.setFolders(params.workspaceFolders ?? (params.rootUri ? [{ uri: params.rootUri, name: 'workspace' }] : []));
+    workDoneProgress = params.capabilities?.window?.workDoneProgress === true;
+    settings = withDevice(mergeSettings(defaultSettings, params.initializationOptions));
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -120,6 +144,26 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
     applySettings({}, true);
     // Clients that support it are asked to push configuration changes.
     void connection.client.register(DidChangeConfigurationNotification.type, undefined).catch(() => undefined);
+    // Saves, creations and deletions anywhere in the workspace keep the index current.
+    void connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*' }] }).catch(() => undefined);
+    workspaceIndex.start();
+  });
+  connection.onDidChangeWatchedFiles((params) => {
+    const type = (t: FileChangeType) => (t === FileChangeType.Created ? 'created' : t === FileChangeType.Deleted ? 'deleted' : 'changed');
+    void workspaceIndex.onFilesChanged(params.changes.map((c) => ({ uri: c.uri, type: type(c.type) })));
+  });
+  connection.onNotification(WorkspaceMethods.indexSettings, (params: IndexSettingsParams) => workspaceIndex.applySettings(params));
+  connection.onRequest(WorkspaceMethods.indexStatus, () => workspaceIndex.status);
+  connection.onRequest(WorkspaceMethods.files, (params: WorkspaceFilesParams) => {
+    if (!params || typeof params.query !== 'string') throw invalidParams('qwen/workspaceFiles: params.query must be a string');
+    const limit = Number.isInteger(params.limit) && params.limit! > 0 ? Math.min(params.limit!, 200) : 50;
+    return workspaceIndex.files(params.query, limit);
+  });
+  connection.onRequest(WorkspaceMethods.search, async (params: WorkspaceSearchParams) => {
+    if (!params || typeof params.query !== 'string') throw invalidParams('qwen/workspaceSearch: params.query must be a string');
+    const limit = Number.isInteger(params.limit) && params.limit! > 0 ? Math.min(params.limit!, 200) : 20;
+    await workspaceIndex.settled();
+    return workspaceIndex.search(params.query, limit);
   });
   connection.onDidChangeConfiguration((change) => applySettings(change.settings, false));
 

@@ -2,7 +2,9 @@
 // depends on) changes, reports progress and state as qwen/status notifications, and hands the model
 // to requests — waiting for a load in progress, or failing with a clear error when there is none.
 // The engine is injected (the default is src/engine), which lets tests run the server with a
-// model of their own making.
+// model of their own making. When the GPU fails for good during generation (a sticky CUDA error,
+// code QWEN_GPU_FAULT), the request fails with a clear error and the model is reloaded on the
+// CPU, where it stays until the model path or the device setting changes.
 import type { GenerateOptions, GenerateResult, LoadOptions, Model, Sequence } from '../engine/api';
 import type { StatusParams } from '../protocol';
 import { modelLoadError, noModelError } from './errors';
@@ -34,8 +36,18 @@ export interface LoadedModel {
   pool: SlotPool;
 }
 
+/** The error code a GPU model's evals fail with once the GPU is unusable (src/engine/native.ts). */
+const GPU_FAULT_CODE = 'QWEN_GPU_FAULT';
+
+function isGpuFault(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === GPU_FAULT_CODE;
+}
+
 export class ModelHost {
   private loaded: LoadedModel | null = null;
+  /** Set after a GPU fault: this model and device setting run on the CPU, for this reason. */
+  private gpuFault: { modelPath: string; device: string; message: string } | null = null;
+  private settings: EffectiveSettings | null = null;
   private loading: Promise<LoadedModel | null> | null = null;
   private status: StatusParams = { state: 'noModel', message: 'No model configured' };
   private loadedPath = '';
@@ -58,8 +70,32 @@ export class ModelHost {
     return this.status.state;
   }
 
+  /** The engine, with generate() watching for a GPU that failed for good. */
   get engineModule(): EngineModule {
-    return this.engine();
+    const engine = this.engine();
+    return {
+      ...engine,
+      generate: (model, seq, prompt, opts) =>
+        engine.generate(model, seq, prompt, opts).catch((e: unknown) => {
+          throw this.onGenerateError(model, e);
+        }),
+    };
+  }
+
+  /** A GPU fault reloads the model on the CPU; the request gets an error saying so. */
+  private onGenerateError(model: Model, e: unknown): unknown {
+    if (!isGpuFault(e) || !this.settings) return e;
+    const message = e instanceof Error ? e.message : String(e);
+    if (this.loaded?.model === model && !this.gpuFault) {
+      this.gpuFault = { modelPath: this.settings.modelPath, device: this.settings.device, message };
+      this.log(`the GPU failed during generation (${message}); reloading ${this.settings.modelPath} on the CPU`);
+      const settings = this.settings;
+      // After the failing request has unwound (its slot released), not under it.
+      setImmediate(() => void this.load(settings));
+    }
+    const err = new Error(`the GPU failed during generation (${message}); the model is being reloaded on the CPU, try again in a moment`);
+    (err as Error & { code?: string }).code = GPU_FAULT_CODE;
+    return err;
   }
 
   getStatus(): StatusParams {
@@ -107,6 +143,10 @@ export class ModelHost {
     const gen = ++this.generation;
     const path = settings.modelPath;
     this.loadedPath = path;
+    this.settings = settings;
+    // A GPU fault keeps this model on the CPU until the path or the device setting changes.
+    if (this.gpuFault && (this.gpuFault.modelPath !== path || this.gpuFault.device !== settings.device)) this.gpuFault = null;
+    const device = this.gpuFault ? 'cpu' : settings.device;
     const run = async (): Promise<LoadedModel | null> => {
       // One model in memory at a time: the old one goes before the new one maps its weights.
       await this.unload();
@@ -124,7 +164,7 @@ export class ModelHost {
       try {
         const model = await this.engine().loadModel(path, {
           threads: settings.threads,
-          device: settings.device,
+          device,
           contextSize: settings.contextSize,
           onProgress: (f) => {
             // A notification per percent at most; more would flood a slow client.
@@ -141,6 +181,9 @@ export class ModelHost {
         }
         this.loaded = { model, pool: new SlotPool(model, settings.tuning.completionSlots) };
         this.log(`loaded ${path}: ${model.info.backend}, context ${model.info.contextSize}`);
+        const gpu = this.gpuNote(model);
+        if (model.info.deviceReport.selfCheck) this.log(`GPU self-check: ${model.info.deviceReport.selfCheck.summary}`);
+        if (gpu) this.log(`running on the CPU, GPU not used (${gpu.code}): ${gpu.message}`);
         this.setStatus({ state: 'ready', message: `${model.info.name} ready` });
         return this.loaded;
       } catch (e) {
@@ -159,9 +202,21 @@ export class ModelHost {
     return p;
   }
 
+  /** Why the GPU does not run `model`, if it does not. */
+  private gpuNote(model: Model): { code: string; message: string } | undefined {
+    if (model.info.device === 'cuda') return undefined;
+    if (this.gpuFault) return { code: 'gpu_fault', message: `the GPU failed during generation (${this.gpuFault.message}); the model was reloaded on the CPU` };
+    return model.info.deviceReport.gpuUnavailable;
+  }
+
   private describe(model: Model): NonNullable<StatusParams['model']> {
     const kv = model.kvUsage();
+    const gpuNotUsed = this.gpuNote(model);
+    const selfCheck = model.info.deviceReport.selfCheck;
     return {
+      runsOn: model.info.device,
+      ...(gpuNotUsed ? { gpuNotUsed } : {}),
+      ...(selfCheck ? { gpuSelfCheck: `${selfCheck.passed ? 'passed' : 'failed'}: ${selfCheck.summary}` } : {}),
       name: model.info.name,
       path: model.info.path,
       device: model.info.backend,

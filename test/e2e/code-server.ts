@@ -24,12 +24,12 @@ export function codeServerEntry(): string {
   const stamp = path.join(dir, `.installed-${CODE_SERVER_VERSION}`);
   if (!fs.existsSync(stamp) || !fs.existsSync(entry)) {
     throw new Error(
-      `code-server ${CODE_SERVER_VERSION} is not installed in ${dir}. Run scripts/install-code-server.sh ` +
-      '(about 6 minutes; .ci/run does it) and run the tests again.',
+      `code-server ${CODE_SERVER_VERSION} is not installed in ${dir}. npm test installs it first ` +
+      '(scripts/ensure-test-deps.sh full, about 6 minutes once); run that and the tests again.',
     );
   }
   if (!fs.existsSync(chromiumPath)) {
-    throw new Error(`${chromiumPath} is missing: install the Debian package "chromium" (scripts/install-code-server.sh does).`);
+    throw new Error(`${chromiumPath} is missing: install the Debian package "chromium" (scripts/ensure-test-deps.sh does as root).`);
   }
   return entry;
 }

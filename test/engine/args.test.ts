@@ -7,6 +7,7 @@ const specs = {
   threads: { kind: 'int' as const, alias: '-t', min: 0, max: 256, description: '' },
   temp: { kind: 'number' as const, min: 0, description: '' },
   json: { kind: 'flag' as const, description: '' },
+  allow: { kind: 'string' as const, repeatable: true, description: '' },
 };
 
 describe('cli: argument parser', () => {
@@ -18,6 +19,14 @@ describe('cli: argument parser', () => {
     assert.strictEqual(a.flag('json'), true);
     assert.deepStrictEqual(a.positional, ['pos']);
     assert.strictEqual(a.int('missing', 7), 7);
+  });
+
+  it('collects every value of a repeatable option, in order', () => {
+    const a = new Args(parseArgs(['-m', 'a', '--allow', 'x.lan', '--allow=y.lan', '--allow', 'z'], specs));
+    assert.deepStrictEqual(a.strings('allow'), ['x.lan', 'y.lan', 'z']);
+    assert.deepStrictEqual(new Args(parseArgs(['-m', 'a'], specs)).strings('allow'), []);
+    // A plain string option given twice still keeps the last value.
+    assert.strictEqual(new Args(parseArgs(['-m', 'a', '-m', 'b'], specs)).string('model'), 'b');
   });
 
   const bad: Array<[string[], RegExp]> = [

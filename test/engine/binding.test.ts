@@ -157,11 +157,13 @@ describe('engine: native binding', function () {
   });
 
   it('checks load options before loading', () => {
-    assert.deepStrictEqual(resolveLoadOptions({}, 32768), { threads: 0, contextSize: 4096, device: 'cpu', notes: [] });
+    assert.deepStrictEqual(resolveLoadOptions({}, 32768), { threads: 0, contextSize: 4096, device: 'auto', gpuSelfCheck: true, notes: [] });
+    // Every device reaches the native loader as asked; what runs is its decision (device.test.ts).
+    for (const device of ['auto', 'cpu', 'cuda'] as const) assert.strictEqual(resolveLoadOptions({ device }, 32768).device, device);
+    assert.strictEqual(resolveLoadOptions({ gpuSelfCheck: false }, 32768).gpuSelfCheck, false);
     const clamped = resolveLoadOptions({ contextSize: 65536 }, 32768);
     assert.strictEqual(clamped.contextSize, 32768);
     assert.match(clamped.notes[0], /exceeds the trained context/);
-    assert.throws(() => resolveLoadOptions({ device: 'cuda' }, 32768), /CUDA backend not available in this build/);
     assert.throws(() => resolveLoadOptions({ threads: -1 }, 32768), /threads must be an integer from 0/);
     assert.throws(() => resolveLoadOptions({ threads: 1.5 }, 32768), /threads must be an integer/);
     assert.throws(() => resolveLoadOptions({ contextSize: 8 }, 32768), /at least 16 tokens/);

@@ -12,7 +12,7 @@ export function tinyModelPath(): Promise<string> {
 
 /** One thread: results must not depend on how the work was split, and CI has two cores. */
 export async function loadTiny(contextSize = 1024): Promise<Model> {
-  return loadModel(await tinyModelPath(), { threads: 1, contextSize });
+  return loadModel(await tinyModelPath(), { threads: 1, contextSize, device: 'cpu' });
 }
 
 export interface CliResult {
@@ -22,12 +22,12 @@ export interface CliResult {
 }
 
 /** Runs `node bin/qwen-local.js ...args` and collects its output. */
-export function runCli(args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: readonly string[], opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
   const root = repoRoot();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(root, 'bin', 'qwen-local.js'), ...args], {
       cwd: root,
-      env: { ...process.env, QWEN_DEBUG: '' },
+      env: { ...process.env, QWEN_DEBUG: '', ...opts.env },
     });
     let stdout = '';
     let stderr = '';

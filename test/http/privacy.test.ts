@@ -89,6 +89,7 @@ describe('privacy: which source files may talk to the network', () => {
     'src/models/http-fetch.ts': 'model download the user started (https, or loopback for tests)',
     'src/openai/client.ts': 'the remote server the user configured in qwenLocal.remoteUrl',
     'src/openai/server.ts': 'serve --http listens (127.0.0.1 by default); it never connects out',
+    'src/openai/access-policy.ts': "only net.isIPv4/isIPv6 to read addresses in Host headers; it opens nothing",
   };
   const NETWORK_API = /\bfetch\s*\(|from\s+'(node:)?(http|https|net|tls|dgram|dns|http2)'|require\(\s*'(node:)?(http|https|net|tls|dgram|dns|http2)'\s*\)|\bWebSocket\b|\bXMLHttpRequest\b|\bEventSource\b|navigator\.sendBeacon/;
 

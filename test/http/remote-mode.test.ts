@@ -28,7 +28,7 @@ describe('remote mode: the language server using our own serve --http', function
   let netLog: string;
 
   before(async () => {
-    remote = await startServeHttp(root, await getTestModel('tiny', 'F32'));
+    remote = await startServeHttp(root, await getTestModel('tiny', 'F32'), ['--api-key', 'sk-test-key']);
     netLog = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'qwen-net-')), 'remote.jsonl');
     client = new LspTestClient(
       {
@@ -39,7 +39,7 @@ describe('remote mode: the language server using our own serve --http', function
       root,
     );
     // No modelPath at all: in remote mode none is needed.
-    // With an API key in the URL, as a team server would need (ours ignores it).
+    // With the API key in the URL, as a team server needs (ours is started with the same key).
     await client.initialize({ remoteUrl: `${remote.url.replace('http://', 'http://:sk-test-key@')}/v1`, completion: { maxTokens: 6, timeBudgetMs: 60000 }, chat: { maxTokens: 6, temperature: 0 } });
     client.open(DOC, TEXT, 'python');
   });

@@ -20,8 +20,8 @@ async function streamEvents(res: Response): Promise<Array<Json | '[DONE]'>> {
   return out;
 }
 
-function exitOf(root: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
-  const proc = runCli(root, args);
+function exitOf(root: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
+  const proc = runCli(root, args, env);
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve) => proc.once('exit', (code) => resolve({ code, stderr })));
@@ -33,7 +33,8 @@ describe('cli: qwen-local serve --http (tiny model, separate process)', function
   let server: ServeHttpProcess;
 
   before(async () => {
-    server = await startServeHttp(root, await getTestModel('tiny', 'F32'));
+    // With the key OpenAI clients send, as a team server would be started.
+    server = await startServeHttp(root, await getTestModel('tiny', 'F32'), ['--api-key', 'sk-unused']);
   });
   after(async () => {
     if (server) {
@@ -88,6 +89,36 @@ describe('cli: qwen-local serve --http (tiny model, separate process)', function
       .join('');
     assert.strictEqual(text, whole.choices[0].text);
     assert.ok(/completion: \d+ prompt \+ \d+ generated tokens/.test(server.log()), 'each request is logged on stderr');
+  });
+
+  it('asks for the key on every route but /health', async () => {
+    const missing = await fetch(`${server.url}/v1/models`);
+    assert.strictEqual(missing.status, 401);
+    assert.strictEqual(((await missing.json()) as Json).error.code, 'missing_api_key');
+    const wrong = await fetch(`${server.url}/v1/completions`, {
+      method: 'POST',
+      headers: { ...OPENAI_HEADERS, authorization: 'Bearer sk-other' },
+      body: JSON.stringify({ prompt: 'x', max_tokens: 1 }),
+    });
+    assert.strictEqual(wrong.status, 401);
+    assert.strictEqual((await fetch(`${server.url}/health`)).status, 200);
+    assert.match(server.log(), /requests need "Authorization: Bearer KEY"/);
+  });
+
+  it('refuses a non-loopback --host without a key before loading the model, and says why', async () => {
+    const model = await getTestModel('tiny', 'F32');
+    // 192.0.2.1 (TEST-NET-1) is on no interface here: a missing check could not expose anything.
+    const refused = await exitOf(root, ['serve', '--http', '--host', '192.0.2.1', '--port', '0', '--model', model]);
+    assert.strictEqual(refused.code, 1);
+    assert.match(refused.stderr, /refusing to listen on 192\.0\.2\.1 without an API key.*--api-key KEY \(or set QWEN_LOCAL_API_KEY\).*--insecure-no-auth/s);
+    assert.doesNotMatch(refused.stderr, /model ready/);
+    // A key from the environment lifts the refusal: what fails now is the bind to an address this machine lacks.
+    const keyed = await exitOf(root, ['serve', '--http', '--host', '192.0.2.1', '--port', '0', '--model', model], { QWEN_LOCAL_API_KEY: 'sk-env' });
+    assert.strictEqual(keyed.code, 1);
+    assert.match(keyed.stderr, /EADDRNOTAVAIL/);
+    const badOrigin = await exitOf(root, ['serve', '--http', '--port', '0', '--model', model, '--cors-origin', 'http://x.example/app']);
+    assert.strictEqual(badOrigin.code, 1);
+    assert.match(badOrigin.stderr, /not an origin/);
   });
 
   it('refuses bad invocations with a clear message and exit code 1', async () => {

@@ -52,9 +52,10 @@ describe('webview security (headless Chromium)', function () {
   let foreignRequests: string[] = [];
 
   before(async function () {
+    // npm test installs chromium first (scripts/ensure-test-deps.sh), so a missing one is a
+    // broken set-up to report, not a reason to skip.
     if (!fs.existsSync(chromiumPath)) {
-      console.log(`    skipped: ${chromiumPath} is not installed (apt-get install -y chromium)`);
-      this.skip();
+      throw new Error(`${chromiumPath} is not installed: run scripts/ensure-test-deps.sh full (as root) or apt-get install -y chromium`);
     }
     execFileSync(process.execPath, [path.join(repoRoot, 'scripts/build-bundles.mjs'), 'webview'], { stdio: 'pipe' });
     browser = await chromium.launch({

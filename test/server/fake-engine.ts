@@ -136,7 +136,7 @@ export async function loadFakeModel(path: string, opts: LoadOptions, speed: Fake
   const info: ModelInfo = {
     path, architecture: 'qwen2', name: 'fake-qwen', nLayer: 2, nEmbd: 256, nHead: 4, nHeadKv: 2, nFf: 768, nVocab: 151936,
     trainedContext: 32768, contextSize, ropeFreqBase: 1e6, parameterCount: 1000, fileSizeBytes: fs.statSync(path).size,
-    tensorTypes: { F32: 1 }, device: 'cpu', backend: 'fake engine (tests)',
+    tensorTypes: { F32: 1 }, device: 'cpu', deviceReport: { requested: 'cpu', used: 'cpu', gpuUnavailable: { code: 'cpu_requested', message: "device 'cpu' was requested" } }, backend: 'fake engine (tests)',
   };
   return new FakeModel(info, speed);
 }

@@ -10,7 +10,7 @@ import { FakeModel } from './fake-engine';
 function fakeModel(contextSize: number): FakeModel {
   const info = {
     path: 'fake.gguf', architecture: 'qwen2', name: 'fake', nLayer: 1, nEmbd: 8, nHead: 1, nHeadKv: 1, nFf: 8, nVocab: 151936,
-    trainedContext: 32768, contextSize, ropeFreqBase: 1e6, parameterCount: 1, fileSizeBytes: 1, tensorTypes: {}, device: 'cpu' as const, backend: 'fake',
+    trainedContext: 32768, contextSize, ropeFreqBase: 1e6, parameterCount: 1, fileSizeBytes: 1, tensorTypes: {}, device: 'cpu' as const, deviceReport: { requested: 'cpu' as const, used: 'cpu' as const }, backend: 'fake',
   };
   return new FakeModel(info, { prefillMsPerToken: 0, decodeMs: 0 });
 }

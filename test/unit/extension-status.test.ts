@@ -20,6 +20,37 @@ describe('extension: status text and restart policy', () => {
     assert.match(describeStatus({ state: 'ready', model }, false).text, /\(completions off\)$/);
   });
 
+  it('says what runs the model and why the GPU is not used', () => {
+    const base = { name: 'q', path: '/m.gguf', device: 'CPU AVX2, 2 threads', contextSize: 8192, memoryBytes: 2 ** 30, parameterCount: 1.5e9 };
+    // No GPU on this machine: ordinary, said in the tooltip only.
+    const noGpu = describeStatus({ state: 'ready', model: { ...base, runsOn: 'cpu', gpuNotUsed: { code: 'no_driver', message: 'no CUDA driver: libcuda.so was not found' } } }, true);
+    assert.strictEqual(noGpu.severity, 'normal');
+    assert.strictEqual(noGpu.text, '$(sparkle) q · CPU AVX2, 2 threads');
+    assert.match(noGpu.tooltip, /Runs on: CPU\nGPU not used: no CUDA driver: libcuda\.so was not found/);
+    // A GPU that failed its self-check: a warning in the bar, the numbers in the tooltip.
+    const failed = describeStatus({
+      state: 'ready',
+      model: {
+        ...base, runsOn: 'cpu',
+        gpuNotUsed: { code: 'self_check_failed', message: 'the GPU self-check failed: cosine min 0.912 (threshold 0.99), top-1 agrees in 11 of 16 rows' },
+        gpuSelfCheck: 'failed: cosine min 0.912 (threshold 0.99), top-1 agrees in 11 of 16 rows',
+      },
+    }, true);
+    assert.strictEqual(failed.severity, 'warning');
+    assert.match(failed.text, /\(GPU not used\)/);
+    assert.match(failed.tooltip, /GPU not used: the GPU self-check failed: cosine min 0\.912/);
+    for (const code of ['driver_too_old', 'not_enough_memory', 'out_of_memory', 'gpu_fault', 'load_failed', 'unsupported_gpu']) {
+      assert.strictEqual(describeStatus({ state: 'ready', model: { ...base, runsOn: 'cpu', gpuNotUsed: { code, message: code } } }, true).severity, 'warning', code);
+    }
+    for (const code of ['cpu_requested', 'built_without_cuda', 'no_device']) {
+      assert.strictEqual(describeStatus({ state: 'ready', model: { ...base, runsOn: 'cpu', gpuNotUsed: { code, message: code } } }, true).severity, 'normal', code);
+    }
+    // On the GPU: says so, with the self-check.
+    const gpu = describeStatus({ state: 'ready', model: { ...base, device: 'CUDA NVIDIA H100', runsOn: 'cuda', gpuSelfCheck: 'passed: cosine min 0.9999' } }, true);
+    assert.strictEqual(gpu.severity, 'normal');
+    assert.match(gpu.tooltip, /Runs on: GPU \(CUDA\)\nGPU self-check passed: cosine min 0\.9999/);
+  });
+
   it('shows errors with their message in the tooltip', () => {
     const v = describeStatus({ state: 'error', message: 'model.gguf: unsupported architecture "llama"' }, true);
     assert.strictEqual(v.severity, 'error');

@@ -23,9 +23,10 @@ describe('chat webview (headless Chromium)', function () {
   let pageErrors: string[] = [];
 
   before(async function () {
+    // npm test installs chromium first (scripts/ensure-test-deps.sh), so a missing one is a
+    // broken set-up to report, not a reason to skip.
     if (!fs.existsSync(chromiumPath)) {
-      console.log(`    skipped: ${chromiumPath} is not installed (apt-get install -y chromium)`);
-      this.skip();
+      throw new Error(`${chromiumPath} is not installed: run scripts/ensure-test-deps.sh full (as root) or apt-get install -y chromium`);
     }
     // Build the page bundle from the current sources (esbuild, ~1 s; type-checks the webview too).
     execFileSync(process.execPath, [path.join(repoRoot, 'scripts/build-bundles.mjs'), 'webview'], { stdio: 'pipe' });
@@ -250,5 +251,59 @@ describe('chat webview (headless Chromium)', function () {
     fs.mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: path.join(artifacts, 'webview-chat.png') });
     assert.ok(fs.statSync(path.join(artifacts, 'webview-chat.png')).size > 1000);
+  });
+
+  it('offers @-mentions while typing, attaches picked items as removable chips with token counts', async () => {
+    await hostSend(state([]));
+    await clearPosted();
+    await page.locator('#prompt').click();
+    await page.keyboard.type('explain @');
+    const kinds = await page.locator('#mentions li > span:first-child').allTextContents();
+    assert.deepStrictEqual(kinds, ['@file', '@symbol', '@selection', '@problems', '@changes', '@workspace']);
+    await page.keyboard.type('wo');
+    assert.strictEqual(await page.locator('#mentions li').count(), 1);
+    await page.keyboard.press('Enter');
+    assert.strictEqual(await page.locator('#prompt').inputValue(), 'explain ');
+    assert.ok((await posted()).some((m) => m.type === 'attach' && m.kind === 'workspace' && m.id === ''));
+    // @file asks the host for items as the query grows, and picking one attaches it by its id.
+    await page.keyboard.type('@fi');
+    await page.keyboard.press('Tab');
+    assert.strictEqual(await page.locator('#prompt').inputValue(), 'explain @file ');
+    await page.keyboard.type('inv');
+    await page.waitForFunction(() => (window as unknown as { __posted: { type: string; query?: string }[] }).__posted.some((m) => m.type === 'mentionQuery' && m.query === 'inv'));
+    await hostSend({ type: 'mentionItems', kind: 'file', query: 'inv', items: [{ id: 'h1', label: 'invoice.ts', detail: 'src/invoice.ts' }, { id: 'h2', label: 'inventory.ts', detail: 'src/inventory.ts' }] });
+    assert.strictEqual(await page.locator('#mentions li').count(), 2);
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    assert.ok((await posted()).some((m) => m.type === 'attach' && m.kind === 'file' && m.id === 'h2'));
+    assert.strictEqual(await page.locator('#prompt').inputValue(), 'explain ');
+    assert.ok(await page.locator('#mentions').isHidden());
+    await hostSend({ type: 'attachments', chips: [
+      { id: 'c1', kind: 'workspace', label: '@workspace', tokens: 0 },
+      { id: 'c2', kind: 'file', label: 'src/inventory.ts', tokens: 1234 },
+    ] });
+    assert.deepStrictEqual(await page.locator('#chips .chip').allTextContents(), ['@workspace×', 'src/inventory.ts1,234 tokens×']);
+    await page.locator('#chips .chip[data-id="c2"] .chip-remove').click();
+    assert.ok((await posted()).some((m) => m.type === 'detach' && m.id === 'c2'));
+  });
+
+  it('shows what a message had attached, and the files a reply used as links that open them', async () => {
+    await hostSend(state([]));
+    await hostSend({ type: 'append', message: { id: 'u1', role: 'user', text: 'how is the total computed?', attachments: ['@workspace', 'src/a.ts'] } });
+    await hostSend({ type: 'append', message: { id: 'a1', role: 'assistant', text: '', streaming: true } });
+    await hostSend({ type: 'replyContext', id: 'a1', sources: [{ path: 'src/invoice.ts', uri: 'file:///w/src/invoice.ts', startLine: 3, endLine: 20 }], notices: ['src/a.ts was cut to 10 of 90 lines to fit the 4096-token context.'], applyFiles: ['src/invoice.ts', 'src/tax.ts'] });
+    await hostSend({ type: 'done', id: 'a1' });
+    assert.match((await page.locator('article[data-id="u1"] .message-context').textContent()) ?? '', /with @workspace, src\/a\.ts/);
+    const link = page.locator('article[data-id="a1"] .source-link');
+    assert.strictEqual(await link.textContent(), 'src/invoice.ts:3-20');
+    assert.match((await page.locator('article[data-id="a1"] .notice').textContent()) ?? '', /cut to 10 of 90 lines/);
+    await clearPosted();
+    await link.click();
+    assert.deepStrictEqual((await posted()).filter((m) => m.type === 'openSource'), [{ type: 'openSource', uri: 'file:///w/src/invoice.ts', line: 3 }]);
+    // A reply whose blocks name files offers Apply All, which asks the host to review that reply.
+    const applyAll = page.locator('article[data-id="a1"] button.apply-all');
+    assert.strictEqual(await applyAll.textContent(), 'Apply All (2 files)');
+    await applyAll.click();
+    assert.deepStrictEqual((await posted()).filter((m) => m.type === 'applyAll'), [{ type: 'applyAll', id: 'a1' }]);
   });
 });

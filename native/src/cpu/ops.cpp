@@ -32,12 +32,19 @@ void softmax_inplace(float* x, int n) {
   for (int i = 0; i < n; ++i) x[i] *= inv;
 }
 
-Rope::Rope(const RopeConfig& cfg) : cfg_(cfg) {
+RopeScaling rope_scaling_mode(const std::string& type, float factor) {
+  if (!(factor > 1.0f)) return RopeScaling::None;
+  if (type == "yarn") return RopeScaling::Yarn;
+  if (type == "linear") return RopeScaling::Linear;
+  return RopeScaling::None;
+}
+
+Rope::Rope(const RopeConfig& cfg) : cfg_(cfg), mode_(rope_scaling_mode(cfg.scaling, cfg.factor)) {
   const int half = cfg.head_dim / 2;
   inv_freq_.resize(half);
   ramp_.assign(half, 1.0f);
   for (int i = 0; i < half; ++i) inv_freq_[i] = std::pow(cfg.freq_base, -2.0f * i / cfg.head_dim);
-  if (cfg.scaling == "yarn" && cfg.factor > 1.0f) {
+  if (mode_ == RopeScaling::Yarn) {
     // Dimensions whose wavelength is short compared with the original context keep their
     // frequency (extrapolate); long-wavelength ones are divided by the factor (interpolate); a
     // linear ramp between the dimensions where beta_fast and beta_slow rotations fit blends them.
@@ -56,8 +63,8 @@ Rope::Rope(const RopeConfig& cfg) : cfg_(cfg) {
 
 void Rope::apply(float* x, int n_heads, int pos) const {
   const int d = cfg_.head_dim, half = d / 2;
-  const bool yarn = cfg_.scaling == "yarn" && cfg_.factor > 1.0f;
-  const bool linear = cfg_.scaling == "linear" && cfg_.factor > 1.0f;
+  const bool yarn = mode_ == RopeScaling::Yarn;
+  const bool linear = mode_ == RopeScaling::Linear;
   float cs[256], sn[256];  // head_dim <= 512
   for (int i = 0; i < half; ++i) {
     const float extrap = pos * inv_freq_[i];

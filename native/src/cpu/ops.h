@@ -18,6 +18,14 @@ void swiglu_inplace(float* g, const float* u, int n);
 // In-place softmax over x (n,); returns nothing, x sums to 1.
 void softmax_inplace(float* x, int n);
 
+// How positions are rescaled for a model's declared rope scaling. The one decision shared by the
+// CPU Rope below and the CUDA rope tables (cuda/rope.cu), so the GPU applies YaRN or linear
+// scaling exactly when the CPU does: only for type "yarn" / "linear" with a factor above 1 (a
+// factor of 1 changes nothing, and one below 1 would compress positions, which no Qwen2.5
+// release declares; it is ignored on both backends alike).
+enum class RopeScaling { None, Linear, Yarn };
+RopeScaling rope_scaling_mode(const std::string& type, float factor);
+
 // Rotary position embedding, NEOX layout (dimension i pairs with i + head_dim/2), with optional
 // YaRN or linear context extension. Precomputes per-dimension frequencies and ramp factors.
 struct RopeConfig {
@@ -38,6 +46,7 @@ class Rope {
 
  private:
   RopeConfig cfg_;
+  RopeScaling mode_ = RopeScaling::None;
   std::vector<float> inv_freq_;   // (head_dim/2,) base^(-2i/d)
   std::vector<float> ramp_;       // (head_dim/2,) YaRN: 1 = extrapolate, 0 = interpolate
   float mscale_ = 1.0f;           // YaRN attention magnitude factor on cos/sin

@@ -9,12 +9,17 @@
 #include <cstdint>
 #include <string>
 
+#include "model/model.h"
 #include "quants/ggml_types.h"
 
 namespace qwen {
 namespace cuda {
 
-// True when the CUDA runtime finds a driver and at least one GPU. Otherwise false, and *why (if
+// What the CUDA runtime finds: driver, GPU 0, its free memory (checked against need_bytes when
+// that is non-zero) and its peak memory bandwidth. Never throws; a GPU that cannot be used comes
+// back with usable = false and the reason (model/device.h).
+GpuProbe probe(size_t need_bytes);
+// True when the CUDA runtime finds a driver and a usable GPU. Otherwise false, and *why (if
 // given) says what is missing ("no CUDA driver ...", "no GPU ..."), for the status line.
 bool available(std::string* why);
 // "NVIDIA H100 80GB HBM3 (sm_90, 79 GiB)" for device 0.
@@ -111,6 +116,9 @@ void rope_and_store_kv(float* d_q, const float* d_k, const float* d_v, int n, in
                        const AttentionShape& s, const float* d_rope_tables, float rope_mscale,
                        uint16_t* d_kcache, uint16_t* d_vcache, const int32_t* d_block_table,
                        const int32_t* d_pos0 = nullptr);
+// The rope parameters of a model: scaling applied exactly when the CPU applies it
+// (rope_scaling_mode in cpu/ops.h).
+RopeParams rope_params_for(const HParams& hp);
 // Host: the per-dimension frequency and YaRN mix tables (2 * head_dim/2 floats) and the
 // magnitude scale, which depend only on the hyper-parameters.
 void make_rope_tables(const RopeParams& p, float* host_tables, float* mscale);

@@ -10,9 +10,35 @@
 namespace qwen {
 namespace cuda {
 
+// Errors after which the CUDA context is unusable: every later call in this process fails too.
+static bool is_sticky(cudaError_t err) {
+  switch (err) {
+    case cudaErrorIllegalAddress:
+    case cudaErrorLaunchFailure:
+    case cudaErrorLaunchTimeout:
+    case cudaErrorHardwareStackError:
+    case cudaErrorIllegalInstruction:
+    case cudaErrorMisalignedAddress:
+    case cudaErrorInvalidAddressSpace:
+    case cudaErrorInvalidPc:
+    case cudaErrorAssert:
+    case cudaErrorECCUncorrectable:
+    case cudaErrorUnknown:
+      return true;
+    default:
+      return false;
+  }
+}
+
 void check(cudaError_t err, const char* what) {
   if (err == cudaSuccess) return;
-  throw std::runtime_error(std::string("CUDA ") + what + ": " + cudaGetErrorString(err));
+  const std::string msg = std::string("CUDA ") + what + ": " + cudaGetErrorString(err);
+  if (err == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    throw GpuOutOfMemory(msg);
+  }
+  if (is_sticky(err)) throw GpuFault(msg + " (the GPU context is lost)");
+  throw std::runtime_error(msg);
 }
 
 cudaStream_t stream() {
@@ -22,29 +48,67 @@ cudaStream_t stream() {
   return s;
 }
 
-bool available(std::string* why) {
+static std::string version_text(int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); }
+
+GpuProbe probe(size_t need_bytes) {
+  GpuProbe p;
+  p.runtime_version = CUDART_VERSION;
+  cudaDriverGetVersion(&p.driver_version);   // 0 when no driver is installed
   int count = 0;
   const cudaError_t err = cudaGetDeviceCount(&count);
-  std::string reason;
-  if (err == cudaErrorInsufficientDriver) {
-    reason = "no CUDA driver: libcuda is missing or older than this build needs";
-  } else if (err == cudaErrorNoDevice) {
-    reason = "no GPU: the CUDA driver found no device";
-  } else if (err != cudaSuccess) {
-    reason = std::string("no CUDA: ") + cudaGetErrorString(err);
-  } else if (count == 0) {
-    reason = "no GPU: the CUDA driver reports 0 devices";
-  } else {
-    cudaDeviceProp prop;
-    if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess && prop.major < 8) {
-      reason = std::string("GPU ") + prop.name + " has compute capability " + std::to_string(prop.major) +
-               "." + std::to_string(prop.minor) + "; this build needs 8.0 or newer";
-    }
-  }
-  // A failed probe leaves a sticky error in some runtime versions; clear it for later callers.
+  // A failed probe leaves the error for cudaGetLastError in some runtime versions; clear it.
   cudaGetLastError();
-  if (why) *why = reason;
-  return reason.empty();
+  auto refuse = [&](GpuReason r, std::string m) {
+    p.usable = false;
+    p.reason = r;
+    p.message = std::move(m);
+    return p;
+  };
+  if (err == cudaErrorInsufficientDriver || (err == cudaErrorNoDevice && p.driver_version == 0)) {
+    if (p.driver_version == 0) return refuse(GpuReason::NoDriver, "no CUDA driver: libcuda.so (the NVIDIA driver) was not found");
+    return refuse(GpuReason::DriverTooOld, "the NVIDIA driver supports CUDA " + version_text(p.driver_version) +
+                                               ", older than the CUDA " + version_text(CUDART_VERSION) +
+                                               " runtime this addon was built with; update the driver");
+  }
+  if (err == cudaErrorNoDevice || (err == cudaSuccess && count == 0))
+    return refuse(GpuReason::NoDevice, "no GPU: the CUDA driver found no device");
+  if (err != cudaSuccess) return refuse(GpuReason::ProbeFailed, std::string("the CUDA runtime failed: ") + cudaGetErrorString(err));
+  cudaDeviceProp prop;
+  if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess) {
+    cudaGetLastError();
+    return refuse(GpuReason::ProbeFailed, "the CUDA runtime could not read GPU 0's properties");
+  }
+  char name[320];
+  std::snprintf(name, sizeof name, "%s (sm_%d%d, %.0f GiB)", prop.name, prop.major, prop.minor, prop.totalGlobalMem / 1073741824.0);
+  p.device_name = name;
+  // The memory clock left cudaDeviceProp in CUDA 13; the attribute exists in 12 and 13 alike.
+  int clock_khz = 0, bus_bits = 0;
+  if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, 0) == cudaSuccess &&
+      cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, 0) == cudaSuccess)
+    p.peak_bandwidth = 2.0 * clock_khz * 1e3 * bus_bits / 8.0;   // double data rate
+  cudaGetLastError();
+  if (prop.major < 8)
+    return refuse(GpuReason::UnsupportedGpu, std::string("GPU ") + prop.name + " has compute capability " +
+                                                 std::to_string(prop.major) + "." + std::to_string(prop.minor) +
+                                                 "; the CUDA kernels need 8.0 (Ampere) or newer");
+  if (cudaMemGetInfo(&p.free_bytes, &p.total_bytes) != cudaSuccess) {
+    cudaGetLastError();
+    return refuse(GpuReason::ProbeFailed, "the CUDA runtime could not read GPU 0's free memory");
+  }
+  if (need_bytes > 0 && p.free_bytes < need_bytes)
+    return refuse(GpuReason::NotEnoughMemory, "not enough free GPU memory: the model needs about " +
+                                                  std::to_string(need_bytes >> 20) + " MiB, " +
+                                                  std::to_string(p.free_bytes >> 20) + " MiB of " +
+                                                  std::to_string(p.total_bytes >> 20) + " MiB are free");
+  p.usable = true;
+  p.reason = GpuReason::None;
+  return p;
+}
+
+bool available(std::string* why) {
+  const GpuProbe p = probe(0);
+  if (why) *why = p.message;
+  return p.usable;
 }
 
 std::string device_name() {
@@ -97,10 +161,11 @@ DeviceBuffer::DeviceBuffer(size_t bytes) : bytes_(bytes) {
   if (bytes == 0) return;
   const cudaError_t err = cudaMalloc(&ptr_, bytes);
   if (err != cudaSuccess) {
-    cudaGetLastError();
     ptr_ = nullptr;
-    throw std::runtime_error("CUDA out of memory: could not allocate " + std::to_string(bytes >> 20) +
-                             " MiB on the GPU (" + cudaGetErrorString(err) + ")");
+    if (is_sticky(err)) check(err, "cudaMalloc");
+    cudaGetLastError();
+    throw GpuOutOfMemory("CUDA out of memory: could not allocate " + std::to_string(bytes >> 20) +
+                         " MiB on the GPU (" + cudaGetErrorString(err) + ")");
   }
 }
 

@@ -55,7 +55,7 @@ class CudaModel final : public Model {
     memory_info(&free_b, &total_b);
     const size_t work = workspace_bytes();
     if (kv_bytes + work + (256u << 20) > free_b)
-      throw std::runtime_error(file_->path() + ": a " + std::to_string(ctx) + "-token context needs " +
+      throw GpuOutOfMemory(file_->path() + ": a " + std::to_string(ctx) + "-token context needs " +
                                std::to_string((kv_bytes + work) >> 20) + " MiB of GPU memory after the weights, " +
                                std::to_string(free_b >> 20) + " MiB are free; lower the context size");
     kv_ = std::make_unique<KvCache>(hp_.n_layer, hp_.n_head_kv, head_dim_, ctx);
@@ -188,14 +188,7 @@ class CudaModel final : public Model {
     scratch_ = DeviceBuffer(std::max<size_t>(scratch_floats_, 1) * f);
   }
   void make_rope() {
-    RopeParams p;
-    p.head_dim = head_dim_;
-    p.freq_base = hp_.rope_freq_base;
-    if (hp_.rope_scaling_type == "linear" || hp_.rope_scaling_type == "yarn") {
-      p.freq_scale = hp_.rope_scaling_factor > 0 ? 1.0f / hp_.rope_scaling_factor : 1.0f;
-      p.ext_factor = hp_.rope_scaling_type == "yarn" ? 1.0f : 0.0f;
-      p.orig_ctx = hp_.rope_orig_ctx > 0 ? hp_.rope_orig_ctx : hp_.n_ctx_train;
-    }
+    const RopeParams p = rope_params_for(hp_);
     std::vector<float> tables(head_dim_);
     make_rope_tables(p, tables.data(), &rope_mscale_);
     rope_tables_ = DeviceBuffer(tables.size() * sizeof(float));
@@ -308,24 +301,6 @@ std::unique_ptr<Model> load_cuda_model(const std::string& path, const ModelOptio
   if (!cuda::available(&why)) throw std::runtime_error(path + ": cannot use the GPU: " + why);
   auto file = GgufFile::open(path);
   return std::make_unique<cuda::CudaModel>(std::move(file), opts, progress);
-}
-
-std::unique_ptr<Model> maybe_load_cuda_model(const std::string& path, const std::string& device,
-                                             const ModelOptions& opts, const std::function<void(float)>& progress,
-                                             std::string* why_not) {
-  if (device == "cpu") {
-    if (why_not) *why_not = "device 'cpu' was requested";
-    return nullptr;
-  }
-  if (device != "auto" && device != "cuda")
-    throw std::runtime_error(path + ": unknown device '" + device + "' (expected auto, cpu or cuda)");
-  std::string why;
-  if (!cuda::available(&why)) {
-    if (device == "cuda") throw std::runtime_error(path + ": device 'cuda' requested but " + why);
-    if (why_not) *why_not = why;
-    return nullptr;
-  }
-  return load_cuda_model(path, opts, progress);
 }
 
 }  // namespace qwen

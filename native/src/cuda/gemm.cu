@@ -1,5 +1,7 @@
 // Prefill matrix products on the tensor cores: weights are dequantized tile by tile into shared
 // memory as f16, activations converted to f16, and WMMA (mma.sync underneath) accumulates in f32.
+// Activation rows are first divided by a per-row power of two that keeps them inside f16's range
+// (f16_range.h: Qwen2.5's FFN activations reach 1e5), and the f32 results multiplied back.
 //
 // X (n, k) f32 @ W (rows, k)^T as T -> Y (n, rows) f32. One 128-thread block computes a 64-token
 // by 64-row tile of Y, stepping through k 32 elements at a time; each of its four warps owns a
@@ -9,6 +11,7 @@
 
 #include "cuda/cuda_api.h"
 #include "cuda/dequant_blocks.cuh"
+#include "cuda/f16_range.h"
 
 namespace qwen {
 namespace cuda {
@@ -24,10 +27,31 @@ constexpr int kPad = 8;    // halves of padding per shared row: keeps 16-byte al
 constexpr int kLd = kBK + kPad;
 constexpr int kThreads = 128;
 
+constexpr int kScaleThreads = 256;
+
+// One block per activation row: scales[m] = f16_row_scale(max |x[m, :]|).
+__global__ void __launch_bounds__(kScaleThreads)
+row_scale_kernel(const float* __restrict__ x, int64_t k, float* __restrict__ scales) {
+  __shared__ float warp_maxes[kScaleThreads / 32];
+  const float* row = x + static_cast<int64_t>(blockIdx.x) * k;
+  float m = 0.0f;
+  // fmaxf skips NaN; a NaN or inf in x still reaches the results, so a broken row stays visible.
+  for (int64_t i = threadIdx.x; i < k; i += kScaleThreads) m = fmaxf(m, fabsf(row[i]));
+  m = warp_max(m);
+  if ((threadIdx.x & 31) == 0) warp_maxes[threadIdx.x >> 5] = m;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    float r = warp_maxes[0];
+    for (int i = 1; i < kScaleThreads / 32; ++i) r = fmaxf(r, warp_maxes[i]);
+    scales[blockIdx.x] = f16_row_scale(r);
+  }
+}
+
 template <GgmlType T>
 __global__ void __launch_bounds__(kThreads)
 gemm_kernel(const uint8_t* __restrict__ w, int64_t rows, int64_t k, const float* __restrict__ x,
-            int n, float* __restrict__ y, const float* __restrict__ bias, bool accumulate) {
+            int n, float* __restrict__ y, const float* __restrict__ bias, bool accumulate,
+            const float* __restrict__ scales) {
   __shared__ __align__(32) half xs[kBM][kLd];        // X tile (tokens, k)
   __shared__ __align__(32) half ws[kBN][kLd];        // W tile (rows, k), read as col-major (k, rows)
   __shared__ __align__(32) float cs[kBM][kBN + 4];   // the block's Y tile before the epilogue
@@ -49,10 +73,12 @@ gemm_kernel(const uint8_t* __restrict__ w, int64_t rows, int64_t k, const float*
     {
       const int r = tid >> 1, c = (tid & 1) * 16;
       const int64_t m = m0 + r;
+      const float inv = m < n ? 1.0f / scales[m] : 1.0f;   // exact: the scale is a power of two
 #pragma unroll
       for (int v = 0; v < 4; ++v) {
         float4 f = make_float4(0.f, 0.f, 0.f, 0.f);
         if (m < n) f = __ldg(reinterpret_cast<const float4*>(x + m * k + k0 + c + 4 * v));
+        f.x *= inv, f.y *= inv, f.z *= inv, f.w *= inv;
         *reinterpret_cast<__half2*>(&xs[r][c + 4 * v]) = __floats2half2_rn(f.x, f.y);
         *reinterpret_cast<__half2*>(&xs[r][c + 4 * v + 2]) = __floats2half2_rn(f.z, f.w);
       }
@@ -99,19 +125,35 @@ gemm_kernel(const uint8_t* __restrict__ w, int64_t rows, int64_t k, const float*
     const int r = idx / kBN, c = idx % kBN;
     const int64_t m = m0 + r, row = n0 + c;
     if (m >= n || row >= rows) continue;
-    float v = cs[r][c] + (bias ? bias[row] : 0.0f);
+    float v = cs[r][c] * scales[m] + (bias ? bias[row] : 0.0f);
     float* dst = y + m * rows + row;
     if (accumulate) v += *dst;
     *dst = v;
   }
 }
 
+// The per-row scales, in a buffer of the calling thread: each eval runs on one thread, and
+// every launch of that thread is ordered on the one stream, so a later GEMM cannot overwrite
+// scales an earlier one still reads. Before growing it, the stream is drained so that no queued
+// GEMM still reads the old buffer.
+float* row_scales(int n) {
+  thread_local DeviceBuffer buf;
+  if (buf.size() < static_cast<size_t>(n) * sizeof(float)) {
+    synchronize();
+    buf = DeviceBuffer(static_cast<size_t>(n) * sizeof(float));
+  }
+  return buf.as<float>();
+}
+
 template <GgmlType T>
 void launch_gemm(const void* w, int64_t rows, int64_t k, const float* x, int n, float* y,
                  const float* bias, bool accumulate) {
+  float* scales = row_scales(n);
+  row_scale_kernel<<<n, kScaleThreads, 0, stream()>>>(x, k, scales);
+  check_launch("gemm row-scale kernel");
   const dim3 grid(ceil_div(rows, kBN), ceil_div(n, kBM)), block(kThreads);
   gemm_kernel<T><<<grid, block, 0, stream()>>>(static_cast<const uint8_t*>(w), rows, k, x, n, y, bias,
-                                               accumulate);
+                                               accumulate, scales);
   check_launch("gemm kernel");
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cpu/ops.h"
 #include "cuda/cuda_api.h"
 #include "cuda/cuda_util.cuh"
 
@@ -13,6 +14,20 @@ namespace cuda {
 // original context.
 static float yarn_corr_dim(int n_dims, int n_ctx_orig, float n_rot, float base) {
   return n_dims * std::log(n_ctx_orig / (n_rot * 2.0f * static_cast<float>(M_PI))) / (2.0f * std::log(base));
+}
+
+RopeParams rope_params_for(const HParams& hp) {
+  RopeParams p;
+  p.head_dim = hp.n_embd / hp.n_head;
+  p.freq_base = hp.rope_freq_base;
+  // The CPU's decision (cpu/ops.h), so both backends scale positions in exactly the same cases.
+  const RopeScaling mode = rope_scaling_mode(hp.rope_scaling_type, hp.rope_scaling_factor);
+  if (mode != RopeScaling::None) {
+    p.freq_scale = 1.0f / hp.rope_scaling_factor;
+    p.ext_factor = mode == RopeScaling::Yarn ? 1.0f : 0.0f;
+    p.orig_ctx = hp.rope_orig_ctx > 0 ? hp.rope_orig_ctx : hp.n_ctx_train;
+  }
+  return p;
 }
 
 // tables[i] = base^(-2i/d) (the unscaled frequency of pair i); tables[d/2 + i] = the factor

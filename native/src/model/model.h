@@ -12,12 +12,15 @@
 #include <string>
 #include <vector>
 
+#include "model/device.h"
+
 namespace qwen {
 
 class GgufFile;
 
 struct ModelOptions {
-  std::string device = "auto";  // "auto" (GPU when one is usable), "cpu" or "cuda"
+  std::string device = "auto";  // "auto" (GPU when usable and proven right), "cpu" or "cuda"
+  bool gpu_self_check = true;   // compare GPU with CPU logits at load (see device.h)
   int threads = 0;            // 0 = number of physical cores
   int context_size = 4096;    // KV capacity in tokens over all sequences; clamped to trained ctx
   int micro_batch = 256;      // tokens per forward chunk in prefill; cancellation is checked between chunks
@@ -83,6 +86,17 @@ class Model {
 
   // Samples from seq's last evaluated logits row. `recent` feeds the repetition penalty.
   virtual int32_t sample(int seq, const SamplerParams& params, const int32_t* recent, int n_recent) = 0;
+
+  // Which device runs this model and why (set by Model::load).
+  const DeviceReport& device_report() const { return device_report_; }
+  void set_device_report(DeviceReport r) { device_report_ = std::move(r); }
+
+ private:
+  DeviceReport device_report_;
 };
+
+// The CPU backend alone (qwen2_model.cpp); Model::load (device_select.cpp) decides when to use it.
+std::unique_ptr<Model> load_cpu_model(const std::string& path, const ModelOptions& opts,
+                                      const std::function<void(float)>& progress = {});
 
 }  // namespace qwen

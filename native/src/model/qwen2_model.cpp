@@ -1,5 +1,5 @@
 // The CPU Qwen2 model: forward pass over micro-batches of one sequence's tokens, the paged KV
-// cache, and sampling. Model::load picks the backend (CUDA when asked for and usable, else this).
+// cache, and sampling. Model::load (device_select.cpp) picks the backend.
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -21,9 +21,6 @@
 #include "model/qwen2_weights.h"
 #include "model/sampler.h"
 #include "quants/quants.h"
-#ifdef QWEN_HAVE_CUDA
-#include "cuda/cuda_model.h"
-#endif
 
 namespace qwen {
 
@@ -263,21 +260,8 @@ int clamp_context(const std::string& path, const HParams& hp, int requested, siz
 
 }  // namespace
 
-std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& opts,
-                                   const std::function<void(float)>& progress) {
-  if (opts.device != "auto" && opts.device != "cpu" && opts.device != "cuda") {
-    throw std::runtime_error("unknown device '" + opts.device + "' (use auto, cpu or cuda)");
-  }
-  if (opts.threads < 0 || opts.threads > 256) {
-    throw std::runtime_error("threads must be between 0 (automatic) and 256, got " + std::to_string(opts.threads));
-  }
-#ifdef QWEN_HAVE_CUDA
-  if (auto m = maybe_load_cuda_model(path, opts.device, opts, progress)) return m;
-#else
-  if (opts.device == "cuda") {
-    throw std::runtime_error(path + ": device 'cuda' requested but this build has no CUDA backend (it was built without nvcc)");
-  }
-#endif
+std::unique_ptr<Model> load_cpu_model(const std::string& path, const ModelOptions& opts,
+                                      const std::function<void(float)>& progress) {
   if (progress) progress(0.0f);
   auto file = GgufFile::open(path);
   Qwen2Weights w = load_qwen2_weights(*file);

@@ -12,7 +12,7 @@ Napi::Object InitQwenNative(Napi::Env env, Napi::Object exports) {
   init_quants_binding(env, exports);
   init_model_binding(env, exports);
   // Lets the TS loader refuse an addon built from another revision of this surface.
-  exports.Set("bindingVersion", Napi::Number::New(env, 1));
+  exports.Set("bindingVersion", Napi::Number::New(env, 2));
   return exports;
 }
 

@@ -12,7 +12,7 @@ struct AddonData {
 
 void init_gguf_binding(Napi::Env env, Napi::Object exports);     // readGguf, tensorToF32
 void init_quants_binding(Napi::Env env, Napi::Object exports);   // typeInfo, quantize, dequantize
-void init_cpu_binding(Napi::Env env, Napi::Object exports);      // cpuFeatures
+void init_cpu_binding(Napi::Env env, Napi::Object exports);      // cpuFeatures, gpuInfo
 void init_model_binding(Napi::Env env, Napi::Object exports);    // loadModel, NativeModel
 
 }  // namespace qwen_napi

@@ -14,6 +14,7 @@ Napi::Function NativeModel::Define(Napi::Env env) {
                      {
                          InstanceMethod<&NativeModel::Hparams>("hparams"),
                          InstanceMethod<&NativeModel::Backend>("backend"),
+                         InstanceMethod<&NativeModel::DeviceReport>("deviceReport"),
                          InstanceMethod<&NativeModel::ContextSize>("contextSize"),
                          InstanceMethod<&NativeModel::KvBytesPerToken>("kvBytesPerToken"),
                          InstanceMethod<&NativeModel::KvUsed>("kvUsed"),
@@ -99,6 +100,31 @@ Napi::Value NativeModel::Hparams(const Napi::CallbackInfo& info) {
 Napi::Value NativeModel::Backend(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), [&]() -> Napi::Value {
     return Napi::String::New(info.Env(), model(info.Env(), "backend", false).backend_description());
+  });
+}
+
+Napi::Value NativeModel::DeviceReport(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const qwen::DeviceReport& r = model(env, "deviceReport", false).device_report();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("requested", r.requested);
+    o.Set("used", r.used);
+    o.Set("reasonCode", qwen::gpu_reason_code(r.reason));
+    o.Set("reason", r.reason_message);
+    o.Set("gpuName", r.gpu_name);
+    if (r.self_check.ran) {
+      Napi::Object c = Napi::Object::New(env);
+      c.Set("passed", r.self_check.passed);
+      c.Set("tokens", r.self_check.tokens);
+      c.Set("cosineMin", r.self_check.cosine_min);
+      c.Set("cosineThreshold", r.self_check.cosine_threshold);
+      c.Set("top1Mismatches", r.self_check.top1_mismatches);
+      c.Set("tieMarginSd", r.self_check.tie_margin);
+      c.Set("summary", r.self_check.summary());
+      o.Set("selfCheck", c);
+    }
+    return o;
   });
 }
 

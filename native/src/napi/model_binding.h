@@ -33,6 +33,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
  private:
   Napi::Value Hparams(const Napi::CallbackInfo& info);
   Napi::Value Backend(const Napi::CallbackInfo& info);
+  Napi::Value DeviceReport(const Napi::CallbackInfo& info);
   Napi::Value ContextSize(const Napi::CallbackInfo& info);
   Napi::Value KvBytesPerToken(const Napi::CallbackInfo& info);
   Napi::Value KvUsed(const Napi::CallbackInfo& info);

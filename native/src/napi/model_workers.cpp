@@ -110,6 +110,9 @@ class EvalWorker : public Napi::AsyncWorker {
     } catch (const qwen::Cancelled&) {
       cancelled_ = true;
       SetError("eval cancelled");
+    } catch (const qwen::GpuFault& e) {
+      gpu_fault_ = true;
+      SetError(e.what());
     } catch (const std::exception& e) {
       SetError(e.what());
     } catch (...) {
@@ -133,6 +136,7 @@ class EvalWorker : public Napi::AsyncWorker {
     // The TS layer turns this code into an AbortError; the sequence keeps the micro-batches that
     // finished before the flag was seen.
     if (cancelled_) err.Set("code", Napi::String::New(Env(), "QWEN_CANCELLED"));
+    if (gpu_fault_) err.Set("code", Napi::String::New(Env(), kGpuFaultCode));
     deferred_.Reject(err);
   }
 
@@ -147,6 +151,7 @@ class EvalWorker : public Napi::AsyncWorker {
   CancelFlag cancel_;
   std::vector<float> logits_;
   bool cancelled_ = false;
+  bool gpu_fault_ = false;
 };
 
 int int_option(const Napi::Object& o, const char* key, int fallback, int lo, int hi) {
@@ -173,6 +178,18 @@ Napi::Value load_model_entry(const Napi::CallbackInfo& info) {
       opts.threads = int_option(o, "threads", opts.threads, 0, 1024);
       opts.context_size = int_option(o, "contextSize", opts.context_size, 1, 1 << 24);
       opts.micro_batch = int_option(o, "microBatch", opts.micro_batch, 1, 1 << 16);
+      Napi::Value device = o.Get("device");
+      if (!device.IsUndefined() && !device.IsNull()) {
+        if (!device.IsString()) throw Napi::TypeError::New(env, "loadModel: device must be 'auto', 'cpu' or 'cuda'");
+        opts.device = device.As<Napi::String>().Utf8Value();
+        if (opts.device != "auto" && opts.device != "cpu" && opts.device != "cuda")
+          throw Napi::RangeError::New(env, "loadModel: device must be 'auto', 'cpu' or 'cuda', got '" + opts.device + "'");
+      }
+      Napi::Value check = o.Get("gpuSelfCheck");
+      if (!check.IsUndefined() && !check.IsNull()) {
+        if (!check.IsBoolean()) throw Napi::TypeError::New(env, "loadModel: gpuSelfCheck must be a boolean");
+        opts.gpu_self_check = check.As<Napi::Boolean>().Value();
+      }
     } else if (info.Length() > 1 && !info[1].IsUndefined()) {
       throw_type_error(env, "loadModel: options must be an object");
     }

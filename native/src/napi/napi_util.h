@@ -11,7 +11,13 @@
 #include <string>
 #include <utility>
 
+#include "model/device.h"
+
 namespace qwen_napi {
+
+// The code a JS error gets when the GPU failed for good (a sticky CUDA error): the caller must
+// load the model again, on the CPU.
+constexpr const char* kGpuFaultCode = "QWEN_GPU_FAULT";
 
 // Runs `body` and converts anything it throws into a pending JS exception carrying the same
 // message. node-addon-api only converts Napi::Error by itself; a std::exception escaping a
@@ -22,6 +28,10 @@ Napi::Value guarded(const Napi::Env& env, Body&& body) {
     return body();
   } catch (const Napi::Error&) {
     throw;   // already a JS error; node-addon-api rethrows it into JS
+  } catch (const qwen::GpuFault& e) {
+    Napi::Error err = Napi::Error::New(env, e.what());
+    err.Value().Set("code", Napi::String::New(env, kGpuFaultCode));
+    throw err;
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, e.what());
   } catch (...) {

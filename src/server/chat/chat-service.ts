@@ -6,6 +6,9 @@
 import type { CancellationToken } from 'vscode-languageserver';
 import { commonPrefixLength } from '../../engine/generate';
 import type { ChatMessage, ChatParams, ChatResult } from '../../protocol';
+import type { ChatParamsWithContext, ChatResultWithContext, WorkspaceSearchResult } from '../../protocol/workspace';
+import { fitPrompt } from './prompt-budget';
+import { encodeChatPrompt } from '../../engine/chat-prompt-tokens';
 import { asResponseError, invalidParams, promptTooLongError } from '../errors';
 import type { ModelHost } from '../model-host';
 import { AbortFan, AbortReasons } from '../scheduler/abort';
@@ -19,7 +22,12 @@ export interface ChatDeps {
   settings: () => EffectiveSettings;
   /** Sends one streamed piece of the reply to the client. */
   sendDelta: (partialResultToken: string | number, delta: string) => void;
+  /** The workspace index, for turns that ask for workspace retrieval. */
+  workspace?: { search(query: string, limit: number): WorkspaceSearchResult };
 }
+
+/** Candidate chunks retrieved for a question; the budget decides how many go in. */
+const retrievedChunks = 24;
 
 const ROLES = new Set(['system', 'user', 'assistant']);
 
@@ -39,7 +47,7 @@ export class ChatService {
 
   constructor(private readonly deps: ChatDeps) {}
 
-  async chat(params: ChatParams, token: CancellationToken): Promise<ChatResult> {
+  async chat(params: ChatParamsWithContext, token: CancellationToken): Promise<ChatResultWithContext> {
     const ended = this.tally.start();
     let outcome: RequestOutcome = 'failed';
     try {
@@ -51,20 +59,28 @@ export class ChatService {
     }
   }
 
-  private async chatCounted(params: ChatParams, token: CancellationToken): Promise<ChatResult> {
-    checkParams(params);
+  private async chatCounted(original: ChatParamsWithContext, token: CancellationToken): Promise<ChatResultWithContext> {
+    checkParams(original);
+    checkContextParams(original);
     const remote = remoteBackendFor(this.deps.settings());
-    if (remote) return this.chatRemotely(remote, params, token);
+    const s = this.deps.settings().chat;
+    const maxTokens = positiveInt(original.maxTokens) ?? s.maxTokens;
+    if (remote) {
+      // No tokenizer for a remote model: about three characters per token.
+      const estimate = (text: string) => Math.ceil(text.length / 3);
+      const fitted = this.fitted(original, this.deps.settings().contextSize, maxTokens, (m) => estimate(m.map((x) => x.content).join('')) + 8 * m.length + 16, estimate);
+      return { ...(await this.chatRemotely(remote, fitted.params, token)), ...fitted.extras };
+    }
     const loaded = await this.deps.host.require();
     const { model, pool } = loaded;
     const engine = this.deps.host.engineModule;
-    const s = this.deps.settings().chat;
-    const maxTokens = positiveInt(params.maxTokens) ?? s.maxTokens;
+    const encode = (messages: ChatMessage[]) => encodeChatPrompt(model.tokenizer, engine.renderChatPrompt, model.chatTemplate, messages);
+    const { params, extras } = this.fitted(original, model.info.contextSize, maxTokens, (m) => encode(m).length, (t) => model.tokenizer.encode(t).length);
 
     let promptTokens: number[];
     try {
-      const text = engine.renderChatPrompt(model.chatTemplate, params.messages, { addGenerationPrompt: true });
-      promptTokens = model.tokenizer.encode(text, { special: true });
+      // Control tokens come only from the template: contents are encoded as plain text.
+      promptTokens = encode(params.messages);
     } catch (e) {
       throw asResponseError(e, 'Rendering the chat prompt');
     }
@@ -105,6 +121,7 @@ export class ChatService {
       });
       if (result.tokens.length > 0) this.deps.host.lastTokensPerSecond = result.tokensPerSecond;
       return {
+        ...extras,
         text: result.text,
         stopReason: result.stopReason,
         stats: {
@@ -125,6 +142,42 @@ export class ChatService {
     }
   }
 
+  /**
+   * With fitToContext (the extension's chat view), attachments and retrieved workspace chunks go
+   * into the last user message and everything is fitted to the context (prompt-budget.ts); other
+   * clients get their messages exactly as sent.
+   */
+  private fitted(
+    params: ChatParamsWithContext,
+    capacity: number,
+    maxTokens: number,
+    promptTokens: (m: ChatMessage[]) => number,
+    textTokens: (t: string) => number,
+  ): { params: ChatParams; extras: Pick<ChatResultWithContext, 'sources' | 'notices'> } {
+    const wantsWorkspace = typeof params.workspaceQuery === 'string' && params.workspaceQuery.trim() !== '';
+    if (!params.fitToContext && !params.attachments?.length && !wantsWorkspace) return { params, extras: {} };
+    const notices: string[] = [];
+    let chunks: WorkspaceSearchResult['hits'] = [];
+    if (wantsWorkspace) {
+      if (!this.deps.workspace) notices.push('The workspace index is not available in this server.');
+      else {
+        const found = this.deps.workspace.search(params.workspaceQuery!, retrievedChunks);
+        chunks = found.hits;
+        if (found.status.state !== 'ready') notices.push(`The workspace index is still being built (${found.status.files} files so far).`);
+        if (found.status.notice) notices.push(found.status.notice);
+        if (found.hits.length === 0) notices.push('Nothing in the workspace index matched the question.');
+      }
+    }
+    try {
+      const fit = fitPrompt({ messages: params.messages, attachments: params.attachments ?? [], chunks, capacity, maxTokens, promptTokens, textTokens });
+      const extras: Pick<ChatResultWithContext, 'sources' | 'notices'> = { notices: [...notices, ...fit.notices] };
+      if (wantsWorkspace) extras.sources = fit.sources;
+      return { params: { ...params, messages: fit.messages }, extras };
+    } catch (e) {
+      throw asResponseError(e, 'Fitting the chat prompt to the context');
+    }
+  }
+
   /** settings.remoteUrl is set: the reply comes from that OpenAI-compatible server, streamed the same way. */
   private async chatRemotely(remote: RemoteBackend, params: ChatParams, token: CancellationToken): Promise<ChatResult> {
     const fan = new AbortFan();
@@ -140,6 +193,21 @@ export class ChatService {
       listener.dispose();
     }
   }
+}
+
+const attachmentKinds = new Set(['file', 'symbol', 'selection', 'problems', 'changes']);
+
+function checkContextParams(params: ChatParamsWithContext): void {
+  if (params.attachments !== undefined) {
+    if (!Array.isArray(params.attachments)) throw invalidParams('qwen/chat: attachments must be an array');
+    params.attachments.forEach((a, i) => {
+      if (!a || !attachmentKinds.has(a.kind) || typeof a.label !== 'string' || typeof a.text !== 'string') {
+        throw invalidParams(`qwen/chat: attachments[${i}] needs a kind (file, symbol, selection, problems or changes), a string label and a string text`);
+      }
+    });
+  }
+  if (params.workspaceQuery !== undefined && typeof params.workspaceQuery !== 'string') throw invalidParams('qwen/chat: workspaceQuery must be a string');
+  if (params.fitToContext !== undefined && typeof params.fitToContext !== 'boolean') throw invalidParams('qwen/chat: fitToContext must be a boolean');
 }
 
 function positiveInt(v: unknown): number | undefined {
