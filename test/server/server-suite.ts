@@ -74,6 +74,30 @@ export function serverSuite(target: SuiteTarget, repoRoot: string): void {
       assert.ok(stats.promptTokens > 20 && stats.evaluatedTokens + stats.cachedTokens === stats.promptTokens);
     });
 
+    if (target.knownAnswers) {
+      it('shows only what follows the typed head, without the echoed suffix, and stops at the line end', async () => {
+        // Cursor mid-line in "  ret|;": the typed "  ret" goes after <|fim_middle|>; the fake model
+        // continues it with "urn a + b;" and a newline. The shown text must not repeat "  ret", the
+        // ";" the document already has after the cursor is removed, and generation stops at the
+        // newline that ends the single-line suggestion (nothing after it is generated).
+        const uri = 'file:///work/demo/src/midline.ts';
+        const lines = ['export function add(a: number, b: number): number {', '  ret;', '}', ''];
+        client.open(uri, lines.join('\n'));
+        const cursor = lines[0].length + 1 + '  ret'.length;
+        const result = items(await client.complete(uri, cursor));
+        const stats = (await client.lastStats())!;
+        assert.strictEqual(result.length, 1);
+        assert.strictEqual(result[0].insertText, 'urn a + b');
+        assert.strictEqual(stats.generatedTokens, 'urn a + b;\n'.length, `generated ${stats.generatedTokens} tokens`);
+        assert.strictEqual(stats.stopReason, 'callerStop');
+        // A cursor at the start of an empty line has no head: the whole answer is shown.
+        const blank = ['export function add(a: number, b: number): number {', '  ', '}', ''];
+        client.open(`${uri}.blank.ts`, blank.join('\n'));
+        const whole = items(await client.complete(`${uri}.blank.ts`, blank[0].length + 1 + 2));
+        assert.strictEqual(whole[0]?.insertText, 'return a + b;');
+      });
+    }
+
     it('evaluates only a handful of tokens after a one-character edit', async () => {
       await client.complete(DOC_A, client.text(DOC_A).length);
       client.insert(DOC_A, client.text(DOC_A).length, 'r');
