@@ -169,13 +169,20 @@ async function decodeOneByOne(
   }
 }
 
+/** After a draft of one token is rejected, drafting pauses this many steps, doubling up to the cap. */
+const FIRST_PAUSE = 2;
+const MAX_PAUSE = 32;
+
 /**
  * Greedy decoding that checks guessed tokens in batches. Each step evaluates the last chosen
  * token followed by a draft; row j of the logits is the model's choice after draft token j-1, so
  * the draft is accepted up to the first row whose argmax differs from it, and that row's argmax
- * (or, when all were accepted, the last row's) is the next chosen token. Rejected draft tokens
- * are cut from the cache. Every chosen token is the argmax after exactly the tokens before it,
- * as in plain greedy decoding.
+ * (or, when all were accepted, the last row's) is the next chosen token. Every chosen token is
+ * the argmax after exactly the tokens before it, as in plain greedy decoding.
+ *
+ * The cache is kept exactly as plain decoding leaves it: rejected draft tokens are cut, and so is
+ * a draft token that ended generation (a stop token, the last token allowed, a stop string),
+ * which plain decoding would never have evaluated.
  */
 async function decodeSpeculatively(
   seq: Sequence,
@@ -187,18 +194,25 @@ async function decodeSpeculatively(
   maxTokens: number,
   signal: AbortSignal | undefined,
 ): Promise<StopReason> {
-  // Draft length adapts: a rejected first guess halves it (a wider batch that buys nothing costs
-  // time), a fully accepted draft doubles it again.
-  let draftLimit = maxDraft;
   if (maxTokens <= 0) return 'maxTokens';
+  // What the drafter looks in: the prompt and every token chosen so far.
+  const context = promptTokens.slice();
+  // Draft length adapts: a rejected first guess halves it (a wider batch that buys nothing costs
+  // time), a fully accepted draft doubles it again. A rejected single-token draft pauses drafting
+  // for a while (longer each time), so text the lookup cannot predict costs almost nothing.
+  let draftLimit = maxDraft;
+  let pause = 0;
+  let nextPause = FIRST_PAUSE;
   let next = seq.sample({ temperature: 0 });
   for (;;) {
     if (signal?.aborted) return 'aborted';
     const ended = take(next);
     if (ended) return ended;
+    context.push(next);
     if (contextFull(1)) return 'contextFull';
     const room = Math.min(draftLimit, maxTokens - result.tokens.length - 1);
-    const draft = room > 0 ? lookupDraft([...promptTokens, ...result.tokens], room) : [];
+    const draft = room > 0 && pause === 0 ? lookupDraft(context, room) : [];
+    if (pause > 0) pause--;
     while (draft.length > 0 && contextFull(1 + draft.length)) draft.pop();
     if (draft.length === 0) {
       await seq.eval([next], { logits: 'keep', signal });
@@ -206,7 +220,16 @@ async function decodeSpeculatively(
       next = seq.sample({ temperature: 0 });
       continue;
     }
-    const logits = await seq.eval([next, ...draft], { logits: 'all', signal });
+    // The cache holds the prompt and every chosen token but `next`; keep exactly that on failure.
+    const verified = seq.tokens.length;
+    let logits: Float32Array | null;
+    try {
+      logits = await seq.eval([next, ...draft], { logits: 'all', signal });
+    } catch (e) {
+      // A cancelled batch may have left part of the unverified draft in the cache.
+      seq.truncate(verified);
+      throw e;
+    }
     result.decodeEvals++;
     if (!logits) throw new Error('generate: an eval asked for every logits row returned none');
     const nVocab = logits.length / (draft.length + 1);
@@ -218,16 +241,23 @@ async function decodeSpeculatively(
       if (choice !== draft[accepted]) break;
       result.acceptedDraftTokens++;
       stop = take(choice);
-      if (stop) {
-        accepted++;
-        break;
-      }
+      if (stop) break;
+      context.push(choice);
     }
-    // Keep the cache in step with the output: drop the draft tokens after the last one taken.
-    seq.truncate(seq.tokens.length - (draft.length - accepted));
+    // Cache = verified + `next` + the accepted draft tokens that generation goes on after.
+    seq.truncate(verified + 1 + accepted);
     if (stop) return stop;
     next = argmaxRow(logits, accepted, nVocab);
-    draftLimit = accepted === draft.length ? Math.min(maxDraft, draftLimit * 2) : accepted === 0 ? Math.max(1, draftLimit >> 1) : draftLimit;
+    if (accepted === draft.length) {
+      draftLimit = Math.min(maxDraft, draftLimit * 2);
+      nextPause = FIRST_PAUSE;
+    } else if (accepted === 0) {
+      if (draftLimit === 1) {
+        pause = nextPause;
+        nextPause = Math.min(MAX_PAUSE, nextPause * 2);
+      }
+      draftLimit = Math.max(1, draftLimit >> 1);
+    }
   }
 }
 
