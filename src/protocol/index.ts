@@ -113,6 +113,9 @@ export interface CompletionStats extends GenerationStats {
   stopReason?: string;
   /** Milliseconds the request waited for the engine (another job was running). */
   queuedMs?: number;
+  /** Speculative decoding (greedy completions): tokens guessed, and how many the model agreed with. */
+  draftTokens?: number;
+  acceptedDraftTokens?: number;
 }
 
 export interface TokenizeParams {

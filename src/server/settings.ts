@@ -17,7 +17,7 @@ export const defaultSettings: EffectiveSettings = {
     enabled: true,
     maxTokens: 128,
     maxLines: 12,
-    temperature: 0.1,
+    temperature: 0,
     prefixLines: 256,
     suffixLines: 64,
     contextTokens: 1536,
