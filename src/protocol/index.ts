@@ -143,6 +143,8 @@ export interface ServerTuning {
   completionSlots?: number;
   /** Consecutive completions after which a waiting chat gets a turn. */
   chatTurnAfterCompletions?: number;
+  /** Most draft tokens per speculative verify step of a greedy completion; 0 turns speculation off. */
+  speculativeDraft?: number;
 }
 
 /** Extra methods; the names in `Methods` above are unchanged. */

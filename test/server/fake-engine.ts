@@ -5,7 +5,8 @@
 // special tokens at their real ids.
 //
 // The fake "model" answers a FIM prompt with FIM_ANSWER and a chat prompt with an endless run of
-// CHAT_WORD (so chat cancellation can be observed), one character per token. Like a real FIM
+// CHAT_WORD (so chat cancellation can be observed), one character per token. An eval asked for
+// every logits row returns one-hot rows of those choices, so speculative decoding runs for real. Like a real FIM
 // model, it continues the middle that the prompt has begun (the cursor line up to the cursor goes
 // after <|fim_middle|>): typed text that starts FIM_ANSWER is continued, not written again.
 import * as fs from 'fs';
@@ -83,21 +84,32 @@ class FakeSequence implements Sequence {
       this.tokens.push(...batch);
       this.model.evaluated += batch.length;
     }
-    return null;
+    if (opts?.logits !== 'all') return null;
+    // One-hot rows (speculative verify): the token this fake model chooses after each evaluated token.
+    const vocab = this.model.info.nVocab;
+    const logits = new Float32Array(tokens.length * vocab);
+    const start = this.tokens.length - tokens.length;
+    for (let r = 0; r < tokens.length; r++) logits[r * vocab + choiceAfter(this.tokens.slice(0, start + r + 1))] = 1;
+    return logits;
   }
   sample(_opts: SamplingOptions): number {
-    const fim = this.tokens.lastIndexOf(SPECIALS['<|fim_middle|>']);
-    const chat = this.tokens.lastIndexOf(SPECIALS['<|im_start|>']);
-    if (fim >= 0 && fim > chat) {
-      const n = answeredSoFar(this.tokens.slice(fim + 1));
-      return n < FIM_ANSWER.length ? FIM_ANSWER.charCodeAt(n) : SPECIALS['<|endoftext|>'];
-    }
-    const n = this.tokens.length - chat - 1 - 'assistant\n'.length;
-    return CHAT_WORD.charCodeAt(((n % CHAT_WORD.length) + CHAT_WORD.length) % CHAT_WORD.length);
+    return choiceAfter(this.tokens);
   }
   dispose(): void {
     this.model.live.delete(this);
   }
+}
+
+/** The next token this fake model writes after `tokens`, whatever the sampling options. */
+function choiceAfter(tokens: readonly number[]): number {
+  const fim = tokens.lastIndexOf(SPECIALS['<|fim_middle|>']);
+  const chat = tokens.lastIndexOf(SPECIALS['<|im_start|>']);
+  if (fim >= 0 && fim > chat) {
+    const n = answeredSoFar(tokens.slice(fim + 1));
+    return n < FIM_ANSWER.length ? FIM_ANSWER.charCodeAt(n) : SPECIALS['<|endoftext|>'];
+  }
+  const n = tokens.length - chat - 1 - 'assistant\n'.length;
+  return CHAT_WORD.charCodeAt(((n % CHAT_WORD.length) + CHAT_WORD.length) % CHAT_WORD.length);
 }
 
 /**

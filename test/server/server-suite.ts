@@ -70,6 +70,10 @@ export function serverSuite(target: SuiteTarget, repoRoot: string): void {
         // The fake model writes "return a + b;\n}\n\nfunction next() {": the block ends at "}".
         assert.strictEqual(result[0].insertText, 'return a + b;');
         assert.strictEqual(result[0].qwenStats?.evaluatedTokens, stats.evaluatedTokens);
+        // Greedy by default, so decoded speculatively: "return a * b" above drafts "turn a " (taken)
+        // and "* b" (rejected), and the text is still the greedy one.
+        assert.ok((stats.draftTokens ?? 0) > 0 && (stats.acceptedDraftTokens ?? 0) > 0, JSON.stringify(stats));
+        assert.ok(stats.acceptedDraftTokens! < stats.draftTokens!, JSON.stringify(stats));
       }
       assert.ok(stats.promptTokens > 20 && stats.evaluatedTokens + stats.cachedTokens === stats.promptTokens);
     });
@@ -95,6 +99,21 @@ export function serverSuite(target: SuiteTarget, repoRoot: string): void {
         client.open(`${uri}.blank.ts`, blank.join('\n'));
         const whole = items(await client.complete(`${uri}.blank.ts`, blank[0].length + 1 + 2));
         assert.strictEqual(whole[0]?.insertText, 'return a + b;');
+      });
+
+      it('gives the same completion sampled (no speculation) and greedy with speculation off', async () => {
+        const cursor = TEXT_A.length;
+        const greedy = items(await client.complete(DOC_A, cursor));
+        for (const settings of [{ completion: { temperature: 0.7 } }, { completion: { temperature: 0 }, tuning: { speculativeDraft: 0 } }]) {
+          await client.configure(settings);
+          const other = items(await client.complete(DOC_A, cursor));
+          const stats = (await client.lastStats())!;
+          assert.strictEqual(other[0]?.insertText, greedy[0]?.insertText, JSON.stringify(settings));
+          assert.strictEqual(stats.draftTokens, 0, `no drafts with ${JSON.stringify(settings)}`);
+        }
+        await client.configure({ completion: { temperature: 0 }, tuning: { speculativeDraft: 8 } });
+        await client.complete(DOC_A, cursor);
+        assert.ok(((await client.lastStats())!.draftTokens ?? 0) > 0, 'speculation is back on');
       });
     }
 

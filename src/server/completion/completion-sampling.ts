@@ -12,14 +12,18 @@ import type { GenerateOptions } from '../../engine/api';
 export const COMPLETION_TOP_K = 40;
 export const COMPLETION_TOP_P = 0.95;
 /**
- * Most draft tokens verified per step. One verify of 1 + 8 tokens is a small batch; whether it
- * pays depends on its cost against one decode step (bench/verify-cost.ts) and on how often the
- * lookup guesses right. The draft length adapts downwards when guesses are rejected.
+ * Most draft tokens verified per step (the default of tuning.speculativeDraft). One verify of
+ * 1 + 8 tokens is a small batch; whether it pays depends on its cost against one decode step
+ * (bench/verify-cost.ts) and on how often the lookup guesses right. The draft length adapts
+ * downwards when guesses are rejected.
  */
 export const COMPLETION_MAX_DRAFT = 8;
 
-/** The generate() options that decide sampling for a completion at `temperature`. */
-export function completionSampling(temperature: number): Pick<GenerateOptions, 'sampling' | 'speculative'> {
-  if (temperature <= 0) return { sampling: { temperature: 0 }, speculative: { maxDraft: COMPLETION_MAX_DRAFT } };
-  return { sampling: { temperature, topK: COMPLETION_TOP_K, topP: COMPLETION_TOP_P } };
+/**
+ * The generate() options that decide sampling for a completion at `temperature`, with drafts of
+ * at most `maxDraft` tokens when greedy (0: no speculation).
+ */
+export function completionSampling(temperature: number, maxDraft = COMPLETION_MAX_DRAFT): Pick<GenerateOptions, 'sampling' | 'speculative'> {
+  if (temperature > 0) return { sampling: { temperature, topK: COMPLETION_TOP_K, topP: COMPLETION_TOP_P } };
+  return maxDraft > 0 ? { sampling: { temperature: 0 }, speculative: { maxDraft } } : { sampling: { temperature: 0 } };
 }

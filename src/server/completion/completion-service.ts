@@ -174,7 +174,7 @@ export class CompletionService {
         this.live.set(doc.uri, 0);
         const result = await this.deps.host.engineModule.generate(model, slot.seq, prompt.tokens, {
           maxTokens: Math.min(c.maxTokens, limit - prompt.tokens.length),
-          ...completionSampling(c.temperature),
+          ...completionSampling(c.temperature, settings.tuning.speculativeDraft),
           stopTokens: builder.stopTokenIds(),
           stopStrings: [...FIM_STOP_TEXTS],
           signal: fan.signal,
