@@ -12,7 +12,7 @@ import { ChildProcess, fork } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { readSseData } from '../src/openai/sse';
+import { readSseData } from '../src/server/remote/sse';
 import { getTestModel, repoRoot } from '../test/helpers/models';
 
 interface Options {

@@ -157,6 +157,12 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** Streams decoded text; returning false stops generation ('callerStop'). */
   onText?: (text: string) => boolean | void;
+  /**
+   * Speculative decoding for greedy sampling (temperature 0, no repeat penalty; ignored
+   * otherwise): up to `maxDraft` tokens guessed by lookup in the prompt and the output so far are
+   * checked in one batched eval. The output is exactly that of plain greedy decoding.
+   */
+  speculative?: { maxDraft: number };
 }
 
 export interface GenerateResult {
@@ -169,4 +175,7 @@ export interface GenerateResult {
   prefillMs: number;
   decodeMs: number;
   tokensPerSecond: number;  // decode speed
+  draftTokens: number;      // tokens guessed for speculative decoding (0 without it)
+  acceptedDraftTokens: number; // of those, the ones the model agreed with
+  decodeEvals: number;      // evals after the prefill (one per token without speculation)
 }

@@ -40,7 +40,7 @@ export function readSettings(): ExtensionSettings {
       enabled: c.get<boolean>('completion.enabled', true),
       maxTokens: Math.round(num(c, 'completion.maxTokens', 128, 1, 1024)),
       maxLines: Math.round(num(c, 'completion.maxLines', 12, 1, 200)),
-      temperature: num(c, 'completion.temperature', 0.1, 0, 2),
+      temperature: num(c, 'completion.temperature', 0, 0, 2),
       ...completionPromptDefaults,
     },
     chat: {

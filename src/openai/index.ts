@@ -1,7 +1,5 @@
-// The OpenAI-compatible side of Qwen Local: an HTTP server over the engine (`serve --http`) and a
-// client for any OpenAI-compatible server (used when settings.remoteUrl is set).
+// The OpenAI-compatible HTTP server over the engine (`serve --http`). The client that the language
+// server uses for a remote server (settings.remoteUrl) lives in src/server/remote.
 export { startHttpServer } from './server';
 export type { HttpServerHandle, HttpServerOptions } from './server';
 export type { RequestRecord } from './handlers';
-export { OpenAICompatibleClient, RemoteApiError, qwenFimPrompt } from './client';
-export type { RemoteChatMessage, RemoteClientOptions, RemoteGenerateOptions, RemoteResult, RemoteUsage } from './client';

@@ -113,6 +113,9 @@ export interface CompletionStats extends GenerationStats {
   stopReason?: string;
   /** Milliseconds the request waited for the engine (another job was running). */
   queuedMs?: number;
+  /** Speculative decoding (greedy completions): tokens guessed, and how many the model agreed with. */
+  draftTokens?: number;
+  acceptedDraftTokens?: number;
 }
 
 export interface TokenizeParams {
@@ -140,6 +143,8 @@ export interface ServerTuning {
   completionSlots?: number;
   /** Consecutive completions after which a waiting chat gets a turn. */
   chatTurnAfterCompletions?: number;
+  /** Most draft tokens per speculative verify step of a greedy completion; 0 turns speculation off. */
+  speculativeDraft?: number;
 }
 
 /** Extra methods; the names in `Methods` above are unchanged. */
@@ -191,8 +196,11 @@ export interface RequestCounters {
 export interface FimPromptLayout {
   /** Tokens of the repo-level part (other files), 0 without snippets. */
   contextTokens: number;
+  /** Whole lines before the cursor line (after <|fim_prefix|>). */
   prefixTokens: number;
   suffixTokens: number;
+  /** The cursor line up to the cursor (after <|fim_middle|>). */
+  middleTokens: number;
   /** First document line in the prefix window. */
   prefixStartLine: number;
   /** The prompt decoded with special tokens (only when asked with includeLastPrompt). */

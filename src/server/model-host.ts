@@ -10,7 +10,7 @@ import type { StatusParams } from '../protocol';
 import { modelLoadError, noModelError } from './errors';
 import { EngineScheduler } from './scheduler/engine-scheduler';
 import { SlotPool } from './cache/slot-pool';
-import { urlWithoutKey } from '../openai/client';
+import { urlWithoutKey } from './remote/client';
 import type { EffectiveSettings } from './settings';
 
 /** What the server needs from an engine. */

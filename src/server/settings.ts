@@ -3,6 +3,7 @@
 // "qwenLocal" (VS Code's section name); unknown or mistyped values keep the previous value so one
 // bad field never takes the server down.
 import type { ServerSettings, ServerTuning } from '../protocol';
+import { COMPLETION_MAX_DRAFT } from './completion/completion-sampling';
 
 export interface EffectiveSettings extends ServerSettings {
   tuning: Required<ServerTuning>;
@@ -17,7 +18,7 @@ export const defaultSettings: EffectiveSettings = {
     enabled: true,
     maxTokens: 128,
     maxLines: 12,
-    temperature: 0.1,
+    temperature: 0,
     prefixLines: 256,
     suffixLines: 64,
     contextTokens: 1536,
@@ -25,7 +26,7 @@ export const defaultSettings: EffectiveSettings = {
   },
   chat: { maxTokens: 1024, temperature: 0.7, topP: 0.8 },
   remoteUrl: '',
-  tuning: { reusePrefix: true, completionSlots: 4, chatTurnAfterCompletions: 4 },
+  tuning: { reusePrefix: true, completionSlots: 4, chatTurnAfterCompletions: 4, speculativeDraft: COMPLETION_MAX_DRAFT },
 };
 
 type Obj = Record<string, unknown>;
@@ -90,6 +91,7 @@ export function mergeSettings(prev: EffectiveSettings, raw: unknown): EffectiveS
       reusePrefix: bool(t.reusePrefix, prev.tuning.reusePrefix),
       completionSlots: num(t.completionSlots, prev.tuning.completionSlots, 1, 64),
       chatTurnAfterCompletions: num(t.chatTurnAfterCompletions, prev.tuning.chatTurnAfterCompletions, 1, 1000),
+      speculativeDraft: num(t.speculativeDraft, prev.tuning.speculativeDraft, 0, 64),
     },
   };
 }

@@ -5,10 +5,12 @@ import * as http from 'http';
 import { AddressInfo } from 'net';
 import type { Model } from '../../src/engine/api';
 import { loadModel } from '../../src/engine/model';
-import { OpenAICompatibleClient, qwenFimPrompt, RemoteApiError, urlWithoutKey } from '../../src/openai/client';
-import { remoteBackendFor } from '../../src/openai/remote-backend';
+import { OpenAICompatibleClient, RemoteApiError, urlWithoutKey } from '../../src/server/remote/client';
+import { remoteFimPrompt } from '../../src/server/completion/remote-completion';
+import { FIM_STOP_TEXTS } from '../../src/server/completion/fim-layout';
+import { remoteBackendFor } from '../../src/server/remote/remote-backend';
 import { HttpServerHandle, startHttpServer } from '../../src/openai/server';
-import { readSseData } from '../../src/openai/sse';
+import { readSseData } from '../../src/server/remote/sse';
 import { getTestModel } from '../helpers/models';
 
 async function* chunksOf(text: string, sizes: number[]): AsyncGenerator<Uint8Array> {
@@ -111,17 +113,21 @@ describe('openai: client against our own server (tiny model)', function () {
     assert.ok(whole.usage && whole.usage.completionTokens >= 1 && whole.usage.completionTokens <= 10);
   });
 
-  it('sends FIM completions as a Qwen fill-in-the-middle prompt', async () => {
-    const prefix = 'def add(a, b):\n    ';
-    const suffix = '\n\nprint(add(1, 2))\n';
-    const fim = await client.fim(prefix, suffix, { maxTokens: 5, temperature: 0 });
-    // The same prompt sent by hand must give the same greedy text: the client adds nothing else.
-    const direct = await client.complete(qwenFimPrompt(prefix, suffix), { maxTokens: 5, temperature: 0 });
+  it('sends FIM completions as the shared Qwen fill-in-the-middle prompt', async () => {
+    const { prompt } = remoteFimPrompt({
+      prefix: 'def add(a, b):\n    ', suffix: '\n\nprint(add(1, 2))\n', path: 'add.py', repoName: 'demo', snippets: [],
+      prefixLines: 100, suffixLines: 10, contextTokens: 256,
+    });
+    assert.strictEqual(prompt, '<|fim_prefix|>def add(a, b):\n<|fim_suffix|>\n\nprint(add(1, 2))\n<|fim_middle|>    ');
+    const remote = remoteBackendFor({ remoteUrl: client.baseUrl })!;
+    const fim = await remote.completeFim({ prompt, maxTokens: 5, temperature: 0, stopTexts: FIM_STOP_TEXTS, signal: new AbortController().signal });
+    // The same prompt sent by hand must give the same greedy text: the backend adds nothing else.
+    const direct = await client.complete(prompt, { maxTokens: 5, temperature: 0 });
     assert.strictEqual(fim.text, direct.text);
-    assert.ok(fim.usage !== null && fim.usage.promptTokens > 0);
+    assert.ok(direct.usage !== null && direct.usage.promptTokens > 0);
     // The FIM markers are single special tokens: a prompt of plain text of the same length has more tokens.
-    const plain = await client.complete(qwenFimPrompt(prefix, suffix).replace(/<\|/g, '< |'), { maxTokens: 1, temperature: 0 });
-    assert.ok(plain.usage!.promptTokens > fim.usage!.promptTokens, `${plain.usage!.promptTokens} vs ${fim.usage!.promptTokens}`);
+    const plain = await client.complete(prompt.replace(/<\|/g, '< |'), { maxTokens: 1, temperature: 0 });
+    assert.ok(plain.usage!.promptTokens > direct.usage!.promptTokens, `${plain.usage!.promptTokens} vs ${direct.usage!.promptTokens}`);
   });
 
   it('turns server errors into RemoteApiError with status and message', async () => {
@@ -171,7 +177,7 @@ describe('openai: client against our own server (tiny model)', function () {
 
     let pieces = 0;
     const fim = await remote.completeFim({
-      prefix: 'def f(x):\n    ', suffix: '\n', maxTokens: 200, temperature: 0, contextTokens: 256,
+      prompt: '<|fim_prefix|>def f(x):\n<|fim_suffix|>\n<|fim_middle|>    ', maxTokens: 200, temperature: 0, stopTexts: FIM_STOP_TEXTS,
       signal: new AbortController().signal,
       onText: () => ++pieces < 2,
     });
@@ -179,7 +185,7 @@ describe('openai: client against our own server (tiny model)', function () {
     assert.strictEqual(pieces, 2);
     assert.ok(fim.stats.generatedTokens >= 2 && fim.stats.generatedTokens < 200);
     // The server is free again after the early stop.
-    const next = await remote.completeFim({ prefix: 'x = ', suffix: '', maxTokens: 2, temperature: 0, contextTokens: 64, signal: new AbortController().signal });
+    const next = await remote.completeFim({ prompt: '<|fim_prefix|><|fim_suffix|><|fim_middle|>x = ', maxTokens: 2, temperature: 0, stopTexts: FIM_STOP_TEXTS, signal: new AbortController().signal });
     assert.ok(['maxTokens', 'eos'].includes(next.stopReason), next.stopReason);
   });
 

@@ -8,7 +8,7 @@ import type { Model } from '../../src/engine/api';
 import { loadModel } from '../../src/engine/model';
 import { RequestRecord } from '../../src/openai/handlers';
 import { HttpServerHandle, HttpServerOptions, startHttpServer } from '../../src/openai/server';
-import { readSseData } from '../../src/openai/sse';
+import { readSseData } from '../../src/server/remote/sse';
 import { getTestModel } from '../helpers/models';
 import { loadFakeModel } from '../server/fake-engine';
 

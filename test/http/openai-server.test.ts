@@ -7,7 +7,7 @@ import { loadModel } from '../../src/engine/model';
 import { RequestRecord } from '../../src/openai/handlers';
 import { serveHttp } from '../../src/openai/serve-http';
 import { HttpServerHandle, startHttpServer } from '../../src/openai/server';
-import { readSseData } from '../../src/openai/sse';
+import { readSseData } from '../../src/server/remote/sse';
 import { getTestModel } from '../helpers/models';
 
 type Json = Record<string, any>;

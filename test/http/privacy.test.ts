@@ -87,7 +87,7 @@ describe('privacy: which source files may talk to the network', () => {
   // File -> why it may. Listening (the HTTP server) is not connecting; it is listed for clarity.
   const ALLOWED: Record<string, string> = {
     'src/models/http-fetch.ts': 'model download the user started (https, or loopback for tests)',
-    'src/openai/client.ts': 'the remote server the user configured in qwenLocal.remoteUrl',
+    'src/server/remote/client.ts': 'the remote server the user configured in qwenLocal.remoteUrl',
     'src/openai/server.ts': 'serve --http listens (127.0.0.1 by default); it never connects out',
     'src/openai/access-policy.ts': "only net.isIPv4/isIPv6 to read addresses in Host headers; it opens nothing",
   };

@@ -2,7 +2,7 @@
 // driven with plain fetch in the OpenAI wire format (the `openai` package is not installed; the
 // requests below are what it sends: JSON bodies, Bearer header, "stream": true for SSE).
 import * as assert from 'assert';
-import { readSseData } from '../../src/openai/sse';
+import { readSseData } from '../../src/server/remote/sse';
 import { getTestModel, repoRoot } from '../helpers/models';
 import { runCli, ServeHttpProcess, startServeHttp } from './serve-http-process';
 

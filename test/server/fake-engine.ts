@@ -5,7 +5,10 @@
 // special tokens at their real ids.
 //
 // The fake "model" answers a FIM prompt with FIM_ANSWER and a chat prompt with an endless run of
-// CHAT_WORD (so chat cancellation can be observed), one character per token.
+// CHAT_WORD (so chat cancellation can be observed), one character per token. An eval asked for
+// every logits row returns one-hot rows of those choices, so speculative decoding runs for real. Like a real FIM
+// model, it continues the middle that the prompt has begun (the cursor line up to the cursor goes
+// after <|fim_middle|>): typed text that starts FIM_ANSWER is continued, not written again.
 import * as fs from 'fs';
 import type { GenerateOptions, GenerateResult, LoadOptions, LogitsMode, Model, ModelInfo, SamplingOptions, Sequence, Tokenizer } from '../../src/engine/api';
 import { generate } from '../../src/engine/generate';
@@ -81,21 +84,45 @@ class FakeSequence implements Sequence {
       this.tokens.push(...batch);
       this.model.evaluated += batch.length;
     }
-    return null;
+    if (opts?.logits !== 'all') return null;
+    // One-hot rows (speculative verify): the token this fake model chooses after each evaluated token.
+    const vocab = this.model.info.nVocab;
+    const logits = new Float32Array(tokens.length * vocab);
+    const start = this.tokens.length - tokens.length;
+    for (let r = 0; r < tokens.length; r++) logits[r * vocab + choiceAfter(this.tokens.slice(0, start + r + 1))] = 1;
+    return logits;
   }
   sample(_opts: SamplingOptions): number {
-    const fim = this.tokens.lastIndexOf(SPECIALS['<|fim_middle|>']);
-    const chat = this.tokens.lastIndexOf(SPECIALS['<|im_start|>']);
-    if (fim >= 0 && fim > chat) {
-      const n = this.tokens.length - fim - 1;
-      return n < FIM_ANSWER.length ? FIM_ANSWER.charCodeAt(n) : SPECIALS['<|endoftext|>'];
-    }
-    const n = this.tokens.length - chat - 1 - 'assistant\n'.length;
-    return CHAT_WORD.charCodeAt(((n % CHAT_WORD.length) + CHAT_WORD.length) % CHAT_WORD.length);
+    return choiceAfter(this.tokens);
   }
   dispose(): void {
     this.model.live.delete(this);
   }
+}
+
+/** The next token this fake model writes after `tokens`, whatever the sampling options. */
+function choiceAfter(tokens: readonly number[]): number {
+  const fim = tokens.lastIndexOf(SPECIALS['<|fim_middle|>']);
+  const chat = tokens.lastIndexOf(SPECIALS['<|im_start|>']);
+  if (fim >= 0 && fim > chat) {
+    const n = answeredSoFar(tokens.slice(fim + 1));
+    return n < FIM_ANSWER.length ? FIM_ANSWER.charCodeAt(n) : SPECIALS['<|endoftext|>'];
+  }
+  const n = tokens.length - chat - 1 - 'assistant\n'.length;
+  return CHAT_WORD.charCodeAt(((n % CHAT_WORD.length) + CHAT_WORD.length) % CHAT_WORD.length);
+}
+
+/**
+ * How much of FIM_ANSWER the middle already holds: the longest end of it (the typed head and what
+ * was generated so far) that is a start of FIM_ANSWER. Indentation and unrelated typed text before
+ * that are left alone, as a model would.
+ */
+function answeredSoFar(middle: readonly number[]): number {
+  const text = String.fromCharCode(...middle.slice(-FIM_ANSWER.length));
+  for (let k = text.length; k > 0; k--) {
+    if (FIM_ANSWER.startsWith(text.slice(text.length - k))) return k;
+  }
+  return 0;
 }
 
 export class FakeModel implements Model {

@@ -70,9 +70,52 @@ export function serverSuite(target: SuiteTarget, repoRoot: string): void {
         // The fake model writes "return a + b;\n}\n\nfunction next() {": the block ends at "}".
         assert.strictEqual(result[0].insertText, 'return a + b;');
         assert.strictEqual(result[0].qwenStats?.evaluatedTokens, stats.evaluatedTokens);
+        // Greedy by default, so decoded speculatively: "return a * b" above drafts "turn a " (taken)
+        // and "* b" (rejected), and the text is still the greedy one.
+        assert.ok((stats.draftTokens ?? 0) > 0 && (stats.acceptedDraftTokens ?? 0) > 0, JSON.stringify(stats));
+        assert.ok(stats.acceptedDraftTokens! < stats.draftTokens!, JSON.stringify(stats));
       }
       assert.ok(stats.promptTokens > 20 && stats.evaluatedTokens + stats.cachedTokens === stats.promptTokens);
     });
+
+    if (target.knownAnswers) {
+      it('shows only what follows the typed head, without the echoed suffix, and stops at the line end', async () => {
+        // Cursor mid-line in "  ret|;": the typed "  ret" goes after <|fim_middle|>; the fake model
+        // continues it with "urn a + b;" and a newline. The shown text must not repeat "  ret", the
+        // ";" the document already has after the cursor is removed, and generation stops at the
+        // newline that ends the single-line suggestion (nothing after it is generated).
+        const uri = 'file:///work/demo/src/midline.ts';
+        const lines = ['export function add(a: number, b: number): number {', '  ret;', '}', ''];
+        client.open(uri, lines.join('\n'));
+        const cursor = lines[0].length + 1 + '  ret'.length;
+        const result = items(await client.complete(uri, cursor));
+        const stats = (await client.lastStats())!;
+        assert.strictEqual(result.length, 1);
+        assert.strictEqual(result[0].insertText, 'urn a + b');
+        assert.strictEqual(stats.generatedTokens, 'urn a + b;\n'.length, `generated ${stats.generatedTokens} tokens`);
+        assert.strictEqual(stats.stopReason, 'callerStop');
+        // A cursor at the start of an empty line has no head: the whole answer is shown.
+        const blank = ['export function add(a: number, b: number): number {', '  ', '}', ''];
+        client.open(`${uri}.blank.ts`, blank.join('\n'));
+        const whole = items(await client.complete(`${uri}.blank.ts`, blank[0].length + 1 + 2));
+        assert.strictEqual(whole[0]?.insertText, 'return a + b;');
+      });
+
+      it('gives the same completion sampled (no speculation) and greedy with speculation off', async () => {
+        const cursor = TEXT_A.length;
+        const greedy = items(await client.complete(DOC_A, cursor));
+        for (const settings of [{ completion: { temperature: 0.7 } }, { completion: { temperature: 0 }, tuning: { speculativeDraft: 0 } }]) {
+          await client.configure(settings);
+          const other = items(await client.complete(DOC_A, cursor));
+          const stats = (await client.lastStats())!;
+          assert.strictEqual(other[0]?.insertText, greedy[0]?.insertText, JSON.stringify(settings));
+          assert.strictEqual(stats.draftTokens, 0, `no drafts with ${JSON.stringify(settings)}`);
+        }
+        await client.configure({ completion: { temperature: 0 }, tuning: { speculativeDraft: 8 } });
+        await client.complete(DOC_A, cursor);
+        assert.ok(((await client.lastStats())!.draftTokens ?? 0) > 0, 'speculation is back on');
+      });
+    }
 
     it('evaluates only a handful of tokens after a one-character edit', async () => {
       await client.complete(DOC_A, client.text(DOC_A).length);

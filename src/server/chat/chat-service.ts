@@ -14,7 +14,7 @@ import type { ModelHost } from '../model-host';
 import { AbortFan, AbortReasons } from '../scheduler/abort';
 import { RequestOutcome, RequestTally } from '../request-counters';
 import { ScheduledSequence } from '../scheduler/scheduled-sequence';
-import { remoteBackendFor, RemoteBackend } from '../../openai/remote-backend';
+import { remoteBackendFor, RemoteBackend } from '../remote/remote-backend';
 import type { EffectiveSettings } from '../settings';
 
 export interface ChatDeps {

@@ -17,7 +17,9 @@ import type { EffectiveSettings } from '../settings';
 import type { WorkspacePaths } from '../workspace-paths';
 import type { CompletionContextStore, OpenDocumentView } from './context-store';
 import { FimPromptBuilder } from './fim-prompt';
-import { remoteBackendFor, RemoteBackend } from '../../openai/remote-backend';
+import { FIM_STOP_TEXTS, FimRequest } from './fim-layout';
+import { completionSampling } from './completion-sampling';
+import { remoteBackendFor, RemoteBackend } from '../remote/remote-backend';
 import { completeRemotely } from './remote-completion';
 import { CursorContext, cutCompletion, postProcessCompletion } from './post-process';
 
@@ -116,9 +118,12 @@ export class CompletionService {
     fan: AbortFan,
     started: number,
   ): Promise<QwenInlineCompletionItem[]> {
-    const position = doc.positionAt(doc.offsetAt(params.position));
+    const offset = doc.offsetAt(params.position);
+    const position = doc.positionAt(offset);
     const ctx = cursorContext(doc, position.line, position.character, settings.completion.maxLines);
-    const { text, stats } = await completeRemotely(remote, { doc, position, ctx, settings, fan, started });
+    const fim = this.fimRequest(doc, offset, settings, settings.completion.contextTokens);
+    const { text, stats, prefixStartLine } = await completeRemotely(remote, { fim, ctx, settings, fan, started });
+    this.prefixStarts.set(doc.uri, prefixStartLine);
     this.lastStats = stats;
     return text.length === 0 ? [] : [{ insertText: text, range: { start: position, end: position }, qwenStats: stats }];
   }
@@ -133,7 +138,6 @@ export class CompletionService {
   ): Promise<QwenInlineCompletionItem[]> {
     const { model, pool } = loaded;
     const c = settings.completion;
-    const text = doc.getText();
     const offset = doc.offsetAt(params.position);
     const position = doc.positionAt(offset);
     const ctx = cursorContext(doc, position.line, position.character, c.maxLines);
@@ -142,23 +146,14 @@ export class CompletionService {
     const capacity = model.info.contextSize;
     // The prompt and the reply must fit the context together.
     const budget = Math.max(32, Math.min(c.contextTokens, capacity - c.maxTokens - 1));
-    const prompt = builder.build({
-      prefix: text.slice(0, offset),
-      suffix: text.slice(offset),
-      path: this.deps.paths.relativePath(doc.uri),
-      repoName: this.deps.paths.repoName(doc.uri),
-      snippets: this.deps.context.snippetsFor(doc.uri, this.deps.openDocuments()),
-      prefixLines: c.prefixLines,
-      suffixLines: c.suffixLines,
-      contextTokens: budget,
-      prefixStartHint: this.prefixStarts.get(doc.uri),
-    });
+    const prompt = builder.build(this.fimRequest(doc, offset, settings, budget));
     this.prefixStarts.set(doc.uri, prompt.prefixStartLine);
     this.lastPrompt = {
       tokens: prompt.tokens,
       contextTokens: prompt.contextTokens,
       prefixTokens: prompt.prefixTokens,
       suffixTokens: prompt.suffixTokens,
+      middleTokens: prompt.middleTokens,
       prefixStartLine: prompt.prefixStartLine,
     };
 
@@ -179,9 +174,9 @@ export class CompletionService {
         this.live.set(doc.uri, 0);
         const result = await this.deps.host.engineModule.generate(model, slot.seq, prompt.tokens, {
           maxTokens: Math.min(c.maxTokens, limit - prompt.tokens.length),
-          sampling: { temperature: c.temperature, topK: 40, topP: 0.95 },
+          ...completionSampling(c.temperature, settings.tuning.speculativeDraft),
           stopTokens: builder.stopTokenIds(),
-          stopStrings: ['<|file_sep|>', '<|endoftext|>'],
+          stopStrings: [...FIM_STOP_TEXTS],
           signal: fan.signal,
           // Stop as soon as the shown text is settled (block left, enough lines): every further
           // token would be thrown away by post-processing anyway.
@@ -204,6 +199,8 @@ export class CompletionService {
           slot: slot.id,
           stopReason: result.stopReason === 'aborted' && fan.reason ? `aborted (${fan.reason})` : result.stopReason,
           queuedMs,
+          draftTokens: result.draftTokens,
+          acceptedDraftTokens: result.acceptedDraftTokens,
         };
         this.lastStats = stats;
         this.recent.push(stats);
@@ -216,6 +213,23 @@ export class CompletionService {
         this.live.delete(doc.uri);
       }
     });
+  }
+
+  /** What both completion paths lay out for the cursor at `offset` (fim-layout.ts). */
+  private fimRequest(doc: TextDocument, offset: number, settings: EffectiveSettings, contextTokens: number): FimRequest {
+    const text = doc.getText();
+    const c = settings.completion;
+    return {
+      prefix: text.slice(0, offset),
+      suffix: text.slice(offset),
+      path: this.deps.paths.relativePath(doc.uri),
+      repoName: this.deps.paths.repoName(doc.uri),
+      snippets: this.deps.context.snippetsFor(doc.uri, this.deps.openDocuments()),
+      prefixLines: c.prefixLines,
+      suffixLines: c.suffixLines,
+      contextTokens,
+      prefixStartHint: this.prefixStarts.get(doc.uri),
+    };
   }
 
   private promptBuilder(model: LoadedModel['model']): FimPromptBuilder {

@@ -1,20 +1,22 @@
 // Remote mode for the language server: when settings.remoteUrl names an OpenAI-compatible server,
 // chat and inline completions go there instead of to the local engine. This adapter speaks the
-// language server's own types (ChatParams -> ChatResult, FIM text -> completion text + stats) so
+// language server's own types (ChatParams -> ChatResult, FIM prompt -> completion text + stats) so
 // the server needs one early branch per request kind, nothing more.
 //
-// Without the model's tokenizer the FIM context is cut by characters (about 3 per token for code),
-// and stats count what the remote server reports (usage), not local KV-cache reuse.
-import type { ChatParams, ChatResult, GenerationStats } from '../protocol';
+// The FIM prompt arrives laid out (src/server/completion/fim-layout.ts, as for the local engine);
+// stats count what the remote server reports (usage), not local KV-cache reuse.
+import type { ChatParams, ChatResult, GenerationStats } from '../../protocol';
+import { StopStringMatcher } from '../../engine/stop-strings';
 import { OpenAICompatibleClient, RemoteResult } from './client';
 
 export interface RemoteFimRequest {
-  prefix: string;
-  suffix: string;
+  /** The whole prompt, control tokens spelled out (fimPromptText). */
+  prompt: string;
   maxTokens: number;
   temperature: number;
-  /** Token budget of the prompt; converted to characters for the prefix and suffix. */
-  contextTokens: number;
+  topP?: number;
+  /** Text that ends the completion; cut here whatever the server does with `stop`. */
+  stopTexts: readonly string[];
   signal: AbortSignal;
   /** Streams text; returning false stops generation (stop reason 'callerStop'). */
   onText?: (text: string) => boolean | void;
@@ -26,9 +28,8 @@ export interface RemoteFimResult {
   stats: GenerationStats & { elapsedMs: number };
 }
 
-const CHARS_PER_TOKEN = 3;
-// Qwen2.5-Coder's end-of-file markers: a completion never continues past them.
-const FIM_STOPS = ['<|file_sep|>', '<|endoftext|>', '<|fim_pad|>'];
+/** OpenAI's API (and our `serve --http`) takes at most this many stop sequences. */
+const MAX_SERVER_STOPS = 4;
 
 function stopReasonOf(r: RemoteResult, callerStopped: boolean): string {
   if (callerStopped) return 'callerStop';
@@ -99,47 +100,50 @@ export class RemoteBackend {
     }
   }
 
-  /** A fill-in-the-middle completion at the cursor, streamed so the caller can stop it early. */
+  /**
+   * A fill-in-the-middle completion at the cursor, streamed so the caller can stop it early. The
+   * server gets the first stop texts it accepts; the whole set is applied here to what it sends.
+   */
   async completeFim(req: RemoteFimRequest): Promise<RemoteFimResult> {
-    const chars = Math.max(256, req.contextTokens * CHARS_PER_TOKEN);
-    // Most of the budget before the cursor: it says more about what comes next than the suffix.
-    const prefix = req.prefix.slice(-Math.floor(chars * 0.75));
-    const suffix = req.suffix.slice(0, Math.floor(chars * 0.25));
     const local = new AbortController();
     const onOuterAbort = (): void => local.abort(req.signal.reason);
     req.signal.addEventListener('abort', onOuterAbort, { once: true });
     if (req.signal.aborted) local.abort(req.signal.reason);
+    const matcher = new StopStringMatcher([...req.stopTexts]);
     let text = '';
-    let callerStopped = false;
+    let ended: 'callerStop' | 'stopString' | null = null;
     let pieces = 0;
+    const keep = (piece: string): void => {
+      if (piece.length === 0 || ended) return;
+      text += piece;
+      if (req.onText && req.onText(piece) === false) ended = 'callerStop';
+    };
     const started = performance.now();
     try {
-      const r = await this.client.fim(prefix, suffix, {
+      const r = await this.client.complete(req.prompt, {
         maxTokens: req.maxTokens,
         temperature: req.temperature,
-        stop: FIM_STOPS,
+        topP: req.topP,
+        stop: req.stopTexts.slice(0, MAX_SERVER_STOPS),
         signal: local.signal,
         onDelta: (d) => {
-          if (callerStopped) return;
-          text += d;
+          if (ended) return;
           pieces++;
-          if (req.onText && req.onText(d) === false) {
-            callerStopped = true;
-            local.abort();
-          }
+          const cut = matcher.push(d);
+          keep(cut.text);
+          if (cut.stopped && !ended) ended = 'stopString';
+          if (ended) local.abort();
         },
       });
-      return { text: r.text, stopReason: stopReasonOf(r, false), stats: statsOf(r, performance.now() - started, pieces) };
+      if (!ended) keep(matcher.flush());
+      const stopReason = ended ?? stopReasonOf(r, false);
+      return { text, stopReason, stats: statsOf(r, performance.now() - started, pieces) };
     } catch (e) {
-      // Stopped by the caller (enough text) or by the outer signal (cancelled, time budget):
+      // Stopped here (enough text, a stop text) or by the outer signal (cancelled, time budget):
       // what arrived so far is the answer, as with the local engine.
       if (local.signal.aborted) {
         const partial: RemoteResult = { text, finishReason: null, usage: null };
-        return {
-          text,
-          stopReason: callerStopped ? 'callerStop' : 'aborted',
-          stats: statsOf(partial, performance.now() - started, pieces),
-        };
+        return { text, stopReason: ended ?? 'aborted', stats: statsOf(partial, performance.now() - started, pieces) };
       }
       throw e;
     } finally {

@@ -1,7 +1,7 @@
 // A minimal client for any OpenAI-compatible server (our own `serve --http`, a team's vLLM or
-// llama.cpp server): chat and plain completions, streaming or not, and fill-in-the-middle
-// completions through /v1/completions with Qwen2.5-Coder's FIM prompt. The language server uses
-// it in place of the local engine when settings.remoteUrl is set.
+// llama.cpp server): chat and plain completions, streaming or not. The language server uses it in
+// place of the local engine when settings.remoteUrl is set; fill-in-the-middle prompts are laid
+// out by src/server/completion/fim-layout.ts, the same layout the local engine gets.
 //
 // Built on fetch with an AbortSignal per request, so cancelling an editor request closes the HTTP
 // connection and a well-behaved server stops generating.
@@ -50,11 +50,6 @@ export class RemoteApiError extends Error {
     super(message);
     this.name = 'RemoteApiError';
   }
-}
-
-/** Qwen2.5-Coder's fill-in-the-middle prompt: the model writes what goes between prefix and suffix. */
-export function qwenFimPrompt(prefix: string, suffix: string): string {
-  return `<|fim_prefix|>${prefix}<|fim_suffix|>${suffix}<|fim_middle|>`;
 }
 
 type Json = Record<string, unknown>;
@@ -122,11 +117,6 @@ export class OpenAICompatibleClient {
 
   complete(prompt: string, opts: RemoteGenerateOptions = {}): Promise<RemoteResult> {
     return this.generate('/completions', { prompt }, opts, 'completion');
-  }
-
-  /** Code completion between prefix and suffix (the FIM tokens are parsed as special by the server). */
-  fim(prefix: string, suffix: string, opts: RemoteGenerateOptions = {}): Promise<RemoteResult> {
-    return this.complete(qwenFimPrompt(prefix, suffix), opts);
   }
 
   private async generate(endpoint: string, payload: Json, opts: RemoteGenerateOptions, kind: 'chat' | 'completion'): Promise<RemoteResult> {
