@@ -23,8 +23,10 @@ export interface ServerSettings {
     /** After an accepted suggestion, compute the next one in the background (default true). */
     prefetch?: boolean;
     /**
-     * Token budget of the short window a request answers from when its full prompt cannot be
-     * prefilled within the time budget (default 384; 0 never answers from a short window).
+     * Most tokens of the short window a request answers from when its full prompt cannot be
+     * prefilled within the time budget (default 384; 0 never answers from a short window). The
+     * window is the largest of 64, 128, 256, 384, ... tokens up to this that the measured prefill
+     * rate affords.
      */
     shortContextTokens?: number;
   };

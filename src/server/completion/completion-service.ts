@@ -58,6 +58,12 @@ const PREFILL_BATCH = 256;
 const PREFILL_SHARE = 0.6;
 /** The decode always gets at least this share of the budget, even after a slow prefill. */
 const MIN_DECODE_SHARE = 0.25;
+/**
+ * Sizes of the short window, smallest first: the largest that the measured rate can prefill within
+ * the budget's prefill share is used (at most shortContextTokens). Fixed steps, so the window (and
+ * its slot's cache) stays the same from keystroke to keystroke while the rate wobbles.
+ */
+const SHORT_WINDOW_STEPS = [64, 128, 256, 384, 512, 768, 1024];
 
 /** The slot key of a document's short window. */
 export const shortWindowKey = (uri: string): string => `${uri}#short`;
@@ -65,6 +71,12 @@ export const shortWindowKey = (uri: string): string => `${uri}#short`;
 export type QwenInlineCompletionItem = InlineCompletionItem & QwenInlineCompletionItemExtras;
 
 type Window = 'full' | 'short';
+
+/** A request's short-window choice, worked out at most once: its size and what its slot lacks. */
+interface ShortWindowPlan {
+  tokens: number | undefined;
+  size: number;
+}
 
 export class CompletionService {
   private readonly inFlight = new Map<string, AbortFan>();
@@ -298,14 +310,14 @@ export class CompletionService {
     let shortCached = 0;
     try {
       if (kind === 'request') {
-        const shortLeft = { tokens: undefined as number | undefined };
+        const shortLeft: ShortWindowPlan = { tokens: undefined, size: 0 };
         const giveWay = (remaining: number): boolean => this.shortWindowIsQuicker(loaded, doc, offset, settings, started, remaining, shortLeft);
         const done = await this.prefill(slot.seq, full.tokens, fan.signal, prefilled, giveWay);
         if (!done) {
           // The full prompt keeps filling in the background once this request is done; the
           // short window answers now.
           void this.background.start(loaded, { key: doc.uri, tokens: full.tokens, reserve: c.maxTokens, kind: 'longFill' });
-          const short = this.buildPrompt(model, doc, offset, settings, 'short');
+          const short = this.buildPrompt(model, doc, offset, settings, 'short', true, shortLeft.size);
           const fullSlot = slot;
           // Picked while the full slot is still busy, so the short window never overwrites it.
           slot = this.takeSlot(loaded, shortWindowKey(doc.uri), short, settings);
@@ -437,7 +449,7 @@ export class CompletionService {
     settings: EffectiveSettings,
     started: number,
     remaining: number,
-    shortLeft: { tokens: number | undefined },
+    plan: ShortWindowPlan,
   ): boolean {
     const c = settings.completion;
     if (c.shortContextTokens <= 0) return false;
@@ -445,23 +457,35 @@ export class CompletionService {
     if (need === null) return false;
     const left = c.timeBudgetMs - (performance.now() - started);
     if (need <= left * PREFILL_SHARE) return false;
-    if (shortLeft.tokens === undefined) {
-      // Worked out once per request: what the short window's own slot still lacks.
-      const short = this.buildPrompt(loaded.model, doc, offset, settings, 'short', false);
+    if (plan.tokens === undefined) {
+      // Worked out once per request: the window size the rate affords, and what the short
+      // window's own slot still lacks of it.
+      const affordable = (this.rate.tokensPerSecond ?? 0) * (Math.max(0, left) / 1000) * PREFILL_SHARE;
+      const cap = Math.min(c.shortContextTokens, SHORT_WINDOW_STEPS[SHORT_WINDOW_STEPS.length - 1]);
+      plan.size = SHORT_WINDOW_STEPS.filter((n) => n <= cap && n <= affordable).pop() ?? Math.min(cap, SHORT_WINDOW_STEPS[0]);
+      const short = this.buildPrompt(loaded.model, doc, offset, settings, 'short', false, plan.size);
       const key = shortWindowKey(doc.uri);
       const slot = loaded.pool.all.find((s) => s.kind === 'completion' && s.key === key && !s.busy);
       const shared = slot && settings.tuning.reusePrefix ? commonPrefixLength(slot.seq.tokens, short.tokens) : 0;
-      shortLeft.tokens = Math.max(0, short.tokens.length - 1 - shared);
+      plan.tokens = Math.max(0, short.tokens.length - 1 - shared);
     }
-    return shortLeft.tokens < remaining;
+    return plan.tokens < remaining;
   }
 
   /**
    * The FIM prompt at `offset`: the full one (the completion budget, other files' snippets) or
-   * the short window (shortContextTokens around the cursor, this file only). Each keeps its own
+   * the short window (`shortTokens` around the cursor, this file only). Each keeps its own
    * sticky prefix-window start, so the same cursor gives the same prompt again.
    */
-  private buildPrompt(model: LoadedModel['model'], doc: TextDocument, offset: number, settings: EffectiveSettings, window: Window, remember = true): FimPrompt {
+  private buildPrompt(
+    model: LoadedModel['model'],
+    doc: TextDocument,
+    offset: number,
+    settings: EffectiveSettings,
+    window: Window,
+    remember = true,
+    shortTokens = settings.completion.shortContextTokens,
+  ): FimPrompt {
     const c = settings.completion;
     const builder = this.promptBuilder(model);
     const capacity = model.info.contextSize;
@@ -477,7 +501,7 @@ export class CompletionService {
       snippets: window === 'full' ? this.deps.context.snippetsFor(doc.uri, this.deps.openDocuments()) : [],
       prefixLines: c.prefixLines,
       suffixLines: c.suffixLines,
-      contextTokens: window === 'full' ? budget : Math.max(32, Math.min(budget, c.shortContextTokens)),
+      contextTokens: window === 'full' ? budget : Math.max(32, Math.min(budget, shortTokens)),
       prefixStartHint: this.prefixStarts.get(key),
     });
     if (remember) this.prefixStarts.set(key, prompt.prefixStartLine);
