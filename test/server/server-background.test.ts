@@ -110,6 +110,21 @@ describe('language server background work (fake engine)', function () {
     }
   });
 
+  it('stops at the budget only once the reply has something to show', async () => {
+    const uri = 'file:///work/demo/src/warmed.ts';
+    // Far less than the prefill and the first tokens take: the reply still shows its first text.
+    await client.configure({ completion: { timeBudgetMs: 10 } });
+    try {
+      const result = items(await client.complete(uri, cursor));
+      const stats = await statsOf(result);
+      assert.strictEqual(result.length, 1, `a suggestion was shown (stop reason ${stats.stopReason})`);
+      assert.strictEqual(stats.stopReason, 'aborted (time budget)');
+      assert.ok(stats.generatedTokens < 24, `stopped early: ${stats.generatedTokens} tokens`);
+    } finally {
+      await client.configure({ completion: { timeBudgetMs: 60000 } });
+    }
+  });
+
   it('prefetches a completion at background priority; a real request for the document takes over', async () => {
     const uri = 'file:///work/demo/src/prefetch.ts';
     client.open(uri, text);

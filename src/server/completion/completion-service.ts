@@ -12,7 +12,8 @@
 //    the rest cannot be done within the budget's prefill share, the request answers from a short
 //    window around the cursor (its own slot, `${uri}#short`) and leaves the full prompt filling in
 //    the background (background-prefill.ts), keeping what it filled: the next keystroke finds it;
-//  - the budget then cuts only the decode, which always gets a share of it.
+//  - the budget then cuts only the decode, which always gets a share of it, and never before the
+//    reply has something to show.
 // Background work on the same slots: warm-ups (qwen/warmCompletion: a file opened or focused, a
 // cursor jump) and prefetches after an accepted suggestion (qwen/prefetchCompletion). A real
 // request for a document stops that document's background work first.
@@ -336,12 +337,20 @@ export class CompletionService {
       const linked = (): void => decodeFan.abort(fan.reason ?? AbortReasons.client);
       if (fan.signal.aborted) linked();
       fan.signal.addEventListener('abort', linked, { once: true });
+      let raw = '';
+      // Once the budget has passed, the reply stops as soon as it has something to show: until then
+      // stopping would answer nothing (maxTokens and the block end still bound it).
+      let budgetPassed = false;
+      const shows = (): boolean => postProcessCompletion(raw, ctx).trim().length > 0;
       if (kind === 'request') {
         const left = c.timeBudgetMs - (performance.now() - started);
-        decodeFan.abortAfter(Math.max(left, c.timeBudgetMs * MIN_DECODE_SHARE), AbortReasons.timeBudget);
+        const timer = setTimeout(() => {
+          budgetPassed = true;
+          if (shows()) decodeFan.abort(AbortReasons.timeBudget);
+        }, Math.max(left, c.timeBudgetMs * MIN_DECODE_SHARE));
+        decodeFan.onDispose(() => clearTimeout(timer));
       }
       const seq: Sequence = kind === 'prefetch' ? new ScheduledSequence(slot.seq, this.deps.host.scheduler, 'background', BACKGROUND_MICRO_BATCH) : slot.seq;
-      let raw = '';
       if (kind === 'request') this.live.set(doc.uri, 0);
       const builder = this.promptBuilder(model);
       try {
@@ -356,6 +365,7 @@ export class CompletionService {
           onText: (piece) => {
             raw += piece;
             if (kind === 'request') this.live.set(doc.uri, (this.live.get(doc.uri) ?? 0) + 1);
+            if (budgetPassed && shows()) decodeFan.abort(AbortReasons.timeBudget);
             return !cutCompletion(raw, ctx, false).ended;
           },
         });
