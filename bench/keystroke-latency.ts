@@ -4,7 +4,7 @@
 //        [--keystrokes 60] [--shapes 0.5b,1.5b] [--type Q4_K_M] [--runs fixed,defaults]
 //        [--max-tokens 16] [--open-reps 3] [--idle-ms 10000] [--threads 2]
 //        [--llama-server build/llama.cpp/bin/llama-server] [--models DIR]
-//        [--out bench/results/keystroke-latency]
+//        [--no-warmup] [--out bench/results/keystroke-latency]
 // A stretch of a JavaScript file from a package in node_modules (nobody here wrote it) is deleted
 // and typed back one character per keystroke; after each keystroke each server is asked once,
 // the two taking turns (who goes first rotates). Two runs per model:
@@ -13,7 +13,9 @@
 //            n_predict 128, t_max_predict_ms 500, n_indent.
 // Then "first suggestion after open": fresh servers (each first warmed on a short unrelated file,
 // so weights and threads are up but nothing of this file is cached) open the file and ask at its
-// first keystroke, right away and after the file has been open --idle-ms idle.
+// first keystroke, right away and after the file has been open --idle-ms idle. Our side gets what
+// the extension sends when a file is opened and the cursor put where the user types: a
+// qwen/warmCompletion there (--no-warmup leaves it out, an ablation).
 // --quick is the smoke run: 20 keystrokes, one open repetition.
 // Writes <--out>.{md,json} after every model and run.
 import * as fs from 'fs';
@@ -45,6 +47,8 @@ interface Options {
   /** Path of the results without extension (.md and .json are written). */
   out: string;
   quick: boolean;
+  /** Send qwen/warmCompletion on open, as the extension does (off: an ablation). */
+  warmup: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -68,6 +72,7 @@ function parseOptions(argv: string[]): Options {
   for (const r of runs) if (r !== 'fixed' && r !== 'defaults') throw new Error(`--runs: unknown run ${r} (fixed, defaults)`);
   return {
     quick,
+    warmup: !argv.includes('--no-warmup'),
     file: value('--file') ?? 'node_modules/yauzl/index.js',
     keystrokes: int('--keystrokes', quick ? 20 : 60),
     shapes: shapes as TestShape[],
@@ -222,6 +227,8 @@ interface OpenSample {
   rep: number;
   first: 'ours' | 'peer';
   ours: KeystrokeSample;
+  /** Prompt tokens our server had warmed in the background before the first keystroke. */
+  oursWarmupTokens: number;
   peer: KeystrokeSample;
   /** llama.vscode's ring-buffer warm-up request during the idle time (idle condition only). */
   peerWarmup?: CompletionAnswer & { latencyMs: number };
@@ -263,18 +270,24 @@ async function replayRun(o: Options, src: SourceFile, plan: TypingPlan, shape: T
   }
 }
 
-/** Our side of one "first suggestion after open": open, optionally idle, first keystroke, ask. */
-async function openOurs(o: Options, client: LspTestClient, plan: TypingPlan, idleMs: number): Promise<KeystrokeSample> {
+/**
+ * Our side of one "first suggestion after open": open, put the cursor where the typing starts (the
+ * extension then sends a warm-up there), optionally idle, first keystroke, ask.
+ */
+async function openOurs(o: Options, client: LspTestClient, plan: TypingPlan, idleMs: number): Promise<{ sample: KeystrokeSample; warmupTokens: number }> {
   const warm = new LspCompletionTarget(client, 'file:///work/demo/unrelated.js');
   await warm.open(UNRELATED_FILE);
   await warm.complete(UNRELATED_FILE.length);
   await warm.close();
   const target = new LspCompletionTarget(client, documentUri(o));
   await target.open(openingText(plan));
-  // Whatever our server does while the file sits open (e.g. warming its cache) happens here.
+  const before = (await client.debugStats()).background?.warmupTokens ?? 0;
+  if (o.warmup) await target.warm(plan.start);
+  // Whatever our server does while the file sits open (warming its cache) happens here.
   if (idleMs > 0) await sleep(idleMs);
+  const warmed = ((await client.debugStats()).background?.warmupTokens ?? 0) - before;
   target.insert(plan.start, plan.finalText[plan.start]);
-  return measureCompletion(target, plan.start + 1, 1);
+  return { sample: await measureCompletion(target, plan.start + 1, 1), warmupTokens: warmed };
 }
 
 /**
@@ -311,15 +324,15 @@ async function openRun(o: Options, plan: TypingPlan, shape: TestShape, modelPath
     const pair = await startPair(o, modelPath, run);
     try {
       const first = (rep + (condition === 'idle' ? 1 : 0)) % 2 === 0 ? 'ours' : 'peer';
-      let ours: KeystrokeSample | undefined;
+      let ours: { sample: KeystrokeSample; warmupTokens: number } | undefined;
       let peer: { sample: KeystrokeSample; warmup?: CompletionAnswer & { latencyMs: number } } | undefined;
       for (const side of first === 'ours' ? ['ours', 'peer'] : ['peer', 'ours']) {
         if (side === 'ours') ours = await openOurs(o, pair.ours, plan, idleMs);
         else peer = await openPeer(o, pair.peer, run, plan, idleMs);
       }
-      logSample(`${shape} ${run} open/${condition} ours`, ours!);
+      logSample(`${shape} ${run} open/${condition} ours (${ours!.warmupTokens} tokens warmed, ${ours!.sample.window ?? '?'} window)`, ours!.sample);
       logSample(`${shape} ${run} open/${condition} llama-server`, peer!.sample);
-      samples.push({ rep, first, ours: ours!, peer: peer!.sample, peerWarmup: peer!.warmup });
+      samples.push({ rep, first, ours: ours!.sample, oursWarmupTokens: ours!.warmupTokens, peer: peer!.sample, peerWarmup: peer!.warmup });
     } finally {
       await stopPair(pair);
     }
@@ -378,15 +391,16 @@ function replayTable(r: Report): string {
 
 function openTable(r: Report): string {
   const rows = [
-    '| model | run | first keystroke | repetitions | ours ms (each) | llama-server ms (each) | ours ÷ peer p50 | evaluated tokens ours / peer | empty answers ours / peer |',
-    '|---|---|---|---:|---:|---:|---:|---:|---:|',
+    '| model | run | first keystroke | repetitions | ours ms (each) | llama-server ms (each) | ours ÷ peer p50 | evaluated tokens ours / peer | ours: tokens warmed before it | ours: answered from | empty answers ours / peer |',
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|',
   ];
   for (const x of r.opens) {
     const when = x.condition === 'immediate' ? 'right after open' : `after ${x.idleMs / 1000} s open, idle`;
     const each = (f: (s: OpenSample) => number) => x.samples.map((s) => ms(f(s))).join(', ');
     rows.push(`| ${x.shape.toUpperCase()} ${r.options.type} | ${runLabel(x.run, r.options)} | ${when} | ${x.samples.length} | ${each((s) => s.ours.latencyMs)} | ` +
       `${each((s) => s.peer.latencyMs)} | **${ratio(x.ratioP50)}** | ${num1(mean(x.samples.map((s) => s.ours.evaluatedTokens)))} / ` +
-      `${num1(mean(x.samples.map((s) => s.peer.evaluatedTokens)))} | ${x.samples.filter((s) => s.ours.empty).length} / ${x.samples.filter((s) => s.peer.empty).length} |`);
+      `${num1(mean(x.samples.map((s) => s.peer.evaluatedTokens)))} | ${x.samples.map((s) => s.oursWarmupTokens).join(', ')} | ` +
+      `${x.samples.map((s) => s.ours.window ?? '?').join(', ')} | ${x.samples.filter((s) => s.ours.empty).length} / ${x.samples.filter((s) => s.peer.empty).length} |`);
   }
   return rows.join('\n');
 }
@@ -435,7 +449,9 @@ function markdown(r: Report): string {
     `- Tokens: ours evaluatedTokens / cachedTokens from its stats; llama-server's timings.prompt_n (evaluated), timings.cache_n (reused) and tokens_evaluated (prompt), tokens_cached (slot) per answer, in the JSON.`,
     `- First suggestion after open: both servers started fresh for each repetition, each first answering one request for a short unrelated file (weights and threads warm, nothing of this file cached); ` +
       `then the file is opened and its first keystroke (the first character of the stretch) asked for, right away and after ${o.idleMs / 1000} s open and idle. ` +
-      `During that idle time our server does whatever it does by itself; llama-server gets what llama.vscode sends: 3 s after the last completion the chunk of ` +
+      `Our server gets what the extension sends when a file is opened and the cursor put somewhere: a qwen/warmCompletion at the cursor, which it prefills at its lowest priority ` +
+      `(${o.warmup ? 'sent in this run' : '**left out in this run (--no-warmup, an ablation)**'}; the table gives the tokens it had warmed before the keystroke, and whether the answer came from the full prompt or a short window). ` +
+      `llama-server gets what llama.vscode sends: 3 s after the last completion the chunk of ` +
       `${LLAMA_VSCODE.ringChunkSize / 2} lines around the cursor (llama.vscode's window is random; the middle one here) enters its ring buffer and is sent with n_predict 0 to warm the cache, ` +
       `and the first keystroke's request carries it in input_extra. Each side idles alone while the other server waits.`,
     `- Latency is client-side, request sent to answer received (JSON-RPC over stdio for ours, HTTP over loopback for llama-server). Every sample is in keystroke-latency.json.`,

@@ -41,7 +41,13 @@ export class LspCompletionTarget implements CompletionTarget {
       generatedTokens: stats.generatedTokens,
       prefillMs: stats.prefillMs,
       stopReason: stats.stopReason,
+      window: stats.window,
     };
+  }
+
+  /** What the extension sends when the file is opened or the cursor put somewhere: warm the cache there. */
+  warm(offset: number): Promise<void> {
+    return this.client.warm(this.uri, offset);
   }
 
   /** Closes the document (so it stops being context for other documents). */

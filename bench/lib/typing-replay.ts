@@ -20,6 +20,8 @@ export interface CompletionAnswer {
   stopReason?: string;
   /** Tokens the server's cache slot holds after the request, where it says (llama-server's tokens_cached). */
   slotTokens?: number;
+  /** Which prompt answered, where the server says: 'full', or 'short' (a short window while the full one fills). */
+  window?: string;
 }
 
 /** One completion server as a typing editor sees it: a document, edits, and requests at the cursor. */

@@ -6,17 +6,23 @@
 //   4. send the standard textDocument/inlineCompletion request (cancelled with the token, so the
 //      server aborts the prefill/decode too), then clean up the text and remember it.
 // Accepting a whole suggestion, the next word or the next line is VS Code's own behaviour; a partial
-// accept looks to us like typing through, which the cache answers.
+// accept looks to us like typing through, which the cache answers. Accepting a whole suggestion runs
+// the item's command, which prefetches the next one (acceptedPrefetch.ts) into the same cache.
 import * as vscode from 'vscode';
 import { InlineCompletionRequest, InlineCompletionTriggerKind } from 'vscode-languageclient/node';
 import type { InlineCompletionItem as LspItem, InlineCompletionList as LspList } from 'vscode-languageclient/node';
-import type { ServerState } from '../protocol';
+import { Methods, ServerState } from '../protocol';
+import type { PrefetchCompletionParams } from '../protocol';
+import type { EditorCursor } from './acceptedPrefetch';
 import type { ServerConnection } from './client';
 import { CompletionCache, CursorText } from './completionCache';
 import { inlineSuggestEnabled } from './config';
 import type { ExtensionSettings } from './config';
 import { DebouncePolicy, waitUnlessCancelled } from './debouncePolicy';
 import { postProcessCompletion, shouldRequestAutomatically } from './postProcess';
+
+/** The command a shown suggestion runs when it is accepted whole. */
+export const suggestionAcceptedCommand = 'qwenLocal.suggestionAccepted';
 
 export class QwenInlineCompletionProvider implements vscode.InlineCompletionItemProvider {
   readonly cache = new CompletionCache();
@@ -53,7 +59,7 @@ export class QwenInlineCompletionProvider implements vscode.InlineCompletionItem
     const hit = this.cache.lookup(at, Date.now());
     if (hit) {
       const range = new vscode.Range(position, position.translate(0, hit.replaceChars));
-      return [new vscode.InlineCompletionItem(hit.remaining, range)];
+      return [this.item(hit.remaining, range)];
     }
     const state = this.serverState();
     if (!this.server.running || state === 'noModel' || state === 'error') {
@@ -107,10 +113,68 @@ export class QwenInlineCompletionProvider implements vscode.InlineCompletionItem
       });
       if (clean === '') continue;
       if (shown.length === 0) this.cache.store(at, clean, Date.now());
-      shown.push(new vscode.InlineCompletionItem(clean, new vscode.Range(position, position)));
+      shown.push(this.item(clean, new vscode.Range(position, position)));
     }
     this.log.trace(`Inline completion: ${shown.length} item(s) in ${Date.now() - started} ms (${JSON.stringify(this.debounce.snapshot())})`);
     return shown;
+  }
+
+  private item(text: string, range: vscode.Range): vscode.InlineCompletionItem {
+    const item = new vscode.InlineCompletionItem(text, range);
+    item.command = { command: suggestionAcceptedCommand, title: 'Prefetch the next suggestion' };
+    return item;
+  }
+
+  /** Whether completions (and so prefetches) apply to this document. */
+  enabledFor(document: vscode.TextDocument): boolean {
+    const s = this.settings();
+    return s.completionEnabled && !s.disabledLanguages.has(document.languageId) && inlineSuggestEnabled(document);
+  }
+
+  /**
+   * qwen/prefetchCompletion at `at`: the server computes it at background priority; the answer is
+   * cleaned up like a shown suggestion ('' when there is none).
+   */
+  async prefetch(at: EditorCursor, cancel: { readonly cancelled: boolean; onCancel(listener: () => void): void }): Promise<string> {
+    if (!this.server.running) return '';
+    const source = new vscode.CancellationTokenSource();
+    cancel.onCancel(() => source.cancel());
+    const params: PrefetchCompletionParams = { textDocument: { uri: at.uri, version: at.version }, position: { line: at.line, character: at.character } };
+    try {
+      const items = await this.server.request<LspItem[] | null>(Methods.prefetchCompletion, params, source.token);
+      // The server answers at the position asked (its items' ranges are empty, at the cursor).
+      const first = items?.[0];
+      if (!first || cancel.cancelled) return '';
+      const completion = typeof first.insertText === 'string' ? first.insertText : first.insertText.value;
+      return postProcessCompletion({
+        completion,
+        linePrefix: at.prefix.slice(at.prefix.lastIndexOf('\n') + 1),
+        suffix: at.suffix,
+        maxLines: this.settings().server.completion.maxLines,
+      });
+    } catch (e) {
+      if (!cancel.cancelled) this.log.trace(`Prefetch failed: ${(e as Error).message}`);
+      return '';
+    } finally {
+      source.dispose();
+    }
+  }
+
+  /** The editor's cursor as the cache and the prefetch see it. */
+  static cursorOf(editor: vscode.TextEditor): EditorCursor {
+    const document = editor.document;
+    const position = editor.selection.active;
+    const offset = document.offsetAt(position);
+    const text = document.getText();
+    return {
+      documentKey: `${document.uri.toString()}#${document.languageId}`,
+      uri: document.uri.toString(),
+      version: document.version,
+      line: position.line,
+      character: position.character,
+      prefix: text.slice(0, offset),
+      suffix: text.slice(offset),
+    };
   }
 
   /**

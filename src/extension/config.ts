@@ -20,6 +20,7 @@ const completionPromptDefaults = {
   suffixLines: 64,
   contextTokens: 1536,
   timeBudgetMs: 2000,
+  shortContextTokens: 384,
 };
 
 function num(config: vscode.WorkspaceConfiguration, key: string, fallback: number, min: number, max: number): number {
@@ -41,6 +42,8 @@ export function readSettings(): ExtensionSettings {
       maxTokens: Math.round(num(c, 'completion.maxTokens', 128, 1, 1024)),
       maxLines: Math.round(num(c, 'completion.maxLines', 12, 1, 200)),
       temperature: num(c, 'completion.temperature', 0, 0, 2),
+      warmup: c.get<boolean>('completion.warmup', true),
+      prefetch: c.get<boolean>('completion.prefetch', true),
       ...completionPromptDefaults,
     },
     chat: {

@@ -10,7 +10,9 @@ import { ChatViewProvider } from './chatViewProvider';
 import { ServerConnection } from './client';
 import { ExtensionSettings, readSettings, section, updateSetting } from './config';
 import { ContextTracker } from './contextTracker';
-import { QwenInlineCompletionProvider } from './completionProvider';
+import { QwenInlineCompletionProvider, suggestionAcceptedCommand } from './completionProvider';
+import { AcceptedPrefetch } from './acceptedPrefetch';
+import { WarmupTrigger } from './warmupTrigger';
 import { DebouncePolicy } from './debouncePolicy';
 import { DiffPreview } from './diffPreview';
 import { trackLastEditor } from './editorContext';
@@ -35,11 +37,30 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const chat = new ChatViewProvider(context.extensionUri, context.workspaceState, server, current, diff, log, applyAll);
   const provider = new QwenInlineCompletionProvider(server, current, debounce, log, () => status.current.state);
   const actions = new Actions(server, current, chat, diff, log);
+  const prefetch = new AcceptedPrefetch({
+    enabled: () => {
+      const editor = vscode.window.activeTextEditor;
+      return settings.server.completion.prefetch !== false && !!editor && provider.enabledFor(editor.document);
+    },
+    cursor: () => {
+      const editor = vscode.window.activeTextEditor;
+      return editor ? QwenInlineCompletionProvider.cursorOf(editor) : undefined;
+    },
+    request: (at, cancel) => provider.prefetch(at, cancel),
+    store: (at, completion) => provider.cache.store(at, completion, Date.now()),
+    show: () => void vscode.commands.executeCommand('editor.action.inlineSuggest.trigger'),
+  });
   const models = new ModelManager(context.globalStorageUri.fsPath, log);
 
   context.subscriptions.push(
     log, server, status, diff, applyAll, chat, trackLastEditor(),
     new ContextTracker(server, debounce),
+    new WarmupTrigger(server, current, (document) => provider.enabledFor(document)),
+    vscode.commands.registerCommand(suggestionAcceptedCommand, () => void prefetch.onAccepted()),
+    // Typing after an acceptance makes its prefetch pointless; the server drops it for the request anyway.
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      if (e.contentChanges.length > 0) prefetch.onDocumentChanged(e.document.uri.toString(), e.document.version);
+    }),
     // The server's workspace index honours files.exclude: send it on every (re)start and change.
     server.onRunningChanged((running) => {
       if (running) sendIndexSettings(server);

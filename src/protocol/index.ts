@@ -18,6 +18,17 @@ export interface ServerSettings {
     suffixLines: number;
     contextTokens: number;      // token budget of the FIM prompt
     timeBudgetMs: number;       // return what we have after this
+    /** Prefill a file's prompt in the background when it is opened, focused or the cursor jumps (default true). */
+    warmup?: boolean;
+    /** After an accepted suggestion, compute the next one in the background (default true). */
+    prefetch?: boolean;
+    /**
+     * Most tokens of the short window a request answers from when its full prompt cannot be
+     * prefilled within the time budget (default 384; 0 never answers from a short window). The
+     * window is the largest of 64, 128, 256, 384, ... tokens up to this that the measured prefill
+     * rate affords.
+     */
+    shortContextTokens?: number;
   };
   chat: {
     maxTokens: number;
@@ -42,7 +53,29 @@ export const Methods = {
   getStatus: 'qwen/getStatus',
   completionContext: 'qwen/completionContext',
   tokenize: 'qwen/tokenize',
+  /** Notification (WarmCompletionParams): prefill this cursor's completion prompt in the background. */
+  warmCompletion: 'qwen/warmCompletion',
+  /** Request (PrefetchCompletionParams) → inline completion items, computed at background priority. */
+  prefetchCompletion: 'qwen/prefetchCompletion',
 } as const;
+
+/**
+ * qwen/warmCompletion: the user opened or focused a document, or jumped the cursor; the server
+ * prefills the FIM prompt a completion at `position` would use, at the lowest priority, so the
+ * first keystroke there finds it cached. Ignored when `version` is not the server's version of
+ * the document (the text moved on since).
+ */
+export interface WarmCompletionParams {
+  textDocument: { uri: string; version: number };
+  position: { line: number; character: number };
+}
+
+/**
+ * qwen/prefetchCompletion: a suggestion was accepted; the completion at the new cursor is computed
+ * at background priority (any real request runs first) so the client can cache and show it.
+ * Answers [] when the document moved past `version`, or when a real request took over.
+ */
+export type PrefetchCompletionParams = WarmCompletionParams;
 
 export type ChatRole = 'system' | 'user' | 'assistant';
 export interface ChatMessage {
@@ -116,6 +149,14 @@ export interface CompletionStats extends GenerationStats {
   /** Speculative decoding (greedy completions): tokens guessed, and how many the model agreed with. */
   draftTokens?: number;
   acceptedDraftTokens?: number;
+  /**
+   * Which prompt answered: 'full', or 'short' when the full prompt could not be prefilled within
+   * the time budget and a short window around the cursor answered while the full one fills in the
+   * background.
+   */
+  window?: 'full' | 'short';
+  /** True for a qwen/prefetchCompletion answer. */
+  prefetch?: boolean;
 }
 
 export interface TokenizeParams {
@@ -217,7 +258,9 @@ export interface DebugStats {
   } | null;
   slots: DebugSlot[];
   evictions: number;
-  scheduler: { completionGrants: number; chatGrants: number; chatYields: number; waiting: number; busy: boolean };
+  scheduler: { completionGrants: number; chatGrants: number; chatYields: number; backgroundGrants?: number; waiting: number; busy: boolean };
+  /** Background work on completion slots since the server started (absent from older servers). */
+  background?: BackgroundStats;
   completions: RequestCounters;
   chats: RequestCounters;
   /** Requests (completions and chats) that have not answered yet. */
@@ -229,6 +272,30 @@ export interface DebugStats {
   recentCompletions: CompletionStats[];
   /** Completions generating now: document uri → text pieces streamed so far (about one per token). */
   liveCompletions: Record<string, number>;
+}
+
+export interface BackgroundStats {
+  /** qwen/warmCompletion notifications that started a warm-up. */
+  warmups: number;
+  /** Prompt tokens warm-ups prefilled. */
+  warmupTokens: number;
+  /** Full prompts left filling in the background after a short-window answer. */
+  longFills: number;
+  /** Prompt tokens those fills prefilled. */
+  longFillTokens: number;
+  /** Background prefills dropped for a newer one on the same slot. */
+  superseded: number;
+  /** Background prefills stopped because a real request for the same slot arrived. */
+  preempted: number;
+  /** Background prefills that reached their whole prompt. */
+  completed: number;
+  /** Completions answered from a short window. */
+  shortWindowAnswers: number;
+  /** qwen/prefetchCompletion requests, and those that answered with text. */
+  prefetches: number;
+  prefetchAnswers: number;
+  /** The measured prefill speed the short-window decision uses (null before any prefill). */
+  prefillTokensPerSecond: number | null;
 }
 
 export const DebugMethods = {

@@ -31,6 +31,7 @@ export function collectDebugStats(
     evictions: loaded?.pool.evictions ?? 0,
     scheduler: { ...scheduler.counters, waiting: scheduler.waitingCount, busy: scheduler.busy },
     completions: { ...completions.tally.counts },
+    background: completions.backgroundStats,
     chats: { ...chat.tally.counts },
     inFlight: completions.tally.inFlight + chat.tally.inFlight,
     rssBytes: memory.rss,

@@ -25,9 +25,11 @@ import {
   DebugMethods,
   DebugStatsParams,
   Methods,
+  PrefetchCompletionParams,
   ServerMethods,
   StatusParams,
   TokenizeParams,
+  WarmCompletionParams,
 } from '../protocol';
 import { collectDebugStats } from './debug-stats';
 import { ChatService } from './chat/chat-service';
@@ -94,6 +96,7 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
     openDocuments,
     paths,
     context,
+    log: (message) => connection.console.log(message),
   });
   // The workspace index for @workspace questions: built in the background, never leaves this process.
   const workspaceIndex = new IndexService({
@@ -124,6 +127,8 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
     const reload = initial || needsReload(settings, next);
     settings = next;
     scheduler.configure({ chatTurnAfter: settings.tuning.chatTurnAfterCompletions, maxChatWaitMs: options.maxChatWaitMs ?? 2000 });
+    // Warm-ups turned off stop the ones under way; a reload stops them anyway (the model goes).
+    if (!settings.completion.warmup || reload) completions.background.stopAll();
     host.apply(settings, reload);
   };
 
@@ -175,7 +180,10 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
   });
 
   connection.languages.inlineCompletion.on((params, token) => completions.complete(params, token));
-  connection.onRequest(Methods.chat, (params, token) => chat.chat(params as never, token));
+  // A chat is foreground work from its arrival to its answer, also between its decode steps.
+  connection.onRequest(Methods.chat, (params, token) => scheduler.whileForeground(() => chat.chat(params as never, token)));
+  connection.onNotification(Methods.warmCompletion, (params: WarmCompletionParams) => completions.warm(params));
+  connection.onRequest(Methods.prefetchCompletion, (params: PrefetchCompletionParams, token) => completions.prefetch(params, token));
   connection.onRequest(Methods.getStatus, () => host.getStatus());
   connection.onRequest(ServerMethods.lastCompletionStats, () => completions.lastStats);
   connection.onRequest(DebugMethods.debugStats, (params: DebugStatsParams | undefined) =>

@@ -6,6 +6,7 @@ import type { ServerSettings, ServerTuning } from '../protocol';
 import { COMPLETION_MAX_DRAFT } from './completion/completion-sampling';
 
 export interface EffectiveSettings extends ServerSettings {
+  completion: Required<ServerSettings['completion']>;
   tuning: Required<ServerTuning>;
 }
 
@@ -23,6 +24,9 @@ export const defaultSettings: EffectiveSettings = {
     suffixLines: 64,
     contextTokens: 1536,
     timeBudgetMs: 2000,
+    warmup: true,
+    prefetch: true,
+    shortContextTokens: 384,
   },
   chat: { maxTokens: 1024, temperature: 0.7, topP: 0.8 },
   remoteUrl: '',
@@ -80,6 +84,9 @@ export function mergeSettings(prev: EffectiveSettings, raw: unknown): EffectiveS
       suffixLines: num(c.suffixLines, pc.suffixLines, 0, 100000),
       contextTokens: num(c.contextTokens, pc.contextTokens, 32, 1 << 20),
       timeBudgetMs: num(c.timeBudgetMs, pc.timeBudgetMs, 10, 600000),
+      warmup: bool(c.warmup, pc.warmup),
+      prefetch: bool(c.prefetch, pc.prefetch),
+      shortContextTokens: c.shortContextTokens === 0 ? 0 : num(c.shortContextTokens, pc.shortContextTokens, 64, 1 << 16),
     },
     chat: {
       maxTokens: num(ch.maxTokens, prev.chat.maxTokens, 1, 1 << 16),

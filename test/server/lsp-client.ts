@@ -101,6 +101,19 @@ export class LspTestClient {
     return token ? this.conn.sendRequest('textDocument/inlineCompletion', params, token.token) : this.conn.sendRequest('textDocument/inlineCompletion', params);
   }
 
+  /** qwen/warmCompletion at `offset` of the document's current version. */
+  warm(uri: string, offset: number): Promise<void> {
+    const position = positionAt(this.texts.get(uri) ?? '', offset);
+    return this.conn.sendNotification('qwen/warmCompletion', { textDocument: { uri, version: this.versions.get(uri) }, position });
+  }
+
+  /** qwen/prefetchCompletion at `offset` of the document's current version. */
+  prefetch(uri: string, offset: number, token?: CancellationTokenSource): Promise<InlineItem[]> {
+    const position = positionAt(this.texts.get(uri) ?? '', offset);
+    const params = { textDocument: { uri, version: this.versions.get(uri) }, position };
+    return token ? this.conn.sendRequest('qwen/prefetchCompletion', params, token.token) : this.conn.sendRequest('qwen/prefetchCompletion', params);
+  }
+
   chat(params: ChatParams, token?: CancellationTokenSource): Promise<ChatResult> {
     return token ? this.conn.sendRequest('qwen/chat', params, token.token) : this.conn.sendRequest('qwen/chat', params);
   }

@@ -7,9 +7,16 @@
 // chat resumes afterwards with its KV intact. To keep chat from starving under a stream of
 // keystrokes, a waiting chat is granted a turn after `chatTurnAfter` consecutive completion grants
 // or once it has waited `maxChatWaitMs`.
+//
+// Below both is background work (warming a file's completion cache, finishing a long prompt that a
+// request answered from a short window, prefetching the suggestion after an accepted one). It takes
+// the lease one micro-batch at a time, and only while no foreground request is active: a chat
+// between two of its steps, or a completion waiting for its model, still counts as active, so a
+// background job never slips in between them and a real request waits for at most the one
+// micro-batch already running.
 import { abortError } from './abort';
 
-export type JobPriority = 'completion' | 'chat';
+export type JobPriority = 'completion' | 'chat' | 'background';
 
 export interface Lease {
   /** Gives the engine back; safe to call more than once. */
@@ -33,13 +40,17 @@ export interface SchedulerCounters {
   chatGrants: number;
   /** Times a chat step waited because a completion went first. */
   chatYields: number;
+  /** Micro-batches of background work granted. */
+  backgroundGrants: number;
 }
 
 export class EngineScheduler {
   private holder: Waiter | null = null;
   private readonly waiting: Waiter[] = [];
   private completionsInARow = 0;
-  readonly counters: SchedulerCounters = { completionGrants: 0, chatGrants: 0, chatYields: 0 };
+  /** Foreground requests (completions, chats) in progress, whether or not they hold the lease. */
+  private foreground = 0;
+  readonly counters: SchedulerCounters = { completionGrants: 0, chatGrants: 0, chatYields: 0, backgroundGrants: 0 };
 
   constructor(private options: SchedulerOptions) {}
 
@@ -49,6 +60,36 @@ export class EngineScheduler {
 
   get busy(): boolean {
     return this.holder !== null;
+  }
+
+  /** True while a completion or chat request is in progress (background work waits). */
+  get foregroundActive(): boolean {
+    return this.foreground > 0;
+  }
+
+  /**
+   * Marks a foreground request as in progress until the returned function is called (once; later
+   * calls do nothing). Background work is not granted the lease meanwhile.
+   */
+  beginForeground(): () => void {
+    this.foreground++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.foreground--;
+      this.pump();
+    };
+  }
+
+  /** Runs `work` as a foreground request (see beginForeground). */
+  async whileForeground<T>(work: () => Promise<T>): Promise<T> {
+    const end = this.beginForeground();
+    try {
+      return await work();
+    } finally {
+      end();
+    }
   }
 
   /** Jobs waiting for the lease. */
@@ -100,7 +141,11 @@ export class EngineScheduler {
   private pickNext(): Waiter | undefined {
     const firstCompletion = this.waiting.findIndex((w) => w.priority === 'completion');
     const firstChat = this.waiting.findIndex((w) => w.priority === 'chat');
-    if (firstCompletion < 0) return firstChat >= 0 ? this.waiting.splice(firstChat, 1)[0] : undefined;
+    if (firstCompletion < 0 && firstChat < 0) {
+      const firstBackground = this.waiting.findIndex((w) => w.priority === 'background');
+      return firstBackground >= 0 && this.foreground === 0 ? this.waiting.splice(firstBackground, 1)[0] : undefined;
+    }
+    if (firstCompletion < 0) return this.waiting.splice(firstChat, 1)[0];
     if (firstChat >= 0) {
       const chat = this.waiting[firstChat];
       const starved =
@@ -116,7 +161,9 @@ export class EngineScheduler {
     const next = this.pickNext();
     if (!next) return;
     const chatWaiting = this.waiting.some((w) => w.priority === 'chat');
-    if (next.priority === 'completion') {
+    if (next.priority === 'background') {
+      this.counters.backgroundGrants++;
+    } else if (next.priority === 'completion') {
       this.counters.completionGrants++;
       // Only completions that overtook a waiting chat count towards its guaranteed turn.
       this.completionsInARow = chatWaiting ? this.completionsInARow + 1 : 0;
