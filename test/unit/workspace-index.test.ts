@@ -77,6 +77,44 @@ describe('workspace index', function () {
     assert.strictEqual(index.search('outsideword', 5).length, 0);
   });
 
+  it('reads nothing under a linked folder that leads out, even when a save there is reported', async function () {
+    const outside = write(tmp, 'secret/key.ts', 'export const outsideword = 1;');
+    write(ws, 'inside.ts', 'export const insideword = 1;');
+    fs.symlinkSync(path.join(tmp, 'secret'), path.join(ws, 'linked-dir'));
+    const index = new WorkspaceIndex();
+    await index.build([{ root: ws, name: 'ws' }], {});
+    // The editor's file watcher may report the file by its path through the link.
+    fs.appendFileSync(outside, 'export const savedword = 2;\n');
+    assert.strictEqual(await index.updateFile(path.join(ws, 'linked-dir', 'key.ts')), false);
+    assert.deepStrictEqual(index.files(), ['inside.ts']);
+    assert.strictEqual(index.search('outsideword savedword', 5).length, 0);
+    assert.deepStrictEqual(await readIndexableFile(ws, path.join(ws, 'linked-dir', 'key.ts'), 1000), { ok: false, reason: 'outside' });
+  });
+
+  it('indexes what a file holds when it is read, after it changed since the listing', async function () {
+    const names = Array.from({ length: 20 }, (_, i) => `src/f${String(i).padStart(2, '0')}.ts`);
+    for (const n of names) write(ws, n, 'export const staleword = 0;\n');
+    const index = new WorkspaceIndex();
+    let rewritten = 0;
+    await index.build([{ root: ws, name: 'ws' }], {}, {
+      pause: async () => {
+        // Rewrite (longer, then shorter) files the walk has listed but the build has not read yet.
+        const indexed = new Set(index.files());
+        for (const n of names.filter((x) => !indexed.has(x)).slice(0, 2)) {
+          fs.writeFileSync(path.join(ws, n), rewritten++ % 2 === 0 ? `export const freshword = 1;\n${'// padding\n'.repeat(50)}` : 'fresh\n');
+        }
+      },
+    });
+    assert.ok(rewritten >= 10, `only ${rewritten} files were rewritten during the build`);
+    assert.strictEqual(index.counts.files, names.length);
+    for (const n of index.lexical.searchFiles('staleword', 50)) {
+      assert.strictEqual(fs.readFileSync(path.join(ws, n), 'utf8'), 'export const staleword = 0;\n', `${n} was indexed with its old text`);
+    }
+    let bytes = 0;
+    for (const n of names) bytes += fs.statSync(path.join(ws, n)).size;
+    assert.strictEqual(index.counts.bytes, bytes, 'the byte count is what was read, not what was listed');
+  });
+
   it('skips binary and huge files and counts why', async function () {
     write(ws, 'ok.ts', 'export const fine = 1;');
     write(ws, 'image.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 13]));
