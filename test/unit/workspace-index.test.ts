@@ -183,6 +183,33 @@ describe('workspace index', function () {
     assert.ok(index.limitReached);
   });
 
+  it('indexes a large file in steps during the build, giving the event loop back', async function () {
+    const fn = (i: number) => `export function handler${i}(request: Request): Response {\n  return respond(request, ${i});\n}\n\n`;
+    write(ws, 'big.ts', Array.from({ length: 8000 }, (_, i) => fn(i)).join(''));
+    write(ws, 'small.ts', fn(-1));
+    const index = new WorkspaceIndex();
+    let pauses = 0;
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    try {
+      await index.build([{ root: ws, name: 'ws' }], {}, { pause: async () => void pauses++ });
+    } finally {
+      clearInterval(timer);
+    }
+    assert.ok(pauses > 4, `the build paused ${pauses} times for 2 files, one of them large`);
+    assert.ok(ticks > 2, `a 1 ms timer ran ${ticks} times while a large file was indexed`);
+    assert.deepStrictEqual(index.lexical.searchFiles('where is handler7777 defined?', 1), ['big.ts']);
+    // The same chunks as adding it in one go.
+    const whole = new LexicalIndex();
+    whole.setFile('big.ts', fs.readFileSync(path.join(ws, 'big.ts'), 'utf8'));
+    const stepped = new LexicalIndex();
+    let steps = 0;
+    await stepped.setFileInSteps('big.ts', fs.readFileSync(path.join(ws, 'big.ts'), 'utf8'), async () => void steps++, 0);
+    assert.strictEqual(stepped.chunkCount, whole.chunkCount);
+    assert.strictEqual(steps, stepped.chunkCount + 1, 'with no budget it steps after chunking and after every chunk');
+    assert.deepStrictEqual(stepped.search('respond request 4242', 3).map((h) => h.chunk.startLine), whole.search('respond request 4242', 3).map((h) => h.chunk.startLine));
+  });
+
   it('ranks the chunk that declares a name above chunks that only use it', function () {
     const index = new LexicalIndex();
     index.setFile('use1.ts', 'import { computeTotal } from "./total";\nconst a = computeTotal(items);\nconst b = computeTotal(more);\nlog(computeTotal(x));');
