@@ -14,31 +14,13 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { repoRoot } from '../test/helpers/models';
 import { WorkspaceIndex } from '../src/server/workspace-index/workspace-index';
+import { copySourceWorkspace } from './lib/source-workspace';
 
 function option(argv: string[], flag: string, fallback: number): number {
   const i = argv.indexOf(flag);
   const n = i >= 0 ? Number(argv[i + 1]) : fallback;
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} must be a positive integer`);
   return n;
-}
-
-/** Source files under `dir`, depth first in sorted order, until `limit`. */
-function collectSources(dir: string, limit: number, out: string[] = []): string[] {
-  let entries: fs.Dirent[];
-  try {
-    entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    if (out.length >= limit) break;
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) collectSources(p, limit, out);
-    else if (e.isFile() && /\.(?:m?js|ts)$/.test(e.name) && !e.name.endsWith('.d.ts') && !e.name.endsWith('.min.js')) {
-      if (fs.statSync(p).size < 200_000) out.push(p);
-    }
-  }
-  return out;
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -50,19 +32,10 @@ async function main(): Promise<void> {
   const fileCount = option(argv, '--files', 5000);
   const queryCount = option(argv, '--queries', 500);
   const root = repoRoot();
-  const sources = collectSources(path.join(root, 'node_modules'), fileCount);
-  if (sources.length < fileCount) throw new Error(`node_modules holds only ${sources.length} usable source files`);
-
-  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'qwen-index-bench-'));
+  const workspace = copySourceWorkspace(root, fileCount);
+  const ws = workspace.dir;
+  const bytes = workspace.bytes;
   try {
-    let bytes = 0;
-    for (const src of sources) {
-      const rel = path.relative(path.join(root, 'node_modules'), src);
-      const dest = path.join(ws, rel);
-      fs.mkdirSync(path.dirname(dest), { recursive: true });
-      fs.copyFileSync(src, dest);
-      bytes += fs.statSync(dest).size;
-    }
     const loadBefore = os.loadavg();
     const index = new WorkspaceIndex();
     const cpuStart = process.cpuUsage();
@@ -95,7 +68,7 @@ async function main(): Promise<void> {
       loadAverageBefore: loadBefore.map((x) => +x.toFixed(2)),
       loadAverageAfter: loadAfter.map((x) => +x.toFixed(2)),
       node: process.version,
-      workspace: { files: sources.length, mebibytes: +(bytes / 2 ** 20).toFixed(1), source: 'node_modules *.js/*.mjs/*.ts sources, sorted by path' },
+      workspace: { files: workspace.files, mebibytes: +(bytes / 2 ** 20).toFixed(1), source: 'node_modules *.js/*.mjs/*.ts sources, sorted by path' },
       index: { files: counts.files, chunks: counts.chunks, skipped: counts.skipped },
       buildSeconds: +(buildMs / 1000).toFixed(2),
       filesPerSecond: Math.round(counts.files / (buildMs / 1000)),
@@ -123,7 +96,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(outDir, 'workspace-index.md'), md);
     console.log(md);
   } finally {
-    fs.rmSync(ws, { recursive: true, force: true });
+    workspace.remove();
   }
 }
 

@@ -59,15 +59,18 @@ export class ApplyAll implements vscode.TextDocumentContentProvider, vscode.Disp
       return [];
     }
     const entries = changes.map((c, i) => {
-      const original = vscode.Uri.from({ scheme: applyAllScheme, path: `/${id}/${i}/original/${c.path}` });
-      const proposed = vscode.Uri.from({ scheme: applyAllScheme, path: `/${id}/${i}/proposed/${c.path}` });
+      // Both sides keep the file's own path (the review's headers show it; differing paths would
+      // read as a rename); the query tells them and this review's files apart.
+      const original = vscode.Uri.from({ scheme: applyAllScheme, path: `/${c.path}`, query: `review=${id}&file=${i}&side=original` });
+      const proposed = vscode.Uri.from({ scheme: applyAllScheme, path: `/${c.path}`, query: `review=${id}&file=${i}&side=proposed` });
       this.contents.set(original.toString(), c.original);
       this.contents.set(proposed.toString(), c.proposed);
       return [c.target, original, proposed] as [vscode.Uri, vscode.Uri, vscode.Uri];
     });
     const title = `Qwen Local: Apply All (${changes.length} file${changes.length === 1 ? '' : 's'})`;
     try {
-      await vscode.commands.executeCommand('vscode.changes', title, entries);
+      // VS Code adds the file count to the multi-file diff's tab itself.
+      await vscode.commands.executeCommand('vscode.changes', 'Qwen Local: Apply All', entries);
     } catch (e) {
       // Editors without the multi-file diff: show the first file's diff; the checklist lists all.
       this.log.warn(`Apply All: the multi-file diff is unavailable (${(e as Error).message}); showing one diff.`);

@@ -3,9 +3,13 @@
 // at a time, so completions go first and a chat resumes after them), and the SlotPool keeps each
 // client's KV between requests so a follow-up shares its prefix instead of recomputing it.
 //
-// Prompts are rendered (chat template) and tokenized with special tokens enabled, so <|im_start|>
-// and the FIM markers are control tokens, and checked against the context before anything runs.
+// Chat prompts take their control tokens from the chat template only: message contents are
+// encoded as plain text (encodeChatPrompt, as the language server does), so a message holding
+// "<|im_end|>" cannot end its turn. A legacy completion's prompt is the client's raw model input,
+// so there <|im_start|> and the FIM markers are control tokens (as llama-server parses them).
+// Either is checked against the context before anything runs.
 import type { GenerateResult, Model } from '../engine/api';
+import { encodeChatPrompt } from '../engine/chat-prompt-tokens';
 import { renderChatPrompt } from '../engine/chat-template';
 import { generate } from '../engine/generate';
 import { SlotPool } from '../server/cache/slot-pool';
@@ -59,11 +63,11 @@ export class EngineRunner {
     this.maxTokens = opts.maxTokens ?? model.info.contextSize;
   }
 
-  /** The prompt text the request asks the model to continue. */
-  promptText(req: GenerationRequest): string {
-    if (req.kind === 'completion') return req.prompt;
+  /** The prompt's tokens: a completion's raw prompt, or the chat rendered with its template. */
+  promptTokens(req: GenerationRequest): number[] {
+    if (req.kind === 'completion') return this.model.tokenizer.encode(req.prompt, { special: true });
     try {
-      return renderChatPrompt(this.model.chatTemplate, req.messages, { addGenerationPrompt: true });
+      return encodeChatPrompt(this.model.tokenizer, renderChatPrompt, this.model.chatTemplate, req.messages);
     } catch (e) {
       // The messages passed validation, so a failure here is the template refusing them.
       throw new ApiError(400, (e as Error).message, 'invalid_request_error', 'messages');
@@ -80,7 +84,7 @@ export class EngineRunner {
         'max_tokens',
       );
     }
-    const tokens = this.model.tokenizer.encode(this.promptText(req), { special: true });
+    const tokens = this.promptTokens(req);
     if (tokens.length === 0) throw new ApiError(400, 'the prompt encodes to no tokens', 'invalid_request_error', 'prompt');
     const context = this.model.info.contextSize;
     // At least one token of room is needed to generate anything.

@@ -12,7 +12,9 @@ import {
   InitializeResult,
   IPCMessageReader,
   IPCMessageWriter,
+  MessageType,
   ProgressType,
+  ShowMessageNotification,
   StreamMessageReader,
   StreamMessageWriter,
   TextDocuments,
@@ -109,6 +111,8 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
     },
     engineBusy: () => scheduler.busy,
     log: (message) => connection.console.log(message),
+    // A notification, not a request: nothing to wait for, and a client without a handler is fine.
+    warn: (message) => void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message }).catch(() => undefined),
   });
   let workDoneProgress = false;
   const chat = new ChatService({

@@ -23,6 +23,8 @@ export interface E2eSessionOptions {
   timings: Record<string, number>;
   /** Printed before the timings: "<label> timings (ms): {...}". */
   timingsLabel: string;
+  /** User settings on top of e2eSettings, read when the workbench opens (after earlier `before` hooks). */
+  extraSettings?: () => Record<string, unknown>;
 }
 
 export function useE2eWorkbench(o: E2eSessionOptions): () => Workbench {
@@ -48,7 +50,7 @@ export function useE2eWorkbench(o: E2eSessionOptions): () => Workbench {
       // Every request and response in the extension's log, kept when a step fails; it also shows
       // each time VS Code asked for a completion (ghostTextAfterTyping).
       logLevel: 'trace',
-      settings: e2eSettings(model, o.chatMaxTokens),
+      settings: { ...e2eSettings(model, o.chatMaxTokens), ...o.extraSettings?.() },
     });
     o.timings.installAndOpenWorkbench = since(t);
     t = Date.now();

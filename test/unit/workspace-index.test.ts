@@ -77,6 +77,44 @@ describe('workspace index', function () {
     assert.strictEqual(index.search('outsideword', 5).length, 0);
   });
 
+  it('reads nothing under a linked folder that leads out, even when a save there is reported', async function () {
+    const outside = write(tmp, 'secret/key.ts', 'export const outsideword = 1;');
+    write(ws, 'inside.ts', 'export const insideword = 1;');
+    fs.symlinkSync(path.join(tmp, 'secret'), path.join(ws, 'linked-dir'));
+    const index = new WorkspaceIndex();
+    await index.build([{ root: ws, name: 'ws' }], {});
+    // The editor's file watcher may report the file by its path through the link.
+    fs.appendFileSync(outside, 'export const savedword = 2;\n');
+    assert.strictEqual(await index.updateFile(path.join(ws, 'linked-dir', 'key.ts')), false);
+    assert.deepStrictEqual(index.files(), ['inside.ts']);
+    assert.strictEqual(index.search('outsideword savedword', 5).length, 0);
+    assert.deepStrictEqual(await readIndexableFile(ws, path.join(ws, 'linked-dir', 'key.ts'), 1000), { ok: false, reason: 'outside' });
+  });
+
+  it('indexes what a file holds when it is read, after it changed since the listing', async function () {
+    const names = Array.from({ length: 20 }, (_, i) => `src/f${String(i).padStart(2, '0')}.ts`);
+    for (const n of names) write(ws, n, 'export const staleword = 0;\n');
+    const index = new WorkspaceIndex();
+    let rewritten = 0;
+    await index.build([{ root: ws, name: 'ws' }], {}, {
+      pause: async () => {
+        // Rewrite (longer, then shorter) files the walk has listed but the build has not read yet.
+        const indexed = new Set(index.files());
+        for (const n of names.filter((x) => !indexed.has(x)).slice(0, 2)) {
+          fs.writeFileSync(path.join(ws, n), rewritten++ % 2 === 0 ? `export const freshword = 1;\n${'// padding\n'.repeat(50)}` : 'fresh\n');
+        }
+      },
+    });
+    assert.ok(rewritten >= 10, `only ${rewritten} files were rewritten during the build`);
+    assert.strictEqual(index.counts.files, names.length);
+    for (const n of index.lexical.searchFiles('staleword', 50)) {
+      assert.strictEqual(fs.readFileSync(path.join(ws, n), 'utf8'), 'export const staleword = 0;\n', `${n} was indexed with its old text`);
+    }
+    let bytes = 0;
+    for (const n of names) bytes += fs.statSync(path.join(ws, n)).size;
+    assert.strictEqual(index.counts.bytes, bytes, 'the byte count is what was read, not what was listed');
+  });
+
   it('skips binary and huge files and counts why', async function () {
     write(ws, 'ok.ts', 'export const fine = 1;');
     write(ws, 'image.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 13]));
@@ -143,6 +181,33 @@ describe('workspace index', function () {
     assert.strictEqual(index.counts.files, 10);
     assert.strictEqual(index.counts.overLimit, 20);
     assert.ok(index.limitReached);
+  });
+
+  it('indexes a large file in steps during the build, giving the event loop back', async function () {
+    const fn = (i: number) => `export function handler${i}(request: Request): Response {\n  return respond(request, ${i});\n}\n\n`;
+    write(ws, 'big.ts', Array.from({ length: 8000 }, (_, i) => fn(i)).join(''));
+    write(ws, 'small.ts', fn(-1));
+    const index = new WorkspaceIndex();
+    let pauses = 0;
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    try {
+      await index.build([{ root: ws, name: 'ws' }], {}, { pause: async () => void pauses++ });
+    } finally {
+      clearInterval(timer);
+    }
+    assert.ok(pauses > 4, `the build paused ${pauses} times for 2 files, one of them large`);
+    assert.ok(ticks > 2, `a 1 ms timer ran ${ticks} times while a large file was indexed`);
+    assert.deepStrictEqual(index.lexical.searchFiles('where is handler7777 defined?', 1), ['big.ts']);
+    // The same chunks as adding it in one go.
+    const whole = new LexicalIndex();
+    whole.setFile('big.ts', fs.readFileSync(path.join(ws, 'big.ts'), 'utf8'));
+    const stepped = new LexicalIndex();
+    let steps = 0;
+    await stepped.setFileInSteps('big.ts', fs.readFileSync(path.join(ws, 'big.ts'), 'utf8'), async () => void steps++, 0);
+    assert.strictEqual(stepped.chunkCount, whole.chunkCount);
+    assert.strictEqual(steps, stepped.chunkCount + 1, 'with no budget it steps after chunking and after every chunk');
+    assert.deepStrictEqual(stepped.search('respond request 4242', 3).map((h) => h.chunk.startLine), whole.search('respond request 4242', 3).map((h) => h.chunk.startLine));
   });
 
   it('ranks the chunk that declares a name above chunks that only use it', function () {

@@ -1,9 +1,9 @@
 // Walking a workspace folder and reading its files for the index, defensively: a workspace is
 // anything on disk. The walk never follows a symbolic link (a linked folder may lead anywhere,
-// including out of the workspace or round in a loop); a linked file is read only when its real
-// path is inside the folder. Binary files (a NUL byte in the first 8 KiB) and files over the size
-// limit are skipped. A file that vanishes, or changes type, between listing and reading is
-// skipped with its reason; nothing here throws for one bad file.
+// including out of the workspace or round in a loop), and a file is read only when its real path
+// (every link on the way resolved) is inside the folder. Binary files (a NUL byte in the first
+// 8 KiB) and files over the size limit are skipped. A file that vanishes, or changes type, between
+// listing and reading is skipped with its reason; nothing here throws for one bad file.
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import type { FileFilter } from './file-filter';
@@ -54,14 +54,11 @@ export async function* walkFolder(root: string, filter: FileFilter, isCancelled:
 export async function readIndexableFile(root: string, absPath: string, maxBytes: number): Promise<ReadResult> {
   let handle: import('fs').promises.FileHandle | undefined;
   try {
-    const link = await fsp.lstat(absPath);
-    let target = absPath;
-    if (link.isSymbolicLink()) {
-      target = await fsp.realpath(absPath);
-      const realRoot = await fsp.realpath(root);
-      const inside = path.relative(realRoot, target);
-      if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) return { ok: false, reason: 'outside' };
-    }
+    // The real path, not just the file's own link: a saved file reported by the editor's watcher
+    // may sit under a linked folder the walk never entered.
+    const target = await fsp.realpath(absPath);
+    const inside = path.relative(await fsp.realpath(root), target);
+    if (inside === '' || inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) return { ok: false, reason: 'outside' };
     // Open once and read through the handle: the file may be replaced between stat and read, and
     // what we check is then what we read.
     handle = await fsp.open(target, 'r');

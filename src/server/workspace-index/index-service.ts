@@ -5,7 +5,7 @@
 import { fileURLToPath, pathToFileURL } from 'url';
 import type { IndexSettingsParams, IndexStatus, WorkspaceFilesResult, WorkspaceSearchResult } from '../../protocol/workspace';
 import { fuzzyFilter } from './fuzzy-path';
-import { IndexFolder, IndexProgress, WorkspaceIndex } from './workspace-index';
+import { IndexFolder, IndexLimits, IndexProgress, WorkspaceIndex } from './workspace-index';
 
 export interface IndexServiceDeps {
   notify: (status: IndexStatus) => void;
@@ -14,8 +14,12 @@ export interface IndexServiceDeps {
   /** True while something more urgent (a completion) uses the engine. */
   engineBusy: () => boolean;
   log: (message: string) => void;
+  /** Tells the user once that the index is full (the editor shows it as a warning). */
+  warn?: (message: string) => void;
   /** Milliseconds to wait for the client's settings before building without them. */
   settingsWaitMs?: number;
+  /** The index's size limits (default: defaultIndexLimits). */
+  limits?: IndexLimits;
 }
 
 export type FileChange = { uri: string; type: 'created' | 'changed' | 'deleted' };
@@ -23,7 +27,7 @@ export type FileChange = { uri: string; type: 'created' | 'changed' | 'deleted' 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class IndexService {
-  readonly index = new WorkspaceIndex();
+  readonly index: WorkspaceIndex;
   private folders: IndexFolder[] = [];
   private filesExclude: Record<string, unknown> = {};
   private state: IndexStatus['state'] = 'idle';
@@ -31,8 +35,11 @@ export class IndexService {
   private waitTimer: NodeJS.Timeout | undefined;
   private building: Promise<void> = Promise.resolve();
   private updates: Promise<unknown> = Promise.resolve();
+  private warnedFull = false;
 
-  constructor(private readonly deps: IndexServiceDeps) {}
+  constructor(private readonly deps: IndexServiceDeps) {
+    this.index = new WorkspaceIndex(deps.limits);
+  }
 
   /** The workspace folders from `initialize` (file: URIs only: the index reads the local disk). */
   setFolders(folders: ReadonlyArray<{ uri: string; name: string }>): void {
@@ -107,7 +114,13 @@ export class IndexService {
       this.state = 'ready';
       const c = this.index.counts;
       this.deps.log(`workspace index: ${c.files} files, ${c.chunks} chunks in ${Date.now() - started} ms (skipped: ${JSON.stringify(c.skipped)}, over the limit: ${c.overLimit})`);
-      this.deps.notify(this.status);
+      const status = this.status;
+      this.deps.notify(status);
+      // Once per session: @workspace answers repeat the notice each time they use the index.
+      if (status.notice && !this.warnedFull) {
+        this.warnedFull = true;
+        this.deps.warn?.(`Qwen Local: ${status.notice}`);
+      }
     })();
     return this.building;
   }

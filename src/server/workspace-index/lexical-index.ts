@@ -27,6 +27,12 @@ const definitionBoost = 0.6;
 /** Weight of path terms against body terms. */
 const pathWeight = 3;
 
+function termsOfPath(path: string): string[] {
+  const terms: string[] = [];
+  forEachTerm(path.replace(/\.[A-Za-z0-9]+$/, ''), (t) => terms.push(t));
+  return terms;
+}
+
 export class LexicalIndex {
   private readonly chunks = new Map<number, IndexedChunk>();
   private readonly byPath = new Map<string, number[]>();
@@ -58,35 +64,62 @@ export class LexicalIndex {
   setFile(path: string, text: string): number {
     this.removeFile(path);
     const ids: number[] = [];
-    const pathTerms: string[] = [];
-    forEachTerm(path.replace(/\.[A-Za-z0-9]+$/, ''), (t) => pathTerms.push(t));
-    for (const chunk of chunkText(text)) {
-      const id = this.nextId++;
-      const tf = new Map<string, number>();
-      let length = 0;
-      forEachTerm(chunk.text, (t) => {
-        tf.set(t, (tf.get(t) ?? 0) + 1);
-        length++;
-      });
-      for (const t of pathTerms) tf.set(t, (tf.get(t) ?? 0) + pathWeight);
-      length += pathTerms.length * pathWeight;
-      for (const [term, n] of tf) {
-        let list = this.postings.get(term);
-        if (!list) this.postings.set(term, (list = new Map()));
-        list.set(id, n);
-      }
-      for (const name of chunk.definitions) {
-        let set = this.declarations.get(name);
-        if (!set) this.declarations.set(name, (set = new Set()));
-        set.add(id);
-      }
-      this.termsOfChunk.set(id, [...tf.keys()]);
-      this.chunks.set(id, { ...chunk, id, path, length });
-      this.totalLength += length;
-      ids.push(id);
-    }
     this.byPath.set(path, ids);
+    const pathTerms = termsOfPath(path);
+    for (const chunk of chunkText(text)) ids.push(this.addChunk(path, chunk, pathTerms));
     return ids.length;
+  }
+
+  /**
+   * setFile for the background build: gives the event loop back (awaits `step`) whenever it has
+   * held it for `budgetMs`, so a completion request that arrives while a large file is indexed is
+   * not kept waiting for the whole file. Searches in between see the chunks added so far. The
+   * caller must not change this path meanwhile (the build and single-file updates never overlap).
+   */
+  async setFileInSteps(path: string, text: string, step: () => Promise<void>, budgetMs = 8): Promise<number> {
+    let since = performance.now();
+    const pause = async () => {
+      if (performance.now() - since < budgetMs) return;
+      await step();
+      since = performance.now();
+    };
+    this.removeFile(path);
+    const ids: number[] = [];
+    this.byPath.set(path, ids);
+    const pathTerms = termsOfPath(path);
+    const chunks = chunkText(text);
+    await pause();
+    for (const chunk of chunks) {
+      ids.push(this.addChunk(path, chunk, pathTerms));
+      await pause();
+    }
+    return ids.length;
+  }
+
+  private addChunk(path: string, chunk: Chunk, pathTerms: string[]): number {
+    const id = this.nextId++;
+    const tf = new Map<string, number>();
+    let length = 0;
+    forEachTerm(chunk.text, (t) => {
+      tf.set(t, (tf.get(t) ?? 0) + 1);
+      length++;
+    });
+    for (const t of pathTerms) tf.set(t, (tf.get(t) ?? 0) + pathWeight);
+    length += pathTerms.length * pathWeight;
+    for (const [term, n] of tf) {
+      let list = this.postings.get(term);
+      if (!list) this.postings.set(term, (list = new Map()));
+      list.set(id, n);
+    }
+    for (const name of chunk.definitions) {
+      let set = this.declarations.get(name);
+      if (!set) this.declarations.set(name, (set = new Set()));
+      set.add(id);
+    }
+    this.termsOfChunk.set(id, [...tf.keys()]);
+    this.chunks.set(id, { ...chunk, id, path, length });
+    this.totalLength += length;
+    return id;
   }
 
   removeFile(path: string): boolean {

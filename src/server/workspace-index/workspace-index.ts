@@ -75,7 +75,8 @@ export class WorkspaceIndex {
 
   /**
    * Indexes `folders` from scratch. `filesExclude` is the files.exclude setting (glob -> true).
-   * `pause` is awaited between files, so the caller can hold the build back while something more
+   * `pause` is awaited between files and, within a large file, every few milliseconds (after giving
+   * the event loop back), so the caller can hold the build back while something more
    * urgent runs; `isCancelled` stops it (a newer build replaces this one).
    */
   async build(
@@ -93,12 +94,17 @@ export class WorkspaceIndex {
     this.skipped = noSkips();
     this.overLimit = 0;
     const cancelled = opts.isCancelled ?? (() => false);
+    // Within a large file: let other work run (setImmediate), then honour the caller's pause.
+    const step = async (): Promise<void> => {
+      await new Promise<void>((r) => setImmediate(r));
+      if (opts.pause) await opts.pause();
+    };
     let seen = 0;
     for (const folder of folders) {
       for await (const file of walkFolder(folder.root, this.filter, cancelled)) {
         if (cancelled()) return;
         seen++;
-        await this.addFile(folder, file.relPath, file.absPath);
+        await this.addFile(folder, file.relPath, file.absPath, step);
         if (seen % 25 === 0) opts.onProgress?.({ indexed: this.lexical.fileCount, seen });
         if (opts.pause) await opts.pause();
       }
@@ -151,7 +157,8 @@ export class WorkspaceIndex {
     return this.absOf.get(key);
   }
 
-  private async addFile(folder: IndexFolder, relPath: string, absPath: string): Promise<boolean> {
+  /** `step`, during the build: the file is added in steps that give the event loop back. */
+  private async addFile(folder: IndexFolder, relPath: string, absPath: string, step?: () => Promise<void>): Promise<boolean> {
     const key = this.keyOf(folder, relPath);
     const previous = this.bytesOf.get(key) ?? 0;
     if (!this.bytesOf.has(key) && this.lexical.fileCount >= this.limits.maxFiles) {
@@ -168,7 +175,8 @@ export class WorkspaceIndex {
       this.overLimit++;
       return false;
     }
-    this.lexical.setFile(key, read.text);
+    if (step) await this.lexical.setFileInSteps(key, read.text, step);
+    else this.lexical.setFile(key, read.text);
     this.totalBytes += read.bytes - previous;
     this.bytesOf.set(key, read.bytes);
     this.absOf.set(key, absPath);
