@@ -104,7 +104,7 @@ describe('models: the extension model manager (fake vscode, loopback mirror)', f
     fake.reports.length = 0;
     fake.onReport = () => undefined;
     // Loaded after the fake is installed: it imports 'vscode'.
-    const { ModelManager } = await import('../../src/extension/models/modelManager');
+    const { ModelManager } = await import('../../src/extension/models/modelManager.js');
     manager = new ModelManager(storage, log as never);
   });
   afterEach(async () => {
