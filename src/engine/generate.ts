@@ -3,6 +3,7 @@
 // stop condition: an end-of-turn token, a stop string, maxTokens, a full context, the caller's
 // signal, or the caller's onText returning false. Text is streamed through the tokenizer's stream
 // decoder, holding back any tail that might still grow into a stop string.
+import { isAbortError } from '../common/abort-error';
 import type { GenerateOptions, GenerateResult, Model, Sequence, StopReason } from './api';
 import { checkSamplingOptions } from './sampling-check';
 import { StopStringMatcher } from './stop-strings';
@@ -28,10 +29,6 @@ export function commonPrefixLength(a: readonly number[], b: readonly number[]): 
   let i = 0;
   while (i < n && a[i] === b[i]) i++;
   return i;
-}
-
-function isAbortError(e: unknown): boolean {
-  return e instanceof Error && e.name === 'AbortError';
 }
 
 export async function generate(
