@@ -16,7 +16,7 @@ import { CompletionCache, CursorText } from './completionCache';
 import { inlineSuggestEnabled } from './config';
 import type { ExtensionSettings } from './config';
 import { DebouncePolicy, waitUnlessCancelled } from './debouncePolicy';
-import { postProcessCompletion, shouldRequestAutomatically } from './postProcess';
+import { shouldRequestAutomatically } from './autoTrigger';
 
 export class QwenInlineCompletionProvider implements vscode.InlineCompletionItemProvider {
   readonly cache = new CompletionCache();
@@ -98,16 +98,10 @@ export class QwenInlineCompletionProvider implements vscode.InlineCompletionItem
     const shown: vscode.InlineCompletionItem[] = [];
     for (const item of items) {
       const completion = this.completionAtCursor(document, position, item);
-      if (completion === undefined) continue;
-      const clean = postProcessCompletion({
-        completion,
-        linePrefix,
-        suffix: at.suffix,
-        maxLines: s.server.completion.maxLines,
-      });
-      if (clean === '') continue;
-      if (shown.length === 0) this.cache.store(at, clean, Date.now());
-      shown.push(new vscode.InlineCompletionItem(clean, new vscode.Range(position, position)));
+      // The server has cleaned the text up already (its post-process.ts); blank means nothing to show.
+      if (completion === undefined || completion.trim() === '') continue;
+      if (shown.length === 0) this.cache.store(at, completion, Date.now());
+      shown.push(new vscode.InlineCompletionItem(completion, new vscode.Range(position, position)));
     }
     this.log.trace(`Inline completion: ${shown.length} item(s) in ${Date.now() - started} ms (${JSON.stringify(this.debounce.snapshot())})`);
     return shown;

@@ -1,7 +1,16 @@
 // Post-processing of raw completions (src/server/completion/post-process.ts): the rules that decide
 // when generation stops and what ghost text is shown, on hand-made model outputs.
 import * as assert from 'assert';
-import { completionShape, CursorContext, cutCompletion, postProcessCompletion, removeSuffixOverlap } from '../../src/server/completion/post-process';
+import {
+  completionShape,
+  CursorContext,
+  cutCompletion,
+  cutEchoedSuffix,
+  cutRepeats,
+  dropDoubledCloser,
+  postProcessCompletion,
+  removeSuffixOverlap,
+} from '../../src/server/completion/post-process';
 
 function ctx(partial: Partial<CursorContext>): CursorContext {
   return { linePrefix: '', lineSuffix: '', lineAbove: '', nextLines: '', maxLines: 12, ...partial };
@@ -43,9 +52,11 @@ describe('completion post-processing', () => {
     assert.strictEqual(postProcessCompletion('  a();   \n    b();  \n\n', c), '  a();\n    b();');
   });
 
-  it('stops after maxLines non-empty lines', () => {
+  it('stops generating after maxLines non-empty lines, and shows at most maxLines lines', () => {
     const c = ctx({ linePrefix: '', maxLines: 2 });
-    assert.strictEqual(postProcessCompletion('a();\n\nb();\nc();\nd();', c), 'a();\n\nb();');
+    assert.deepStrictEqual(cutCompletion('a();\n\nb();\nc();\nd();', c), { text: 'a();\n\nb();', ended: true });
+    // The shown text counts blank lines too, and a blank line left last is dropped.
+    assert.strictEqual(postProcessCompletion('a();\n\nb();\nc();\nd();', c), 'a();');
   });
 
   it('removes text the document already has after the cursor', () => {
@@ -60,4 +71,38 @@ describe('completion post-processing', () => {
     assert.strictEqual(postProcessCompletion('   \n  ', ctx({ linePrefix: '' })), '');
     assert.strictEqual(postProcessCompletion('const a = 1;', ctx({ linePrefix: '', lineAbove: 'const a = 1;' })), '');
   });
+
+  it('cuts a line repeated three times in a row to one copy', () => {
+    assert.deepStrictEqual(cutRepeats(['a', 'x', 'x', 'x', 'x', 'b'], 3), ['a', 'x']);
+    assert.deepStrictEqual(cutRepeats(['x', 'x', 'y'], 3), ['x', 'x', 'y']);
+    assert.deepStrictEqual(cutRepeats(['', '', '', 'z'], 3), ['', '', '', 'z'], 'blank lines are not a loop');
+    const looped = postProcessCompletion('\n  step();\n  step();\n  step();\n  step();', ctx({ linePrefix: '  ', maxLines: 10 }));
+    assert.strictEqual(looped, '\n  step();');
+  });
+
+  it('cuts code repeated from below the cursor even when more follows it', () => {
+    const next = '  return total;\n}\n';
+    assert.deepStrictEqual(cutEchoedSuffix(['total += x;', '  return total;', '}'], next), ['total += x;']);
+    assert.deepStrictEqual(cutEchoedSuffix(['total += x;', '  return total;', '}', 'function more() {'], next), ['total += x;']);
+    assert.deepStrictEqual(cutEchoedSuffix(['total += x;', '  log(total);'], next), ['total += x;', '  log(total);']);
+  });
+
+  it('drops a closer already present right of the cursor', () => {
+    assert.strictEqual(dropDoubledCloser('value)', ')'), 'value');
+    assert.strictEqual(dropDoubledCloser('a, b);', ');'), 'a, b');
+    assert.strictEqual(dropDoubledCloser('value)', ' + 1)'), 'value)', 'not only closers on the line');
+    assert.strictEqual(dropDoubledCloser('x)\ny)', ')'), 'x)\ny)', 'multi-line left alone');
+  });
+
+  it('limits lines, blank ones included, and trims trailing blank lines', () => {
+    const text = postProcessCompletion('\na\n\nb\nc\nd\n\n  \n', ctx({ maxLines: 3 }));
+    assert.strictEqual(text, '\na');
+    assert.strictEqual(postProcessCompletion('x  \n\n', ctx({ linePrefix: 'let y = ' })), 'x');
+  });
+
+  it('combines the rules on a realistic completion', () => {
+    const out = postProcessCompletion('sum(items));\n  return total;\n}', ctx({ linePrefix: '  const total = ', nextLines: '  return total;\n}' }));
+    assert.strictEqual(out, 'sum(items));');
+  });
 });
+
