@@ -6,8 +6,8 @@
 import { execFile } from 'child_process';
 import { randomUUID } from 'crypto';
 import * as vscode from 'vscode';
-import type { ChatAttachment, WorkspaceFilesResult } from '../protocol/workspace';
-import { WorkspaceMethods } from '../protocol/workspace';
+import type { ChatAttachment } from '../protocol/workspace';
+import { Requests } from '../protocol/messages';
 import type { AttachmentChip, MentionItem, MentionKind } from '../protocol/webview';
 import type { ServerConnection } from './client';
 import { lastTextEditor } from './editorContext';
@@ -49,7 +49,7 @@ export class ChatMentions {
   async list(kind: MentionKind, query: string): Promise<MentionItem[]> {
     this.offers.clear();
     if (kind === 'file') {
-      const result = await this.server.request<WorkspaceFilesResult>(WorkspaceMethods.files, { query, limit: maxListed });
+      const result = await this.server.request(Requests.workspaceFiles, { query, limit: maxListed });
       return result.files.map((f) => this.offer({ kind: 'file', uri: vscode.Uri.parse(f.uri), path: f.path }, f.path.split('/').pop() ?? f.path, f.path));
     }
     if (kind === 'symbol') {
@@ -147,7 +147,7 @@ export class ChatMentions {
 
   private async countTokens(text: string): Promise<number> {
     try {
-      const ids = await this.server.request<number[]>('qwen/tokenize', { text });
+      const ids = await this.server.request(Requests.tokenize, { text });
       if (Array.isArray(ids)) return ids.length;
     } catch {
       // No model loaded (or a remote one): estimate.

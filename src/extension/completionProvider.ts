@@ -77,8 +77,8 @@ export class QwenInlineCompletionProvider implements vscode.InlineCompletionItem
     const started = Date.now();
     let result: LspList | LspItem[] | null;
     try {
-      result = await this.server.request<LspList | LspItem[] | null>(
-        InlineCompletionRequest.method,
+      result = await this.server.request(
+        InlineCompletionRequest.type,
         {
           textDocument: { uri: document.uri.toString() },
           position: { line: position.line, character: position.character },

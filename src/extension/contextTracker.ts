@@ -3,7 +3,7 @@
 // only when the chosen snippets change, and not on every keystroke, so the server can keep those
 // snippets' KV cache across requests. It also feeds keystroke times to the debounce policy.
 import * as vscode from 'vscode';
-import { Methods } from '../protocol';
+import { ClientNotifications } from '../protocol/messages';
 import type { CompletionContextParams, CompletionContextSnippet } from '../protocol';
 import type { ServerConnection } from './client';
 import { ContextCandidate, rankContext, snippetsKey } from './contextRanking';
@@ -96,7 +96,7 @@ export class ContextTracker implements vscode.Disposable {
     if (key === this.lastSentKey) return;
     this.lastSentKey = key;
     const params: CompletionContextParams = { uri: editor.document.uri.toString(), snippets };
-    this.server.notify(Methods.completionContext, params);
+    this.server.notify(ClientNotifications.completionContext, params);
   }
 
   gather(editor: vscode.TextEditor): CompletionContextSnippet[] {

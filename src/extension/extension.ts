@@ -3,7 +3,7 @@
 // model configured, and a native crash cannot take the editor down.
 import * as vscode from 'vscode';
 import type { StatusParams } from '../protocol';
-import { WorkspaceMethods } from '../protocol/workspace';
+import { ClientNotifications } from '../protocol/messages';
 import { Actions } from './actions';
 import { ApplyAll } from './applyAll';
 import { ChatViewProvider } from './chatViewProvider';
@@ -87,7 +87,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
 function sendIndexSettings(server: ServerConnection): void {
   const filesExclude = vscode.workspace.getConfiguration('files').get<Record<string, unknown>>('exclude') ?? {};
-  server.notify(WorkspaceMethods.indexSettings, { filesExclude });
+  server.notify(ClientNotifications.indexSettings, { filesExclude });
 }
 
 /** The one-line status at the top of the chat view. */
