@@ -224,7 +224,7 @@ export class ServerConnection implements vscode.Disposable {
       const lost = token.isCancellationRequested ? undefined : connectionLostMessage(e, this.stopping);
       if (lost) {
         this.log.warn(`A chat request lost its language server after ${streamed.length} characters.`);
-        throw new Error(lost);
+        throw new Error(lost, { cause: e });
       }
       throw e;
     } finally {

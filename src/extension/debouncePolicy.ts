@@ -93,6 +93,9 @@ export class DebouncePolicy {
 /** Resolves true after `ms`, or false as soon as the cancellation event (a CancellationToken's) fires. */
 export function waitUnlessCancelled(ms: number, onCancel: (listener: () => void) => { dispose(): void }): Promise<boolean> {
   return new Promise((resolve) => {
+    // Assigned after the timer exists and read by both callbacks; onCancel may call back at once,
+    // before a const would be initialized.
+    // eslint-disable-next-line prefer-const
     let subscription: { dispose(): void } | undefined;
     const timer = setTimeout(() => {
       subscription?.dispose();

@@ -166,7 +166,7 @@ export class CompletionService {
     return scheduler.withLease('completion', fan.signal, async () => {
       const queuedMs = performance.now() - started;
       const reuse = settings.tuning.reusePrefix;
-      const { slot, sharedTokens } = pool.pickCompletionSlot(doc.uri, prompt.tokens, reuse);
+      const { slot } = pool.pickCompletionSlot(doc.uri, prompt.tokens, reuse);
       pool.setBusy(slot, true);
       try {
         if (!reuse) slot.seq.truncate(0);
