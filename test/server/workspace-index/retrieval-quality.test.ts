@@ -7,8 +7,8 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { repoRoot } from '../helpers/models';
-import { WorkspaceIndex } from '../../src/server/workspace-index/workspace-index';
+import { repoRoot } from '../../helpers/models';
+import { WorkspaceIndex } from '../../../src/server/workspace-index/workspace-index';
 
 interface Fixture {
   package: string;

@@ -5,11 +5,11 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { chunkText } from '../../src/server/workspace-index/chunker';
-import { readIndexableFile } from '../../src/server/workspace-index/file-reader';
-import { LexicalIndex } from '../../src/server/workspace-index/lexical-index';
-import { forEachTerm } from '../../src/server/workspace-index/terms';
-import { WorkspaceIndex } from '../../src/server/workspace-index/workspace-index';
+import { chunkText } from '../../../src/server/workspace-index/chunker';
+import { readIndexableFile } from '../../../src/server/workspace-index/file-reader';
+import { LexicalIndex } from '../../../src/server/workspace-index/lexical-index';
+import { forEachTerm } from '../../../src/server/workspace-index/terms';
+import { WorkspaceIndex } from '../../../src/server/workspace-index/workspace-index';
 
 function write(root: string, rel: string, text: string | Buffer): string {
   const file = path.join(root, rel);
@@ -147,7 +147,7 @@ describe('workspace index', function () {
 
   it('ranks the chunk that declares a name above chunks that only use it', function () {
     const index = new LexicalIndex();
-    index.setFile('use1.ts', 'import { computeTotal } from "./total";\nconst a = computeTotal(items);\nconst b = computeTotal(more);\nlog(computeTotal(x));');
+    index.setFile('use1.ts', 'import { computeTotal } from "../../unit/total";\nconst a = computeTotal(items);\nconst b = computeTotal(more);\nlog(computeTotal(x));');
     index.setFile('use2.ts', 'computeTotal(a); computeTotal(b); computeTotal(c);');
     index.setFile('total.ts', 'export function computeTotal(items: Item[]): number {\n  return items.reduce((s, i) => s + i.price, 0);\n}');
     assert.strictEqual(index.searchFiles('where is computeTotal defined?', 1)[0], 'total.ts');

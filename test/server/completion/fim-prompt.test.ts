@@ -2,11 +2,11 @@
 // tokenizer: token layout, repo-level form, windows by lines and by token budget, the sticky prefix
 // start that keeps the KV cache valid while typing, stop tokens, and no control-token injection.
 import * as assert from 'assert';
-import type { Tokenizer } from '../../src/engine/api';
-import { createTokenizerFromGguf } from '../../src/engine/tokenizer';
-import { metadataRecord, qwen2TokenizerMetadata, readQwen25Vocab } from '../../src/engine/tokenizer/hf-vocab';
-import { FimPromptBuilder, FimRequest } from '../../src/server/completion/fim-prompt';
-import { commonPrefixLength } from '../../src/engine/generate';
+import type { Tokenizer } from '../../../src/engine/api';
+import { createTokenizerFromGguf } from '../../../src/engine/tokenizer';
+import { metadataRecord, qwen2TokenizerMetadata, readQwen25Vocab } from '../../../src/engine/tokenizer/hf-vocab';
+import { FimPromptBuilder, FimRequest } from '../../../src/server/completion/fim-prompt';
+import { commonPrefixLength } from '../../../src/engine/generate';
 
 const LINES = Array.from({ length: 400 }, (_, i) => `  total += values[${i}] * weight(${i}); // step ${i}`);
 const FILE = ['function sum(values: number[]): number {', '  let total = 0;', ...LINES, '  return total;', '}'].join('\n');

@@ -85,7 +85,7 @@ describe('extension: TextMate grammars', function () {
 
   it('passes the vscode-tmgrammar-test fixtures', () => {
     const cli = path.join(root, 'node_modules/vscode-tmgrammar-test/dist/unit.js');
-    const result = spawnSync(process.execPath, [cli, '-c', 'test/unit/extension-grammar-fixtures/*.md'], { cwd: root, encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [cli, '-c', 'test/syntaxes/grammar-fixtures/*.md'], { cwd: root, encoding: 'utf8' });
     const output = `${result.stdout}${result.stderr}`;
     assert.strictEqual(result.status, 0, output);
     assert.strictEqual((output.match(/run successfuly/g) ?? []).length, 2, output);
