@@ -25,7 +25,7 @@ import {
 import { ChatProgress, ServerSettings, StatusParams } from '../protocol';
 import { Requests, ServerNotifications, TypedNotification, TypedRequest } from '../protocol/messages';
 import type { ChatParamsWithContext, ChatResultWithContext } from '../protocol/workspace';
-import { connectionLostMessage, RestartPolicy } from './serverStatus';
+import { connectionLostMessage, RestartPolicy } from './server-status';
 
 export class ServerConnection implements vscode.Disposable {
   private client: LanguageClient | undefined;

@@ -5,18 +5,18 @@ import * as vscode from 'vscode';
 import type { StatusParams } from '../protocol';
 import { ClientNotifications } from '../protocol/messages';
 import { Actions } from './actions';
-import { ApplyAll } from './applyAll';
-import { ChatViewProvider } from './chatViewProvider';
+import { ApplyAll } from './apply-all';
+import { ChatViewProvider } from './chat-view-provider';
 import { ServerConnection } from './client';
 import { ExtensionSettings, readSettings, section, updateSetting } from './config';
-import { ContextTracker } from './contextTracker';
-import { QwenInlineCompletionProvider } from './completionProvider';
-import { DebouncePolicy } from './debouncePolicy';
-import { DiffPreview } from './diffPreview';
-import { trackLastEditor } from './editorContext';
-import { pickModel } from './modelPicker';
-import { ModelManager } from './models/modelManager';
-import { StatusBar } from './statusBar';
+import { ContextTracker } from './context-tracker';
+import { QwenInlineCompletionProvider } from './completion-provider';
+import { DebouncePolicy } from './debounce-policy';
+import { DiffPreview } from './diff-preview';
+import { trackLastEditor } from './editor-context';
+import { pickModel } from './model-picker';
+import { ModelManager } from './models/model-manager';
+import { StatusBar } from './status-bar';
 
 let connection: ServerConnection | undefined;
 

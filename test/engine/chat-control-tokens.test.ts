@@ -8,8 +8,8 @@ import { encodeChatPrompt, PromptMessage } from '../../src/engine/chat-prompt-to
 import { QWEN_LOCAL_CHAT_TEMPLATE, renderChatPrompt } from '../../src/engine/chat-template';
 import { createTokenizerFromGguf } from '../../src/engine/tokenizer';
 import { metadataRecord, qwen2TokenizerMetadata, readQwen25Vocab } from '../../src/engine/tokenizer/hf-vocab';
-import { actionSpecs, buildActionMessages, systemPrompt } from '../../src/extension/actionPrompts';
-import { parsePromptFile, renderPrompt } from '../../src/extension/promptFiles';
+import { actionSpecs, buildActionMessages, systemPrompt } from '../../src/extension/action-prompts';
+import { parsePromptFile, renderPrompt } from '../../src/extension/prompt-files';
 
 // What our own FIM prompt builder writes, and a classic turn-injection attempt.
 const HOSTILE =

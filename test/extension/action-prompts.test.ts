@@ -1,8 +1,8 @@
 // User prompt files (front matter, variables, errors naming file and line) and the built-in
 // action prompts (messages, fences, extracting code from replies, keeping outer whitespace).
 import * as assert from 'assert';
-import { actionSpecs, buildActionMessages, extractCode, fenceFor, fitToContext, matchOuterWhitespace } from '../../src/extension/actionPrompts';
-import { parsePromptFile, PromptFileError, renderPrompt } from '../../src/extension/promptFiles';
+import { actionSpecs, buildActionMessages, extractCode, fenceFor, fitToContext, matchOuterWhitespace } from '../../src/extension/action-prompts';
+import { parsePromptFile, PromptFileError, renderPrompt } from '../../src/extension/prompt-files';
 
 const good = `---
 title: Add logging

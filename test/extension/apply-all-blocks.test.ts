@@ -1,7 +1,7 @@
 // "Apply All" finds the fenced blocks of a reply that name their file, and only safe
 // workspace-relative paths.
 import * as assert from 'assert';
-import { extractPathBlocks, safeRelativePath } from '../../src/extension/applyAllBlocks';
+import { extractPathBlocks, safeRelativePath } from '../../src/extension/apply-all-blocks';
 
 describe('extension: Apply All path blocks', () => {
   it('reads the path from the info string or a first-line comment; the last block per path wins', () => {

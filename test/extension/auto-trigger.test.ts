@@ -1,6 +1,6 @@
-// When the extension asks for an automatic completion at all (src/extension/autoTrigger.ts).
+// When the extension asks for an automatic completion at all (src/extension/auto-trigger.ts).
 import * as assert from 'assert';
-import { shouldRequestAutomatically } from '../../src/extension/autoTrigger';
+import { shouldRequestAutomatically } from '../../src/extension/auto-trigger';
 
 describe('extension: automatic completion trigger', () => {
   it('skips automatic requests mid-word and in the middle of a line', () => {

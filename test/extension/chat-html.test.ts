@@ -1,7 +1,7 @@
 // The chat view's HTML shell: a strict Content Security Policy with a fresh nonce per load, only
 // the webview's own resource origin, and attribute values escaped.
 import * as assert from 'assert';
-import { chatHtml, contentSecurityPolicy, makeNonce } from '../../src/extension/chatHtml';
+import { chatHtml, contentSecurityPolicy, makeNonce } from '../../src/extension/chat-html';
 
 describe('extension: chat view HTML and CSP', () => {
   it('allows scripts only with the nonce and resources only from the webview origin', () => {

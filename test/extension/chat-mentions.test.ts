@@ -1,7 +1,7 @@
 // The @-mention messages the chat webview may send are validated like every other message, and
 // the @file list's fuzzy matcher ranks what people type.
 import * as assert from 'assert';
-import { validateWebviewMessage } from '../../src/extension/webviewMessages';
+import { validateWebviewMessage } from '../../src/extension/webview-messages';
 import { fuzzyFilter, fuzzyScore } from '../../src/server/workspace-index/fuzzy-path';
 
 describe('extension: @-mention messages and the @file matcher', () => {
@@ -40,10 +40,10 @@ describe('extension: @-mention messages and the @file matcher', () => {
   });
 
   it('matches characters in order, preferring file names, word starts and runs', () => {
-    const paths = ['src/server/chat/chat-service.ts', 'src/extension/chatHtml.ts', 'test/webview/chat.test.ts', 'README.md', 'src/server/cache/slot-pool.ts'];
+    const paths = ['src/server/chat/chat-service.ts', 'src/extension/chat-html.ts', 'test/webview/chat.test.ts', 'README.md', 'src/server/cache/slot-pool.ts'];
     assert.strictEqual(fuzzyScore('xyz', 'src/a.ts'), -1);
     assert.deepStrictEqual(fuzzyFilter('chsvc', paths, 3), ['src/server/chat/chat-service.ts']);
-    assert.strictEqual(fuzzyFilter('chathtml', paths, 1)[0], 'src/extension/chatHtml.ts');
+    assert.strictEqual(fuzzyFilter('chathtml', paths, 1)[0], 'src/extension/chat-html.ts');
     assert.strictEqual(fuzzyFilter('slot', paths, 1)[0], 'src/server/cache/slot-pool.ts');
     assert.strictEqual(fuzzyFilter('', paths, 10).length, paths.length, 'an empty query lists files');
   });

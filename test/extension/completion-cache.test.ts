@@ -1,7 +1,7 @@
 // The completion cache: typing through a suggestion, partial accepts, undo back to it, auto-closed
 // brackets, and the cases that must miss (edits before the cursor, other documents, typed past it).
 import * as assert from 'assert';
-import { CompletionCache, CursorText } from '../../src/extension/completionCache';
+import { CompletionCache, CursorText } from '../../src/extension/completion-cache';
 
 const doc = 'file:///a.ts#typescript';
 const before = 'function add(a: number, b: number) {\n  return ';

@@ -1,7 +1,7 @@
 // Ranking other files' snippets for the completion prompt: relevance by shared identifiers,
 // recency and edits, budgets, duplicates, and exclusions.
 import * as assert from 'assert';
-import { ContextCandidate, identifiers, jaccard, rankContext, snippetsKey } from '../../src/extension/contextRanking';
+import { ContextCandidate, identifiers, jaccard, rankContext, snippetsKey } from '../../src/extension/context-ranking';
 
 const now = 1_000_000;
 const query = {

@@ -1,18 +1,18 @@
-// The context tracker (src/extension/contextTracker.ts) against a fake editor: which documents it
+// The context tracker (src/extension/context-tracker.ts) against a fake editor: which documents it
 // offers the server as completion context, when it sends, and what it tells the debounce policy.
 import * as assert from 'assert';
 import type { CompletionContextParams } from '../../src/protocol';
 import type { TypedNotification } from '../../src/protocol/messages';
 import { FakeDocument, FakeRange, installFakeEditor } from './fake-editor';
 
-type Tracker = import('../../src/extension/contextTracker.js').ContextTracker;
+type Tracker = import('../../src/extension/context-tracker.js').ContextTracker;
 
 const shared = 'export function computeTotal(items: Item[]): number {\n  return items.reduce((sum, item) => sum + item.price, 0);\n}\n';
 
 describe('extension: context tracker', () => {
   let installed: ReturnType<typeof installFakeEditor>;
-  let ContextTracker: typeof import('../../src/extension/contextTracker.js').ContextTracker;
-  let isTrackable: typeof import('../../src/extension/contextTracker.js').isTrackable;
+  let ContextTracker: typeof import('../../src/extension/context-tracker.js').ContextTracker;
+  let isTrackable: typeof import('../../src/extension/context-tracker.js').isTrackable;
   let sent: Array<{ method: string; params: CompletionContextParams }>;
   let running: boolean;
   let runningListener: ((running: boolean) => void) | undefined;
@@ -33,7 +33,7 @@ describe('extension: context tracker', () => {
 
   before(async () => {
     installed = installFakeEditor();
-    ({ ContextTracker, isTrackable } = await import('../../src/extension/contextTracker.js'));
+    ({ ContextTracker, isTrackable } = await import('../../src/extension/context-tracker.js'));
   });
   after(() => installed.uninstall());
 

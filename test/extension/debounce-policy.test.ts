@@ -1,7 +1,7 @@
 // The adaptive debounce: the delay follows typing speed and model latency, stays within bounds,
 // ignores pauses, and a fixed setting overrides it.
 import * as assert from 'assert';
-import { DebouncePolicy, waitUnlessCancelled } from '../../src/extension/debouncePolicy';
+import { DebouncePolicy, waitUnlessCancelled } from '../../src/extension/debounce-policy';
 
 function typeAt(policy: DebouncePolicy, gapMs: number, keys: number, start = 0): number {
   let t = start;

@@ -1,7 +1,7 @@
 // Status bar wording for each server state, and the crash-restart allowance.
 import * as assert from 'assert';
 import { ErrorCodes, ResponseError } from 'vscode-languageserver';
-import { connectionLostMessage, describeStatus, formatBytes, RestartPolicy } from '../../src/extension/serverStatus';
+import { connectionLostMessage, describeStatus, formatBytes, RestartPolicy } from '../../src/extension/server-status';
 
 describe('extension: status text and restart policy', () => {
   it('says "no model — pick one" when no model is configured', () => {

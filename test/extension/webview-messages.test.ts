@@ -2,7 +2,7 @@
 // (stripped of anything extra); everything else is rejected with a reason naming the problem.
 import * as assert from 'assert';
 import { WebviewLimits } from '../../src/protocol/webview';
-import { validateWebviewMessage } from '../../src/extension/webviewMessages';
+import { validateWebviewMessage } from '../../src/extension/webview-messages';
 
 function rejects(raw: unknown, reason: RegExp): void {
   const result = validateWebviewMessage(raw);

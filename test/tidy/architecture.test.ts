@@ -111,6 +111,14 @@ describe('tidy: architecture', () => {
     assert.deepStrictEqual(stale, [], 'these exceptions are no longer needed: remove them from knownExceptions');
   });
 
+  it('names every source file in kebab-case', () => {
+    const files = [...walk(path.join(root, 'src')), ...walk(path.join(root, 'webview'))].map((f) => path.relative(root, f));
+    assert.deepStrictEqual(
+      files.filter((f) => !/^[a-z0-9]+(-[a-z0-9]+)*(\.d)?\.ts$/.test(path.basename(f))),
+      [],
+    );
+  });
+
   it('the webview imports nothing from src/ but the protocol', () => {
     const wrong: string[] = [];
     for (const file of walk(path.join(root, 'webview'))) {

@@ -7,9 +7,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { findCatalogModel, MODEL_CATALOG } from '../../../src/models/catalog';
 import type { Recommendation } from '../../../src/models/recommend';
-import { describeDownloadProgress, formatDuration, ProgressIncrements } from '../../../src/extension/models/downloadProgressText';
-import { modelChoices } from '../../../src/extension/models/modelChoices';
-import { downloadUrlFor, inspectModelOnDisk, ModelOnDisk, modelsFolder } from '../../../src/extension/models/modelFiles';
+import { describeDownloadProgress, formatDuration, ProgressIncrements } from '../../../src/extension/models/download-progress-text';
+import { modelChoices } from '../../../src/extension/models/model-choices';
+import { downloadUrlFor, inspectModelOnDisk, ModelOnDisk, modelsFolder } from '../../../src/extension/models/model-files';
 import { repoRoot } from '../../helpers/models';
 
 const q15 = findCatalogModel('qwen2.5-coder-1.5b-instruct-q4_k_m')!;
@@ -125,7 +125,7 @@ describe('models: files on disk and download URLs', () => {
 describe('models: commands are declared', () => {
   it('declares in package.json every command the model manager registers', () => {
     const root = repoRoot();
-    const source = fs.readFileSync(path.join(root, 'src', 'extension', 'models', 'modelManager.ts'), 'utf8');
+    const source = fs.readFileSync(path.join(root, 'src', 'extension', 'models', 'model-manager.ts'), 'utf8');
     const registered = [...source.matchAll(/registerCommand\('([^']+)'/g)].map((m) => m[1]);
     assert.deepStrictEqual(registered.sort(), ['qwenLocal.chooseModel', 'qwenLocal.downloadModel']);
     const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { contributes: { commands: Array<{ command: string }> } };

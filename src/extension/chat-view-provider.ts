@@ -1,22 +1,22 @@
 // The chat view in the activity bar. The host side owns the conversation (kept per workspace in
 // workspaceState, so it survives reloads), talks to the server, and treats the webview as an
-// untrusted renderer: every message from it is validated (webviewMessages.ts) before anything
+// untrusted renderer: every message from it is validated (webview-messages.ts) before anything
 // happens, and code it sends back is only inserted at the cursor or offered as a diff.
 import { randomUUID } from 'crypto';
 import * as vscode from 'vscode';
 import type { ChatMessage } from '../protocol';
 import type { HostMessage, ViewMessage, WebviewMessage } from '../protocol/webview';
-import { chatHtml } from './chatHtml';
+import { chatHtml } from './chat-html';
 import type { ServerConnection } from './client';
 import type { ExtensionSettings } from './config';
-import type { DiffPreview } from './diffPreview';
-import { EditorContext, editorContext, lastTextEditor } from './editorContext';
-import { fitToContext, systemPrompt } from './actionPrompts';
+import type { DiffPreview } from './diff-preview';
+import { EditorContext, editorContext, lastTextEditor } from './editor-context';
+import { fitToContext, systemPrompt } from './action-prompts';
 import { formatTranscript, transcriptFileName, transcriptTitle } from './transcript';
-import { validateWebviewMessage } from './webviewMessages';
-import { ChatMentions, PendingAttachment } from './chatMentions';
-import type { ApplyAll } from './applyAll';
-import { extractPathBlocks } from './applyAllBlocks';
+import { validateWebviewMessage } from './webview-messages';
+import { ChatMentions, PendingAttachment } from './chat-mentions';
+import type { ApplyAll } from './apply-all';
+import { extractPathBlocks } from './apply-all-blocks';
 import type { ChatParamsWithContext, ChatResultWithContext } from '../protocol/workspace';
 
 const historyKey = 'qwenLocal.chatHistory.v1';

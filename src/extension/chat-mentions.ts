@@ -10,7 +10,7 @@ import type { ChatAttachment } from '../protocol/workspace';
 import { Requests } from '../protocol/messages';
 import type { AttachmentChip, MentionItem, MentionKind } from '../protocol/webview';
 import type { ServerConnection } from './client';
-import { lastTextEditor } from './editorContext';
+import { lastTextEditor } from './editor-context';
 
 /** An attachment waiting to be sent: its chip and what it sends. */
 export interface PendingAttachment {

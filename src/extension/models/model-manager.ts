@@ -11,10 +11,10 @@ import { CatalogModel, findCatalogModel, formatBytes, MODEL_CATALOG } from '../.
 import { downloadModel } from '../../models/download';
 import { recommendForThisMachine, Recommendation } from '../../models/recommend';
 import { readSettings, updateSetting } from '../config';
-import { pickModel } from '../modelPicker';
-import { describeDownloadProgress, ProgressIncrements } from './downloadProgressText';
-import { modelChoices } from './modelChoices';
-import { downloadUrlFor, inspectModelOnDisk, modelsFolder } from './modelFiles';
+import { pickModel } from '../model-picker';
+import { describeDownloadProgress, ProgressIncrements } from './download-progress-text';
+import { modelChoices } from './model-choices';
+import { downloadUrlFor, inspectModelOnDisk, modelsFolder } from './model-files';
 
 export class ModelManager implements vscode.Disposable {
   /** Downloads in progress by model id: one writer per .part file. */

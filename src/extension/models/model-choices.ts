@@ -4,7 +4,7 @@
 // disk". Pure data in, pure data out, so the order and wording are unit-tested without VS Code.
 import { CatalogModel, formatBytes } from '../../models/catalog';
 import type { Recommendation } from '../../models/recommend';
-import type { ModelOnDisk } from './modelFiles';
+import type { ModelOnDisk } from './model-files';
 
 export type ModelChoiceAction =
   | { kind: 'use'; model: CatalogModel; path: string }

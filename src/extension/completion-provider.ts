@@ -12,11 +12,11 @@ import { InlineCompletionRequest, InlineCompletionTriggerKind } from 'vscode-lan
 import type { InlineCompletionItem as LspItem, InlineCompletionList as LspList } from 'vscode-languageclient/node';
 import type { ServerState } from '../protocol';
 import type { ServerConnection } from './client';
-import { CompletionCache, CursorText } from './completionCache';
+import { CompletionCache, CursorText } from './completion-cache';
 import { inlineSuggestEnabled } from './config';
 import type { ExtensionSettings } from './config';
-import { DebouncePolicy, waitUnlessCancelled } from './debouncePolicy';
-import { shouldRequestAutomatically } from './autoTrigger';
+import { DebouncePolicy, waitUnlessCancelled } from './debounce-policy';
+import { shouldRequestAutomatically } from './auto-trigger';
 
 export class QwenInlineCompletionProvider implements vscode.InlineCompletionItemProvider {
   readonly cache = new CompletionCache();

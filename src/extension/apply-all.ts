@@ -3,7 +3,7 @@
 // for the accepted ones, so a single Undo reverts them all. A file that changed on disk or in an
 // editor since the review started is left alone and the user is told.
 import * as vscode from 'vscode';
-import { extractPathBlocks } from './applyAllBlocks';
+import { extractPathBlocks } from './apply-all-blocks';
 
 export const applyAllScheme = 'qwen-local-apply-all';
 

@@ -2,7 +2,7 @@
 // selection, that editor's file (cut around the cursor when it is long). Focus moving into the
 // chat view can leave no active text editor, so the last real one is remembered.
 import * as vscode from 'vscode';
-import { fenceFor } from './actionPrompts';
+import { fenceFor } from './action-prompts';
 
 export interface EditorContext {
   /** Shown to the user: "selection of src/a.ts:3-9" or "src/a.ts". */

@@ -1,13 +1,13 @@
 // Watches what the user edits and visits, and keeps the server's completion context (snippets of
-// other open files, ranked by contextRanking.ts) up to date with qwen/completionContext. It sends
+// other open files, ranked by context-ranking.ts) up to date with qwen/completionContext. It sends
 // only when the chosen snippets change, and not on every keystroke, so the server can keep those
 // snippets' KV cache across requests. It also feeds keystroke times to the debounce policy.
 import * as vscode from 'vscode';
 import { ClientNotifications } from '../protocol/messages';
 import type { CompletionContextParams, CompletionContextSnippet } from '../protocol';
 import type { ServerConnection } from './client';
-import { ContextCandidate, rankContext, snippetsKey } from './contextRanking';
-import type { DebouncePolicy } from './debouncePolicy';
+import { ContextCandidate, rankContext, snippetsKey } from './context-ranking';
+import type { DebouncePolicy } from './debounce-policy';
 
 interface FileActivity {
   lastEditedAt?: number;

@@ -2,7 +2,7 @@
 // menu on click with the things people reach for from there.
 import * as vscode from 'vscode';
 import type { StatusParams } from '../protocol';
-import { describeStatus } from './serverStatus';
+import { describeStatus } from './server-status';
 
 export const statusMenuCommand = 'qwenLocal.statusMenu';
 
