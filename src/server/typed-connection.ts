@@ -1,15 +1,7 @@
 // The server side of src/protocol/messages.ts: registers handlers and sends notifications through
 // the typed descriptors, so each handler's params and result are checked against the protocol.
 // Params still arrive from another process, so handlers validate them as before.
-import {
-  Connection,
-  Disposable,
-  NotificationHandler,
-  NotificationType,
-  RequestHandler,
-  RequestParam,
-  RequestType,
-} from 'vscode-languageserver/node';
+import { Connection, Disposable, NotificationHandler, NotificationType, RequestHandler, RequestParam, RequestType } from 'vscode-languageserver/node';
 import type { TypedNotification, TypedRequest } from '../protocol/messages';
 
 export function onRequest<P, R>(connection: Connection, type: TypedRequest<P, R>, handler: RequestHandler<P, R, void>): Disposable {

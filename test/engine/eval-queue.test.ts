@@ -62,7 +62,10 @@ describe('engine eval queue', () => {
     await assert.rejects(failing, /eval failed/);
     assert.strictEqual(await last, 'last');
     assert.strictEqual(ran, false);
-    await assert.rejects(q.run(async () => 1, AbortSignal.abort()), (e: Error) => e.name === 'AbortError');
+    await assert.rejects(
+      q.run(async () => 1, AbortSignal.abort()),
+      (e: Error) => e.name === 'AbortError',
+    );
   });
 
   it('rejects waiting jobs on dispose and reports idle once nothing runs', async () => {

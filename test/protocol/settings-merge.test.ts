@@ -37,7 +37,12 @@ describe('settings merge', () => {
   });
 
   it('clamps numbers to the table range and rounds integers', () => {
-    const next = mergeSettings(defaultSettings, { threads: 1000, contextSize: 1, completion: { maxLines: 3.6, temperature: 9 }, tuning: { completionSlots: 0 } });
+    const next = mergeSettings(defaultSettings, {
+      threads: 1000,
+      contextSize: 1,
+      completion: { maxLines: 3.6, temperature: 9 },
+      tuning: { completionSlots: 0 },
+    });
     assert.strictEqual(next.threads, settingsTable.threads.maximum);
     assert.strictEqual(next.contextSize, settingsTable.contextSize.minimum);
     assert.strictEqual(next.completion.maxLines, 4);

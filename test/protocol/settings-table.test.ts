@@ -31,7 +31,9 @@ describe('settings table', () => {
   const pkg = contributed();
 
   it('lists exactly the settings package.json contributes', () => {
-    const rows = Object.keys(table).filter((k) => table[k].contributed).sort();
+    const rows = Object.keys(table)
+      .filter((k) => table[k].contributed)
+      .sort();
     assert.deepStrictEqual(rows, Object.keys(pkg).sort());
   });
 

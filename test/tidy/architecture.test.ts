@@ -74,7 +74,10 @@ describe('tidy: architecture', () => {
     const map = fs.readFileSync(path.join(root, 'ARCHITECTURE.md'), 'utf8');
     const folders = [
       ...foldersUnder(path.join(root, 'src')),
-      ...fs.readdirSync(path.join(root, 'native', 'src'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `native/src/${e.name}`),
+      ...fs
+        .readdirSync(path.join(root, 'native', 'src'), { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => `native/src/${e.name}`),
       'webview',
       'bench',
       'scripts',
@@ -85,8 +88,15 @@ describe('tidy: architecture', () => {
   });
 
   it('names a layer for every top-level folder of src/', () => {
-    const tops = fs.readdirSync(path.join(root, 'src'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
-    assert.deepStrictEqual(tops.filter((t) => !(t in allowed)), [], 'add the folder to `allowed` above, and to ARCHITECTURE.md');
+    const tops = fs
+      .readdirSync(path.join(root, 'src'), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+    assert.deepStrictEqual(
+      tops.filter((t) => !(t in allowed)),
+      [],
+      'add the folder to `allowed` above, and to ARCHITECTURE.md',
+    );
   });
 
   it('no import in src/ crosses a layer the wrong way', () => {
@@ -134,7 +144,10 @@ describe('tidy: architecture', () => {
   it('finds imports of every form it checks (a regression guard for the parser above)', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tidy-'));
     const file = path.join(tmp, 'a.ts');
-    fs.writeFileSync(file, "import { x } from './b';\nimport type { Y } from '../c';\nexport * from './d';\nconst m = await import('./e.js');\nimport './f';\n");
+    fs.writeFileSync(
+      file,
+      "import { x } from './b';\nimport type { Y } from '../c';\nexport * from './d';\nconst m = await import('./e.js');\nimport './f';\n",
+    );
     try {
       const names = importsOf(file).map((p) => path.basename(p));
       assert.deepStrictEqual(names, ['b', 'c', 'd', 'e.js', 'f']);
