@@ -34,7 +34,6 @@ const TIMEOUT_MS = 20 * 60 * 1000;
 
 // node-llama-cpp is an ES module and this file compiles to CommonJS, where tsc would turn a plain
 // import() into require(); a Function-built import() stays a real dynamic import.
-// eslint-disable-next-line @typescript-eslint/no-implied-eval
 const importEsm = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<unknown>;
 
 function parseOptions(argv: string[]): Options {
@@ -66,7 +65,7 @@ function parseOptions(argv: string[]): Options {
 function gpuProbe(): { why: string | null; name: string; peakBytesPerSec: number } {
   const smi = spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8' });
   if (smi.error) return { why: 'nvidia-smi not found (no NVIDIA driver installed)', name: '', peakBytesPerSec: 0 };
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { loadNative } = require('../src/engine/native') as typeof import('../src/engine/native');
   const g = loadNative().gpuInfo();
   return { why: g.usable ? null : `${g.reasonCode}: ${g.reason}`, name: g.deviceName, peakBytesPerSec: g.peakBandwidthBytesPerSec };
@@ -83,7 +82,7 @@ const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 /** Child: one measurement of our CUDA backend through the engine API. */
 async function childOurs(file: string, p: number, n: number): Promise<Sample> {
   // Required lazily so the parent (and a machine without the addon) never loads it.
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const engine = require('../src/engine') as typeof import('../src/engine');
   const model = await engine.loadModel(file, { device: 'cuda', contextSize: p + n + 64 });
   if (model.info.device !== 'cuda') throw new Error(`the engine loaded ${file} on ${model.info.backend}, not on CUDA`);
@@ -160,7 +159,7 @@ async function parentMain(argv: string[]): Promise<void> {
       process.stderr.write(`preparing ${shape} ${type} ...\n`);
       const file = await getTestModel(shape, type);
       const bytes = fs.statSync(file).size;
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { loadNative } = require('../src/engine/native') as typeof import('../src/engine/native');
       const perToken = meanDecodeBytesPerToken(decodeBytes(loadNative().readGguf(file)), 0, o.decode);
       const samples: Record<Engine, Sample[]> = { ours: [], llama: [] };

@@ -11,7 +11,7 @@ export const quantizeCommand: Command = {
     const [input, output, type, ...extra] = args.positional;
     if (!input || !output || !type || extra.length > 0) throw new UsageError('usage: qwen-local quantize IN.gguf OUT.gguf TYPE');
     if (input === output) throw new UsageError('the output file must differ from the input file');
-    const { quantizeModel } = await import('../engine/quantize');
+    const { quantizeModel } = await import('../engine/quantize.js');
     const t0 = performance.now();
     await quantizeModel(input, output, type);
     process.stderr.write(`qwen-local: wrote ${output} (${type}) in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);

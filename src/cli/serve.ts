@@ -40,7 +40,7 @@ export const serveCommand: Command = {
     const device = deviceFromArgs(args);
     if (stdio) {
       // Loaded only here: the server pulls in the LSP libraries, which no other command needs.
-      const { startServer } = await import('../server/main');
+      const { startServer } = await import('../server/main.js');
       await startServer({ transport: 'stdio', device: args.string('device') !== undefined ? device : undefined });
       // The server keeps the process alive until the client disconnects.
       return undefined;
@@ -53,7 +53,7 @@ export const serveCommand: Command = {
       const s = args.int(name);
       return s === undefined ? undefined : s * 1000;
     };
-    const { serveHttpUntilSignal } = await import('../openai/serve-http');
+    const { serveHttpUntilSignal } = await import('../openai/serve-http.js');
     await serveHttpUntilSignal({
       modelPath,
       host: args.string('host', '127.0.0.1'),

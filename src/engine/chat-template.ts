@@ -78,7 +78,7 @@ function parseTemplate(template: string): Template {
     try {
       parsed = new Template(template);
     } catch (e) {
-      throw new Error(`Chat template: cannot parse the model's chat template: ${(e as Error).message}`);
+      throw new Error(`Chat template: cannot parse the model's chat template: ${(e as Error).message}`, { cause: e });
     }
     if (parsedTemplates.size >= 8) parsedTemplates.clear();
     parsedTemplates.set(template, parsed);
@@ -109,6 +109,6 @@ export function renderChatPrompt(
       eos_token: '<|im_end|>',
     });
   } catch (e) {
-    throw new Error(`Chat template: rendering failed: ${(e as Error).message}`);
+    throw new Error(`Chat template: rendering failed: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -7,12 +7,7 @@
 // synchronous follow-up first — generate() samples right after its eval resolves, and sampling
 // needs the model idle.
 
-/** An Error named 'AbortError', as fetch() and the DOM use for aborted operations. */
-export function abortError(message = 'The operation was aborted'): Error {
-  const err = new Error(message);
-  err.name = 'AbortError';
-  return err;
-}
+import { abortError } from '../common/abort-error';
 
 interface Job {
   start: () => Promise<void>;

@@ -3,6 +3,7 @@
 // stop condition: an end-of-turn token, a stop string, maxTokens, a full context, the caller's
 // signal, or the caller's onText returning false. Text is streamed through the tokenizer's stream
 // decoder, holding back any tail that might still grow into a stop string.
+import { isAbortError } from '../common/abort-error';
 import type { GenerateOptions, GenerateResult, Model, SamplingOptions, Sequence, StopReason } from './api';
 import { lookupDraft } from './lookup-drafter';
 import { checkSamplingOptions } from './sampling-check';
@@ -29,10 +30,6 @@ export function commonPrefixLength(a: readonly number[], b: readonly number[]): 
   let i = 0;
   while (i < n && a[i] === b[i]) i++;
   return i;
-}
-
-function isAbortError(e: unknown): boolean {
-  return e instanceof Error && e.name === 'AbortError';
 }
 
 export async function generate(

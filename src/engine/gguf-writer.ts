@@ -251,7 +251,7 @@ export function writeGguf(path: string, input: GgufWriteInput): void {
   try {
     for (const entry of metadata) writeMetadataEntry(sink, entry);
   } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
+    throw new Error(`${path}: ${(e as Error).message}`, { cause: e });
   }
   for (const p of placed) {
     sink.str(p.spec.name);

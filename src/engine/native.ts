@@ -211,7 +211,7 @@ export function loadNative(): NativeBinding {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     binding = require(file) as NativeBinding;
   } catch (e) {
-    throw new Error(`native addon at ${file} could not be loaded: ${(e as Error).message}`);
+    throw new Error(`native addon at ${file} could not be loaded: ${(e as Error).message}`, { cause: e });
   }
   if (binding.bindingVersion !== EXPECTED_BINDING_VERSION) {
     throw new Error(

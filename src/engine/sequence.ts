@@ -6,7 +6,8 @@
 // sequence, truncating, freeing — run at once when it is idle and otherwise wait in the model's
 // queue, so callers never see "busy" errors from those.
 import type { LogitsMode, SamplingOptions, Sequence } from './api';
-import { abortError, EvalQueue } from './eval-queue';
+import { abortError } from '../common/abort-error';
+import { EvalQueue } from './eval-queue';
 import { CANCELLED_CODE, NativeModel } from './native';
 
 /** What a Sequence needs from the model that owns it. */

@@ -5,13 +5,13 @@
 import { randomUUID } from 'crypto';
 import * as vscode from 'vscode';
 import type { ChatMessage } from '../protocol';
-import { ActionId, actionSpecs, buildActionMessages, extractCode, matchOuterWhitespace, systemPrompt } from './actionPrompts';
-import type { ChatViewProvider } from './chatViewProvider';
+import { ActionId, actionSpecs, buildActionMessages, extractCode, matchOuterWhitespace, systemPrompt } from './action-prompts';
+import type { ChatViewProvider } from './chat-view-provider';
 import type { ServerConnection } from './client';
 import type { ExtensionSettings } from './config';
-import type { DiffPreview } from './diffPreview';
-import { lastTextEditor } from './editorContext';
-import { parsePromptFile, PromptFile, renderPrompt } from './promptFiles';
+import type { DiffPreview } from './diff-preview';
+import { lastTextEditor } from './editor-context';
+import { parsePromptFile, PromptFile, renderPrompt } from './prompt-files';
 
 interface Target {
   editor: vscode.TextEditor;

@@ -13,14 +13,19 @@ import {
   ErrorAction,
   LanguageClient,
   LanguageClientOptions,
+  NotificationType,
   ProgressType,
+  RequestParam,
+  RequestType,
   ServerOptions,
   State,
   StateChangeEvent,
   TransportKind,
 } from 'vscode-languageclient/node';
-import { ChatParams, ChatProgress, ChatResult, Methods, ServerSettings, StatusParams } from '../protocol';
-import { connectionLostMessage, RestartPolicy } from './serverStatus';
+import { ChatProgress, ServerSettings, StatusParams } from '../protocol';
+import { Requests, ServerNotifications, TypedNotification, TypedRequest } from '../protocol/messages';
+import type { ChatParamsWithContext, ChatResultWithContext } from '../protocol/workspace';
+import { connectionLostMessage, RestartPolicy } from './server-status';
 
 export class ServerConnection implements vscode.Disposable {
   private client: LanguageClient | undefined;
@@ -97,7 +102,7 @@ export class ServerConnection implements vscode.Disposable {
     };
     const client = new LanguageClient('qwenLocal', 'Qwen Local', serverOptions, clientOptions);
     this.client = client;
-    client.onNotification(Methods.status, (status: StatusParams) => {
+    client.onNotification(new NotificationType<StatusParams>(ServerNotifications.status.method), (status) => {
       if (status.state === 'error') this.log.error(`The language server reports: ${status.message ?? 'an error'}`);
       this.statusEmitter.fire(status);
     });
@@ -109,7 +114,7 @@ export class ServerConnection implements vscode.Disposable {
     this.stopping = false;
     try {
       await client.start();
-      const status = await client.sendRequest<StatusParams>(Methods.getStatus, {});
+      const status = await client.sendRequest(new RequestType<unknown, StatusParams, void>(Requests.getStatus.method), {});
       this.statusEmitter.fire(status);
     } catch (e) {
       const message = `The language server did not start: ${(e as Error).message}`;
@@ -167,17 +172,20 @@ export class ServerConnection implements vscode.Disposable {
   }
 
   /** A request to the server; rejects with a clear error when it is not running. */
-  async request<R>(method: string, params: unknown, token?: vscode.CancellationToken): Promise<R> {
+  async request<P, R>(type: TypedRequest<P, R>, params: RequestParam<P>, token?: vscode.CancellationToken): Promise<R> {
     const client = this.client;
     if (!client || client.state !== State.Running) {
       throw new Error('The Qwen Local language server is not running (see Qwen Local: Show Logs).');
     }
-    return token ? client.sendRequest<R>(method, params, token) : client.sendRequest<R>(method, params);
+    const lspType = new RequestType<P, R, void>(type.method);
+    return token ? client.sendRequest(lspType, params, token) : client.sendRequest(lspType, params);
   }
 
-  notify(method: string, params: unknown): void {
+  notify<P>(type: TypedNotification<P>, params: RequestParam<P>): void {
     if (!this.client || !this.running) return;
-    void this.client.sendNotification(method, params).catch((e: Error) => this.log.warn(`${method}: ${e.message}`));
+    void this.client
+      .sendNotification(new NotificationType<P>(type.method), params)
+      .catch((e: Error) => this.log.warn(`${type.method}: ${e.message}`));
   }
 
   /** Listens for $/progress values on one token (streamed chat text). */
@@ -191,10 +199,10 @@ export class ServerConnection implements vscode.Disposable {
    * with it, and forwards each text delta. Cancelling `token` cancels the request on the server.
    */
   async chat(
-    params: Omit<ChatParams, 'partialResultToken'>,
+    params: Omit<ChatParamsWithContext, 'partialResultToken'>,
     onDelta: (text: string) => void,
     token: vscode.CancellationToken,
-  ): Promise<ChatResult> {
+  ): Promise<ChatResultWithContext> {
     const partialResultToken = `qwen-chat-${randomUUID()}`;
     let streamed = '';
     const listener = this.onProgress<ChatProgress>(partialResultToken, (value) => {
@@ -203,7 +211,7 @@ export class ServerConnection implements vscode.Disposable {
       onDelta(value.delta);
     });
     try {
-      const result = await this.request<ChatResult>(Methods.chat, { ...params, partialResultToken }, token);
+      const result = await this.request(Requests.chat, { ...params, partialResultToken }, token);
       // A server that does not stream (or whose last progress raced the response) still returns
       // the whole text; forward whatever the deltas missed so the caller ends up complete.
       if (typeof result?.text === 'string' && result.text.startsWith(streamed) && result.text.length > streamed.length) {
@@ -216,7 +224,7 @@ export class ServerConnection implements vscode.Disposable {
       const lost = token.isCancellationRequested ? undefined : connectionLostMessage(e, this.stopping);
       if (lost) {
         this.log.warn(`A chat request lost its language server after ${streamed.length} characters.`);
-        throw new Error(lost);
+        throw new Error(lost, { cause: e });
       }
       throw e;
     } finally {

@@ -3,6 +3,8 @@
 // (debounce, disabled languages) are read here too so no other file touches the configuration API.
 import * as vscode from 'vscode';
 import type { ServerSettings } from '../protocol';
+import { defaultSettings, mergeSettings } from '../protocol/settings-merge';
+import { clampSetting, settingsTable } from '../protocol/settings-table';
 
 export const section = 'qwenLocal';
 
@@ -13,51 +15,32 @@ export interface ExtensionSettings {
   disabledLanguages: Set<string>;
 }
 
-// Prompt-shape values the server needs but users rarely should tune; they follow the measurements
-// in the project notes (256 lines before the cursor, 64 after, a 1.5k-token FIM budget).
-const completionPromptDefaults = {
-  prefixLines: 256,
-  suffixLines: 64,
-  contextTokens: 1536,
-  timeBudgetMs: 2000,
-  shortContextTokens: 384,
-};
-
-function num(config: vscode.WorkspaceConfiguration, key: string, fallback: number, min: number, max: number): number {
-  const value = config.get<number>(key, fallback);
-  if (typeof value !== 'number' || !Number.isFinite(value)) return fallback;
-  return Math.min(max, Math.max(min, value));
-}
-
 export function readSettings(): ExtensionSettings {
   const c = vscode.workspace.getConfiguration(section);
-  const device = c.get<string>('device', 'auto');
-  const server: ServerSettings = {
-    modelPath: c.get<string>('modelPath', '').trim(),
-    device: device === 'cpu' || device === 'cuda' ? device : 'auto',
-    threads: Math.round(num(c, 'threads', 0, 0, 256)),
-    contextSize: Math.round(num(c, 'contextSize', 8192, 512, 131072)),
+  // The same merge the server applies, over the table's defaults: a mistyped value falls back to
+  // the default and a number out of range is clamped, exactly as the server would treat it.
+  const { tuning: _serverOnly, ...server } = mergeSettings(defaultSettings, {
+    modelPath: c.get('modelPath'),
+    device: c.get('device'),
+    threads: c.get('threads'),
+    contextSize: c.get('contextSize'),
     completion: {
-      enabled: c.get<boolean>('completion.enabled', true),
-      maxTokens: Math.round(num(c, 'completion.maxTokens', 128, 1, 1024)),
-      maxLines: Math.round(num(c, 'completion.maxLines', 12, 1, 200)),
-      temperature: num(c, 'completion.temperature', 0, 0, 2),
-      warmup: c.get<boolean>('completion.warmup', true),
-      prefetch: c.get<boolean>('completion.prefetch', true),
-      ...completionPromptDefaults,
+      enabled: c.get('completion.enabled'),
+      maxTokens: c.get('completion.maxTokens'),
+      maxLines: c.get('completion.maxLines'),
+      temperature: c.get('completion.temperature'),
+      warmup: c.get('completion.warmup'),
+      prefetch: c.get('completion.prefetch'),
     },
-    chat: {
-      maxTokens: Math.round(num(c, 'chat.maxTokens', 1024, 16, 8192)),
-      temperature: num(c, 'chat.temperature', 0.7, 0, 2),
-      topP: 0.8,
-    },
-    remoteUrl: c.get<string>('remoteUrl', '').trim(),
-  };
-  const disabled = c.get<unknown>('completion.disabledLanguages', []);
+    chat: { maxTokens: c.get('chat.maxTokens'), temperature: c.get('chat.temperature') },
+    remoteUrl: c.get('remoteUrl'),
+  });
+  const debounce = settingsTable['completion.debounceMs'];
+  const disabled = c.get<unknown>('completion.disabledLanguages', settingsTable['completion.disabledLanguages'].default);
   return {
     server,
     completionEnabled: server.completion.enabled,
-    debounceMs: Math.round(num(c, 'completion.debounceMs', 0, 0, 2000)),
+    debounceMs: clampSetting('completion.debounceMs', c.get('completion.debounceMs'), debounce.default),
     disabledLanguages: new Set(Array.isArray(disabled) ? disabled.filter((x): x is string => typeof x === 'string') : []),
   };
 }

@@ -3,22 +3,22 @@
 // model configured, and a native crash cannot take the editor down.
 import * as vscode from 'vscode';
 import type { StatusParams } from '../protocol';
-import { WorkspaceMethods } from '../protocol/workspace';
+import { ClientNotifications } from '../protocol/messages';
 import { Actions } from './actions';
-import { ApplyAll } from './applyAll';
-import { ChatViewProvider } from './chatViewProvider';
+import { ApplyAll } from './apply-all';
+import { ChatViewProvider } from './chat-view-provider';
 import { ServerConnection } from './client';
 import { ExtensionSettings, readSettings, section, updateSetting } from './config';
-import { ContextTracker } from './contextTracker';
-import { QwenInlineCompletionProvider, suggestionAcceptedCommand } from './completionProvider';
-import { AcceptedPrefetch } from './acceptedPrefetch';
-import { WarmupTrigger } from './warmupTrigger';
-import { DebouncePolicy } from './debouncePolicy';
-import { DiffPreview } from './diffPreview';
-import { trackLastEditor } from './editorContext';
-import { pickModel } from './modelPicker';
-import { ModelManager } from './models/modelManager';
-import { StatusBar } from './statusBar';
+import { ContextTracker } from './context-tracker';
+import { QwenInlineCompletionProvider, suggestionAcceptedCommand } from './completion-provider';
+import { AcceptedPrefetch } from './accepted-prefetch';
+import { WarmupTrigger } from './warmup-trigger';
+import { DebouncePolicy } from './debounce-policy';
+import { DiffPreview } from './diff-preview';
+import { trackLastEditor } from './editor-context';
+import { pickModel } from './model-picker';
+import { ModelManager } from './models/model-manager';
+import { StatusBar } from './status-bar';
 
 let connection: ServerConnection | undefined;
 
@@ -108,7 +108,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
 function sendIndexSettings(server: ServerConnection): void {
   const filesExclude = vscode.workspace.getConfiguration('files').get<Record<string, unknown>>('exclude') ?? {};
-  server.notify(WorkspaceMethods.indexSettings, { filesExclude });
+  server.notify(ClientNotifications.indexSettings, { filesExclude });
 }
 
 /** The one-line status at the top of the chat view. */

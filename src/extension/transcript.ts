@@ -26,7 +26,7 @@ const escapedHeadingPattern = /^\\(\\*## (?:User|Assistant|System)[ \t]*)$/;
 export function transcriptTitle(messages: TranscriptMessage[]): string {
   const first = messages.find((m) => m.role === 'user')?.text ?? 'Chat';
   const line = first.split('\n').find((l) => l.trim() !== '') ?? 'Chat';
-  const clean = line.replace(/[`*_#>\[\]]/g, '').trim();
+  const clean = line.replace(/[`*_#>[\]]/g, '').trim();
   return clean.length > 60 ? `${clean.slice(0, 57)}...` : clean || 'Chat';
 }
 

@@ -17,6 +17,7 @@ import { createHash, Hash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { checkUrlAllowed, DownloadError, fetchFollowingRedirects, parseContentRange } from './http-fetch';
+import { abortError } from '../common/abort-error';
 import { ProgressMeter } from './progress';
 
 export { DownloadError } from './http-fetch';
@@ -108,16 +109,14 @@ async function hashFile(file: string, hash: Hash, signal?: AbortSignal): Promise
   for await (const chunk of stream) {
     if (signal?.aborted) {
       stream.destroy();
-      throw abortError(file);
+      throw cancelledError(file);
     }
     hash.update(chunk as Buffer);
   }
 }
 
-function abortError(partPath: string): Error {
-  const e = new Error(`download cancelled; the partial file is kept for resuming: ${partPath}`);
-  e.name = 'AbortError';
-  return e;
+function cancelledError(partPath: string): Error {
+  return abortError(`download cancelled; the partial file is kept for resuming: ${partPath}`);
 }
 
 function strictSize(spec: DownloadSpec): number | null {
@@ -185,7 +184,7 @@ export async function downloadModel(spec: DownloadSpec, destDir: string, opts: D
     signal: opts.signal,
     maxRedirects: opts.maxRedirects ?? 5,
   }).catch((e: unknown) => {
-    if (opts.signal?.aborted) throw abortError(partPath);
+    if (opts.signal?.aborted) throw cancelledError(partPath);
     throw e;
   });
 
@@ -245,7 +244,7 @@ export async function downloadModel(spec: DownloadSpec, destDir: string, opts: D
         meter.update(bytes);
       }
     } catch (e) {
-      if (opts.signal?.aborted) throw abortError(partPath);
+      if (opts.signal?.aborted) throw cancelledError(partPath);
       if (e instanceof DownloadError) throw e;
       throw new DownloadError(
         `download of ${spec.url} was interrupted after ${bytes} bytes (${(e as Error).message}); run it again to resume from ${partPath}`,

@@ -60,7 +60,7 @@ export function parseNvidiaSmi(stdout: string): GpuInfo[] {
 /** Reads RAM and CPU from `os`, and GPU memory from nvidia-smi when it exists (absence is not an error). */
 export async function probeMachine(opts: { exec?: ExecFn; timeoutMs?: number } = {}): Promise<MachineInfo> {
   const exec = opts.exec ?? defaultExec;
-  let gpus: GpuInfo[] = [];
+  let gpus: GpuInfo[];
   try {
     const out = await exec('nvidia-smi', ['--query-gpu=name,memory.total,memory.free', '--format=csv,noheader,nounits'], opts.timeoutMs ?? 3000);
     gpus = parseNvidiaSmi(out);

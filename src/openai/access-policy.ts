@@ -99,6 +99,7 @@ export function checkBindSecurity(host: string, hasApiKey: boolean, insecureNoAu
 /** Checks an API key's shape: it travels in a header, so no whitespace or control characters. */
 export function checkApiKeyShape(key: string): void {
   if (key.length === 0) throw new Error('the API key is empty');
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what it looks for
   if (/[\s\x00-\x1f\x7f]/.test(key)) throw new Error('the API key must not contain spaces or control characters');
 }
 
@@ -164,7 +165,7 @@ export class AccessPolicy {
    */
   checkOrigin(header: string | undefined): string | null {
     if (header === undefined) return null;
-    let origin: string | null = null;
+    let origin: string | null;
     try {
       origin = normalizeOrigin(header);
     } catch {

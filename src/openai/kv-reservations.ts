@@ -7,7 +7,7 @@
 // a later request never overtakes an earlier one that is still waiting.
 import { commonPrefixLength } from '../engine/generate';
 import type { Slot, SlotPool } from '../server/cache/slot-pool';
-import { abortError } from '../server/scheduler/abort';
+import { abortError } from '../common/abort-error';
 import { ApiError } from './errors';
 
 export type RequestKind = 'completion' | 'chat';

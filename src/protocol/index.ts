@@ -176,7 +176,7 @@ export interface CompletionContextParams {
 
 /**
  * Server-only tuning that the extension need not send (all optional; defaults in
- * src/server/settings.ts). `reusePrefix: false` turns KV prefix reuse off (for benchmarks).
+ * src/protocol/settings-table.ts). `reusePrefix: false` turns KV prefix reuse off (for benchmarks).
  */
 export interface ServerTuning {
   reusePrefix?: boolean;

@@ -1,4 +1,4 @@
-// Messages between the extension host (src/extension/chatViewProvider.ts) and the chat webview
+// Messages between the extension host (src/extension/chat-view-provider.ts) and the chat webview
 // (webview/chat.ts), typed once here as two maps from message type to payload. Both sides derive
 // their message unions from these maps, so adding a field or a message type is checked at compile
 // time in both directions. This file imports nothing: the webview bundle includes it as-is.
@@ -84,7 +84,7 @@ export interface HostToWebview {
   replyContext: { id: string; sources: SourceLink[]; notices: string[]; applyFiles: string[] };
 }
 
-/** Webview -> host. Every one is validated by the host before it acts (src/extension/webviewMessages.ts). */
+/** Webview -> host. Every one is validated by the host before it acts (src/extension/webview-messages.ts). */
 export interface WebviewToHost {
   ready: NoFields;
   send: { text: string; includeContext: boolean };

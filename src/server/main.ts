@@ -21,18 +21,8 @@ import {
   TextDocumentSyncKind,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import {
-  ChatProgress,
-  CompletionContextParams,
-  DebugMethods,
-  DebugStatsParams,
-  Methods,
-  PrefetchCompletionParams,
-  ServerMethods,
-  StatusParams,
-  TokenizeParams,
-  WarmCompletionParams,
-} from '../protocol';
+import { ChatProgress, StatusParams } from '../protocol';
+import { ClientNotifications, Requests, ServerNotifications } from '../protocol/messages';
 import { collectDebugStats } from './debug-stats';
 import { ChatService } from './chat/chat-service';
 import { CompletionService } from './completion/completion-service';
@@ -43,8 +33,8 @@ import { EngineScheduler } from './scheduler/engine-scheduler';
 import { defaultSettings, EffectiveSettings, mergeSettings, needsReload } from './settings';
 import { WorkspacePaths } from './workspace-paths';
 import type { DeviceSetting } from '../engine/api';
-import { IndexSettingsParams, WorkspaceFilesParams, WorkspaceMethods, WorkspaceSearchParams } from '../protocol/workspace';
 import { IndexService } from './workspace-index/index-service';
+import { notify, onNotification, onRequest } from './typed-connection';
 
 export interface StartServerOptions {
   /** 'stdio' or 'ipc'; left out, vscode-languageserver picks from argv (--stdio, --node-ipc). */
@@ -86,7 +76,7 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
   const host = new ModelHost(
     () => (engine ??= defaultEngine()),
     scheduler,
-    (status: StatusParams) => void connection.sendNotification(Methods.status, status).catch(() => undefined),
+    (status: StatusParams) => notify(connection, ServerNotifications.status, status),
     (message) => connection.console.log(message),
   );
   const openDocuments = () =>
@@ -102,7 +92,7 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
   });
   // The workspace index for @workspace questions: built in the background, never leaves this process.
   const workspaceIndex = new IndexService({
-    notify: (status) => void connection.sendNotification(WorkspaceMethods.indexStatus, status).catch(() => undefined),
+    notify: (status) => notify(connection, ServerNotifications.indexStatus, status),
     startProgress: async (title) => {
       if (!workDoneProgress) return undefined;
       const progress = await connection.window.createWorkDoneProgress();
@@ -161,14 +151,14 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
     const type = (t: FileChangeType) => (t === FileChangeType.Created ? 'created' : t === FileChangeType.Deleted ? 'deleted' : 'changed');
     void workspaceIndex.onFilesChanged(params.changes.map((c) => ({ uri: c.uri, type: type(c.type) })));
   });
-  connection.onNotification(WorkspaceMethods.indexSettings, (params: IndexSettingsParams) => workspaceIndex.applySettings(params));
-  connection.onRequest(WorkspaceMethods.indexStatus, () => workspaceIndex.status);
-  connection.onRequest(WorkspaceMethods.files, (params: WorkspaceFilesParams) => {
+  onNotification(connection, ClientNotifications.indexSettings, (params) => workspaceIndex.applySettings(params));
+  onRequest(connection, Requests.indexStatus, () => workspaceIndex.status);
+  onRequest(connection, Requests.workspaceFiles, (params) => {
     if (!params || typeof params.query !== 'string') throw invalidParams('qwen/workspaceFiles: params.query must be a string');
     const limit = Number.isInteger(params.limit) && params.limit! > 0 ? Math.min(params.limit!, 200) : 50;
     return workspaceIndex.files(params.query, limit);
   });
-  connection.onRequest(WorkspaceMethods.search, async (params: WorkspaceSearchParams) => {
+  onRequest(connection, Requests.workspaceSearch, async (params) => {
     if (!params || typeof params.query !== 'string') throw invalidParams('qwen/workspaceSearch: params.query must be a string');
     const limit = Number.isInteger(params.limit) && params.limit! > 0 ? Math.min(params.limit!, 200) : 20;
     await workspaceIndex.settled();
@@ -185,15 +175,15 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
 
   connection.languages.inlineCompletion.on((params, token) => completions.complete(params, token));
   // A chat is foreground work from its arrival to its answer, also between its decode steps.
-  connection.onRequest(Methods.chat, (params, token) => scheduler.whileForeground(() => chat.chat(params as never, token)));
-  connection.onNotification(Methods.warmCompletion, (params: WarmCompletionParams) => completions.warm(params));
-  connection.onRequest(Methods.prefetchCompletion, (params: PrefetchCompletionParams, token) => completions.prefetch(params, token));
-  connection.onRequest(Methods.getStatus, () => host.getStatus());
-  connection.onRequest(ServerMethods.lastCompletionStats, () => completions.lastStats);
-  connection.onRequest(DebugMethods.debugStats, (params: DebugStatsParams | undefined) =>
+  onRequest(connection, Requests.chat, (params, token) => scheduler.whileForeground(() => chat.chat(params, token)));
+  onNotification(connection, ClientNotifications.warmCompletion, (params) => completions.warm(params));
+  onRequest(connection, Requests.prefetchCompletion, (params, token) => completions.prefetch(params, token));
+  onRequest(connection, Requests.getStatus, () => host.getStatus());
+  onRequest(connection, Requests.lastCompletionStats, () => completions.lastStats);
+  onRequest(connection, Requests.debugStats, (params) =>
     collectDebugStats(host, completions, chat, params),
   );
-  connection.onRequest(Methods.tokenize, async (params: TokenizeParams) => {
+  onRequest(connection, Requests.tokenize, async (params) => {
     if (!params || typeof params.text !== 'string') throw invalidParams('qwen/tokenize: params.text must be a string');
     const { model } = await host.require();
     try {
@@ -202,7 +192,7 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
       throw asResponseError(e, 'Tokenizing');
     }
   });
-  connection.onNotification(Methods.completionContext, (params: CompletionContextParams) => context.set(params));
+  onNotification(connection, ClientNotifications.completionContext, (params) => context.set(params));
 
   const closed = new Promise<void>((resolve) => {
     connection.onExit(() => {

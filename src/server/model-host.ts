@@ -26,6 +26,7 @@ export interface EngineModule {
 
 export function defaultEngine(): EngineModule {
   // Loaded on first use: the native addon is only needed once a model is.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const engine = require('../engine') as typeof import('../engine');
   return { loadModel: engine.loadModel, generate: engine.generate, renderChatPrompt: engine.renderChatPrompt };
 }

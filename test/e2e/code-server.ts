@@ -105,7 +105,7 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
     });
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`code-server --install-extension ${opts.vsix} failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+    throw new Error(`code-server --install-extension ${opts.vsix} failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`, { cause: e });
   }
   const installed = fs.readdirSync(extensions).filter((d) => d.startsWith(opts.extensionFolderPrefix));
   if (installed.length !== 1) {

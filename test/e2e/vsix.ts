@@ -51,6 +51,7 @@ interface Yauzl { open(file: string, opts: { lazyEntries: boolean }, cb: (err: E
 
 function yauzl(): Yauzl {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a package is inspected
     return require('yauzl') as Yauzl;
   } catch {
     throw new Error('the zip reader "yauzl" is missing from node_modules (it comes with @vscode/vsce): run npm install');

@@ -43,6 +43,7 @@ function fingerprint(quantized: boolean): string {
   for (const m of modules) h.update(fs.readFileSync(require.resolve(m)));
   if (quantized) {
     // The addon does the rounding; its identity is its size and modification time.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a model must be made
     const { nativeAddonPath } = require('../../src/engine/native') as typeof import('../../src/engine/native');
     const addon = nativeAddonPath();
     const st = fs.existsSync(addon) ? fs.statSync(addon) : undefined;
@@ -79,7 +80,7 @@ async function withLock<T>(lockDir: string, timeoutMs: number, make: () => T | P
         fs.rmSync(lockDir, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${lockDir}`);
+      if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${lockDir}`, { cause: e });
       await sleep(500);
     }
   }
@@ -120,9 +121,11 @@ export async function getTestModel(shape: TestShape, type: string, opts: { seed?
     const tmp = `${file}.tmp-${process.pid}`;
     try {
       if (base) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a model must be made
         const { quantizeModel } = require('../../src/engine/quantize') as typeof import('../../src/engine/quantize');
         quantizeModel(base, tmp, upper);
       } else {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a model must be made
         const gen = require('../../scripts/make-synthetic-model') as SyntheticModule;
         gen.writeSyntheticModel({ shape, type: upper.toLowerCase(), seed, out: tmp });
       }

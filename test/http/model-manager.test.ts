@@ -1,4 +1,4 @@
-// The extension's model manager (src/extension/models/modelManager.ts) with a fake `vscode` and a
+// The extension's model manager (src/extension/models/model-manager.ts) with a fake `vscode` and a
 // real HTTP mirror on 127.0.0.1 (QWEN_LOCAL_MODEL_MIRROR) serving a synthetic model file: the
 // notification's progress text and bar, cancel then resume, a corrupted file, a missing file, the
 // quick pick, and the model path being set only after a verified download.
@@ -85,7 +85,7 @@ describe('models: the extension model manager (fake vscode, loopback mirror)', f
   let uninstall: () => void;
   let mirror: Mirror;
   let storage: string;
-  let manager: import('../../src/extension/models/modelManager').ModelManager;
+  let manager: import('../../src/extension/models/model-manager').ModelManager;
   const logLines: string[] = [];
   const log = { info: (m: string) => logLines.push(m), warn: (m: string) => logLines.push(m), error: (m: string) => logLines.push(m) };
 
@@ -104,7 +104,7 @@ describe('models: the extension model manager (fake vscode, loopback mirror)', f
     fake.reports.length = 0;
     fake.onReport = () => undefined;
     // Loaded after the fake is installed: it imports 'vscode'.
-    const { ModelManager } = await import('../../src/extension/models/modelManager');
+    const { ModelManager } = await import('../../src/extension/models/model-manager.js');
     manager = new ModelManager(storage, log as never);
   });
   afterEach(async () => {

@@ -29,7 +29,7 @@ function raw(base: string, method: string, path: string, headers: Record<string,
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        let json: Json | null = null;
+        let json: Json | null;
         try {
           json = text ? (JSON.parse(text) as Json) : null;
         } catch {

@@ -6,7 +6,6 @@
 // dynamic import (tsc would turn a plain `import()` into `require()`, which cannot load it).
 import type * as Nlc from 'node-llama-cpp';
 
-// eslint-disable-next-line @typescript-eslint/no-implied-eval
 const importEsm = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<unknown>;
 
 let nlcModule: typeof Nlc | null = null;

@@ -14,8 +14,8 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Browser, chromium, Page } from 'playwright-core';
-import { chatHtml } from '../../src/extension/chatHtml';
-import { validateWebviewMessage } from '../../src/extension/webviewMessages';
+import { chatHtml } from '../../src/extension/chat-html';
+import { validateWebviewMessage } from '../../src/extension/webview-messages';
 import { HostMessage, WebviewLimits } from '../../src/protocol/webview';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');

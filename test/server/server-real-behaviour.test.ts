@@ -24,8 +24,6 @@ const MAIN_TEXT = ['import { clamp } from "./util";', '', 'export function perce
 const docText = (name: string): string =>
   [`// Module ${name}: helpers for the ${name} feature.`, `export const ${name}Name = "${name}";`, `export function ${name}Size(n: number): number {`, '  return n * 2;', '}', '', ''].join('\n');
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 function statsOf(result: Awaited<ReturnType<LspTestClient['complete']>>): CompletionStats | undefined {
   return items(result)[0]?.qwenStats;
 }

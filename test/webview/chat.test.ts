@@ -1,5 +1,5 @@
 // The chat webview in headless Chromium: the bundled page (dist/webview/chat.js + chat.css) in the
-// exact HTML and Content Security Policy the extension serves (src/extension/chatHtml.ts), with a
+// exact HTML and Content Security Policy the extension serves (src/extension/chat-html.ts), with a
 // stub acquireVsCodeApi that records what the page posts. The page is served from a fake origin
 // through request interception, so nothing touches the network.
 import * as assert from 'assert';
@@ -7,7 +7,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Browser, chromium, Page } from 'playwright-core';
-import { chatHtml } from '../../src/extension/chatHtml';
+import { chatHtml } from '../../src/extension/chat-html';
 import type { HostMessage, WebviewMessage } from '../../src/protocol/webview';
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');

@@ -35,12 +35,12 @@ function readJson(path: string): Record<string, unknown> {
   try {
     text = fs.readFileSync(path, 'utf8');
   } catch (e) {
-    throw new Error(`${path}: cannot read (${(e as Error).message})`);
+    throw new Error(`${path}: cannot read (${(e as Error).message})`, { cause: e });
   }
   try {
     return JSON.parse(text) as Record<string, unknown>;
   } catch (e) {
-    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`, { cause: e });
   }
 }
 

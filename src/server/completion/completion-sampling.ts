@@ -7,6 +7,7 @@
 // plain sampling with the top-k / top-p cut below, and no speculation: a draft checked against an
 // argmax says nothing about a sampled token.
 import type { GenerateOptions } from '../../engine/api';
+import { settingsTable } from '../../protocol/settings-table';
 
 /** Top-k and top-p cut applied when completions are sampled (temperature above 0). */
 export const COMPLETION_TOP_K = 40;
@@ -17,7 +18,7 @@ export const COMPLETION_TOP_P = 0.95;
  * (bench/verify-cost.ts) and on how often the lookup guesses right. The draft length adapts
  * downwards when guesses are rejected.
  */
-export const COMPLETION_MAX_DRAFT = 8;
+export const COMPLETION_MAX_DRAFT: number = settingsTable['tuning.speculativeDraft'].default;
 
 /**
  * The generate() options that decide sampling for a completion at `temperature`, with drafts of

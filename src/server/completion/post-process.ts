@@ -9,7 +9,11 @@
 //  - remove what the document already has right after the cursor: the rest of the current line,
 //    or the first lines of the suffix when the completion ends by repeating them;
 //  - drop a completion that only repeats the line above the cursor;
-//  - trim trailing whitespace on every line, keep leading indentation.
+//  - trim trailing whitespace on every line, keep leading indentation;
+//  - then the habits users complain about: the same line emitted over and over (a model stuck in
+//    a loop), code repeated from below the cursor followed by more, a closing bracket doubled with
+//    the one already right of the cursor, and more lines (blank ones included) than maxLines.
+// The extension shows what this returns as is; it keeps only the choice of when to ask.
 
 export interface CursorContext {
   /** Text of the cursor's line left of the cursor. */
@@ -122,5 +126,58 @@ export function postProcessCompletion(raw: string, ctx: CursorContext): string {
   // A completion that only re-types the line above is noise.
   const firstLine = (ctx.linePrefix + text.split('\n')[0]).trim();
   if (!text.includes('\n') && ctx.lineAbove.trim().length > 0 && firstLine === ctx.lineAbove.trim()) return '';
+  return cleanUpHabits(text, ctx);
+}
+
+/** The last pass: loops, an echoed suffix, a doubled closer, the line limit, trailing blanks. */
+function cleanUpHabits(text: string, ctx: CursorContext): string {
+  let lines = cutRepeats(text.split('\n'), 3);
+  lines = cutEchoedSuffix(lines, ctx.nextLines);
+  if (lines.length > ctx.maxLines) lines = lines.slice(0, ctx.maxLines);
+  // Trailing blank lines only push the following code down.
+  while (lines.length > 1 && lines[lines.length - 1].trim() === '') lines.pop();
+  const out = dropDoubledCloser(lines.join('\n'), ctx.lineSuffix);
+  if (out.trim() === '') return '';
+  return out.replace(/[ \t]+$/, '');
+}
+
+/** Stops at the `limit`-th consecutive repetition of a non-blank line (a model stuck in a loop). */
+export function cutRepeats(lines: string[], limit: number): string[] {
+  let run = 1;
+  for (let i = 1; i < lines.length; i++) {
+    run = lines[i].trim() !== '' && lines[i] === lines[i - 1] ? run + 1 : 1;
+    if (run >= limit) return lines.slice(0, i - run + 2);
+  }
+  return lines;
+}
+
+/**
+ * Cuts the completion where it starts repeating the lines after the cursor's line, even when it
+ * goes on past them: with FIM the model sometimes "completes" the gap and then writes the suffix
+ * again. The first completion line continues the cursor line and is never cut.
+ */
+export function cutEchoedSuffix(lines: string[], nextLines: string): string[] {
+  const after = nextLines.split('\n').filter((l) => l.trim() !== '');
+  if (after.length === 0 || lines.length < 2) return lines;
+  for (let i = 1; i < lines.length; i++) {
+    if (lines[i].trim() === '' || lines[i].trim() !== after[0].trim()) continue;
+    const rest = lines.slice(i).filter((l) => l.trim() !== '');
+    const n = Math.min(rest.length, after.length);
+    let same = true;
+    for (let k = 0; k < n && same; k++) same = rest[k].trim() === after[k].trim();
+    if (same) return lines.slice(0, i);
+  }
+  return lines;
+}
+
+/**
+ * If the rest of the cursor line is only closing characters (`)`, `);`, `]`) and a one-line
+ * completion ends with them as well, drops them so they are not doubled on accept.
+ */
+export function dropDoubledCloser(text: string, lineSuffix: string): string {
+  const restOfLine = lineSuffix.trim();
+  if (restOfLine === '' || !/^[)\]}>"'`;,]+$/.test(restOfLine)) return text;
+  const trimmed = text.replace(/[ \t]+$/, '');
+  if (!trimmed.includes('\n') && trimmed.endsWith(restOfLine)) return trimmed.slice(0, -restOfLine.length);
   return text;
 }

@@ -185,7 +185,7 @@ export class OpenAICompatibleClient {
     } catch (e) {
       if (effective.aborted) throw e;
       const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(`cannot reach the remote server at ${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+      throw new Error(`cannot reach the remote server at ${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`, { cause: e });
     }
     if (!res.ok) {
       let message = `${res.status} ${res.statusText}`;

@@ -8,16 +8,7 @@ export const AbortReasons = {
   timeBudget: 'time budget',
 } as const;
 
-/** An Error named 'AbortError', as the engine and fetch() use for aborted work. */
-export function abortError(message = 'The operation was aborted'): Error {
-  const err = new Error(message);
-  err.name = 'AbortError';
-  return err;
-}
-
-export function isAbortError(e: unknown): boolean {
-  return e instanceof Error && e.name === 'AbortError';
-}
+export { abortError, isAbortError } from '../../common/abort-error';
 
 /**
  * One AbortController fed by several sources (LSP cancellation, a newer request, a time budget).
