@@ -73,7 +73,10 @@ function summarize(reuse: boolean, every: number, samples: KeystrokeSample[]): S
     meanEvaluatedTokens: mean(samples.map((s) => s.evaluatedTokens)),
     meanCachedTokens: mean(samples.map((s) => s.cachedTokens)),
     meanPromptTokens: mean(samples.map((s) => s.promptTokens)),
-    p50PrefillMs: quantile(samples.map((s) => s.prefillMs), 0.5),
+    p50PrefillMs: quantile(
+      samples.map((s) => s.prefillMs),
+      0.5,
+    ),
     meanGeneratedTokens: mean(samples.map((s) => s.generatedTokens)),
     samples,
   };
@@ -160,6 +163,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.stack ?? e.message : String(e));
+  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
   process.exit(1);
 });

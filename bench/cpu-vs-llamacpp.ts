@@ -35,14 +35,25 @@ import { measureLlamaBenchNative, referenceBuild, type ReferenceBuild } from './
 import { median, runJsonChild } from './lib/run-json-child';
 
 interface Options {
-  shapes: TestShape[]; types: string[]; reps: number; prefill: number; decode: number; threads: number; quick: boolean;
-  llamaBench?: string; modelDir?: string; batches: number[]; out: string;
+  shapes: TestShape[];
+  types: string[];
+  reps: number;
+  prefill: number;
+  decode: number;
+  threads: number;
+  quick: boolean;
+  llamaBench?: string;
+  modelDir?: string;
+  batches: number[];
+  out: string;
   /** Also measure node-llama-cpp's prebuilt binary (off with --no-node-llama-cpp when llama-bench runs). */
   nodeLlamaCpp: boolean;
 }
 
 interface Sample {
-  prefill: number; decode: number; peakRss: number;
+  prefill: number;
+  decode: number;
+  peakRss: number;
   /** t/s per small batch size; absent for node-llama-cpp, which measures only pp and tg. */
   small?: Record<number, number>;
   /** Load to the first token's logits, ms (ours and node-llama-cpp; llama-bench does not time it). */
@@ -54,7 +65,12 @@ interface OurBenchJson {
   peakRssBytes: number;
   loadToFirstTokenMs: number;
 }
-interface LlamaBenchJson { prefillTokPerSec: number; decodeTokPerSec: number; peakRssBytes: number; loadToFirstTokenMs: number }
+interface LlamaBenchJson {
+  prefillTokPerSec: number;
+  decodeTokPerSec: number;
+  peakRssBytes: number;
+  loadToFirstTokenMs: number;
+}
 
 function parseOptions(argv: string[]): Options {
   const quick = argv.includes('--quick');
@@ -69,7 +85,11 @@ function parseOptions(argv: string[]): Options {
     if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got ${v}`);
     return n;
   };
-  const list = (flag: string, fallback: string[]): string[] => value(flag)?.split(',').map((s) => s.trim()).filter(Boolean) ?? fallback;
+  const list = (flag: string, fallback: string[]): string[] =>
+    value(flag)
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ?? fallback;
   const batchList = value('--batches') === 'none' ? [] : list('--batches', quick ? ['8'] : ['8', '16', '32', '64', '128']);
   const batches = batchList.map((b) => {
     const n = Number(b);
@@ -100,8 +120,11 @@ const TIMEOUT_MS = 20 * 60 * 1000;
 async function measureOurs(file: string, o: Options): Promise<Sample> {
   const cli = path.join(repoRoot(), 'bin', 'qwen-local.js');
   const prompts = [...new Set([o.prefill, ...o.batches])];
-  const r = await runJsonChild<OurBenchJson>(cli, ['bench', '--model', file, '-p', prompts.join(','), '-n', String(o.decode),
-    '--threads', String(o.threads), '--reps', '1', '--json'], TIMEOUT_MS);
+  const r = await runJsonChild<OurBenchJson>(
+    cli,
+    ['bench', '--model', file, '-p', prompts.join(','), '-n', String(o.decode), '--threads', String(o.threads), '--reps', '1', '--json'],
+    TIMEOUT_MS,
+  );
   const rate = (test: string) => {
     const row = r.results.find((x) => x.test === test);
     if (!row) throw new Error(`qwen-local bench printed no ${test} result`);
@@ -114,15 +137,20 @@ async function measureOurs(file: string, o: Options): Promise<Sample> {
 
 async function measureLlama(file: string, o: Options): Promise<Sample> {
   const child = path.join(__dirname, 'lib', 'llama-cpp-bench-child.js');
-  const r = await runJsonChild<LlamaBenchJson>(child, ['--model', file, '-p', String(o.prefill), '-n', String(o.decode),
-    '--threads', String(o.threads)], TIMEOUT_MS);
+  const r = await runJsonChild<LlamaBenchJson>(
+    child,
+    ['--model', file, '-p', String(o.prefill), '-n', String(o.decode), '--threads', String(o.threads)],
+    TIMEOUT_MS,
+  );
   return { prefill: r.prefillTokPerSec, decode: r.decodeTokPerSec, peakRss: r.peakRssBytes, loadMs: r.loadToFirstTokenMs };
 }
 
 type Engine = 'ours' | 'llama' | 'native';
 
 interface Row {
-  shape: string; type: string; fileBytes: number;
+  shape: string;
+  type: string;
+  fileBytes: number;
   /** Mean bytes one tg step reads (every weight once, the growing KV cache). */
   decodeBytesPerToken: number;
   /** ours: qwen-local; llama: node-llama-cpp (prebuilt); native: llama-bench, when given. */
@@ -131,7 +159,11 @@ interface Row {
 }
 
 function medians(samples: Sample[]): Sample {
-  const m: Sample = { prefill: median(samples.map((s) => s.prefill)), decode: median(samples.map((s) => s.decode)), peakRss: median(samples.map((s) => s.peakRss)) };
+  const m: Sample = {
+    prefill: median(samples.map((s) => s.prefill)),
+    decode: median(samples.map((s) => s.decode)),
+    peakRss: median(samples.map((s) => s.peakRss)),
+  };
   const first = samples[0]?.small;
   if (first) {
     m.small = {};
@@ -143,7 +175,10 @@ function medians(samples: Sample[]): Sample {
 
 /** The 1, 5 and 15 minute load averages: other work on the machine skews both engines. */
 function load(): string {
-  return os.loadavg().map((v) => v.toFixed(2)).join(', ');
+  return os
+    .loadavg()
+    .map((v) => v.toFixed(2))
+    .join(', ');
 }
 
 async function modelFile(shape: TestShape, type: string, o: Options): Promise<string> {
@@ -163,7 +198,14 @@ function cpuSimdFlags(): string {
   try {
     const line = /^flags\s*:(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
     const wanted = /^(sse4_2|avx|avx2|fma|f16c|bmi2|avx_vnni|avx512[a-z_0-9]*)$/;
-    return line.trim().split(/\s+/).filter((f) => wanted.test(f)).sort().join(' ') || 'none of the SIMD flags';
+    return (
+      line
+        .trim()
+        .split(/\s+/)
+        .filter((f) => wanted.test(f))
+        .sort()
+        .join(' ') || 'none of the SIMD flags'
+    );
   } catch {
     return 'unknown (no /proc/cpuinfo)';
   }
@@ -183,7 +225,10 @@ function transparentHugePages(): string {
 /** This machine's read bandwidth with `threads` threads: bench/native/read-bandwidth.cpp, built
  * into build/bench/ when missing or older than its source, best of 1 and 2 streams per thread on
  * huge pages (1 GiB). Undefined, with the reason, when it cannot be built or run. */
-interface ReadBandwidth { gbPerSec?: number; detail: string }
+interface ReadBandwidth {
+  gbPerSec?: number;
+  detail: string;
+}
 function readBandwidth(threads: number): ReadBandwidth {
   const src = path.join(repoRoot(), 'bench', 'native', 'read-bandwidth.cpp');
   const exe = path.join(repoRoot(), 'build', 'bench', 'read-bandwidth');
@@ -206,16 +251,27 @@ function readBandwidth(threads: number): ReadBandwidth {
 }
 
 /** Everything a result file must say about the machine and the reference it was measured against. */
-interface Environment { machine: string; cpuFlags: string; thp: string; reference?: ReferenceBuild; bandwidth: ReadBandwidth }
+interface Environment {
+  machine: string;
+  cpuFlags: string;
+  thp: string;
+  reference?: ReferenceBuild;
+  bandwidth: ReadBandwidth;
+}
 
 function environmentNote(env: Environment): string {
   const ref = env.reference;
   const refLine = ref
     ? `Reference: llama-bench at ${ref.binary}; build record ${ref.buildInfo}` +
-      (ref.commit ? `: llama.cpp ${ref.commit}, CMake ${ref.cmakeFlags?.join(' ')}, ${ref.compiler}, built ${ref.builtAt} on ${ref.cpu} (${ref.cpuFlags})` : '') + '.'
-    : 'Reference: no native llama-bench (build it with bench/build-llama-cpp.sh); llama.cpp is node-llama-cpp\'s prebuilt binary only.';
-  return `Machine: ${env.machine}; CPU SIMD flags: ${env.cpuFlags}; transparent huge pages: ${env.thp}; ` +
-    `read bandwidth (bench/native/read-bandwidth.cpp): ${env.bandwidth.detail}.\n${refLine}`;
+      (ref.commit
+        ? `: llama.cpp ${ref.commit}, CMake ${ref.cmakeFlags?.join(' ')}, ${ref.compiler}, built ${ref.builtAt} on ${ref.cpu} (${ref.cpuFlags})`
+        : '') +
+      '.'
+    : "Reference: no native llama-bench (build it with bench/build-llama-cpp.sh); llama.cpp is node-llama-cpp's prebuilt binary only.";
+  return (
+    `Machine: ${env.machine}; CPU SIMD flags: ${env.cpuFlags}; transparent huge pages: ${env.thp}; ` +
+    `read bandwidth (bench/native/read-bandwidth.cpp): ${env.bandwidth.detail}.\n${refLine}`
+  );
 }
 
 const mib = (b: number) => (b / 2 ** 20).toFixed(0);
@@ -234,26 +290,28 @@ function bestLlama(r: Row, metric: 'prefill' | 'decode'): { value: number; label
 function summaryTable(rows: Row[], o: Options): string {
   const lines = [
     `| model | type | file MiB | pp${o.prefill} ours t/s | pp${o.prefill} llama.cpp t/s | ratio | tg${o.decode} ours t/s | tg${o.decode} llama.cpp t/s | ratio | peak RSS ours MiB |` +
-      (o.nodeLlamaCpp ? ' node-llama-cpp MiB | ratio |' : '') + (o.llamaBench ? ' llama-bench MiB | ratio |' : ''),
+      (o.nodeLlamaCpp ? ' node-llama-cpp MiB | ratio |' : '') +
+      (o.llamaBench ? ' llama-bench MiB | ratio |' : ''),
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|' + (o.nodeLlamaCpp ? '---:|---:|' : '') + (o.llamaBench ? '---:|---:|' : ''),
   ];
   for (const r of rows) {
-    const ours = r.median.ours!, llama = r.median.llama;
-    const pp = bestLlama(r, 'prefill'), tg = bestLlama(r, 'decode');
-    lines.push(`| ${r.shape} | ${r.type} | ${mib(r.fileBytes)} | ${ours.prefill.toFixed(1)} | ${pp.label} | ${(ours.prefill / pp.value).toFixed(2)}x | ` +
-      `${ours.decode.toFixed(1)} | ${tg.label} | ${(ours.decode / tg.value).toFixed(2)}x | ${mib(ours.peakRss)} |` +
-      (llama ? ` ${mib(llama.peakRss)} | ${(ours.peakRss / llama.peakRss).toFixed(2)} |` : '') +
-      (r.median.native ? ` ${mib(r.median.native.peakRss)} | ${(ours.peakRss / r.median.native.peakRss).toFixed(2)} |` : ''));
+    const ours = r.median.ours!,
+      llama = r.median.llama;
+    const pp = bestLlama(r, 'prefill'),
+      tg = bestLlama(r, 'decode');
+    lines.push(
+      `| ${r.shape} | ${r.type} | ${mib(r.fileBytes)} | ${ours.prefill.toFixed(1)} | ${pp.label} | ${(ours.prefill / pp.value).toFixed(2)}x | ` +
+        `${ours.decode.toFixed(1)} | ${tg.label} | ${(ours.decode / tg.value).toFixed(2)}x | ${mib(ours.peakRss)} |` +
+        (llama ? ` ${mib(llama.peakRss)} | ${(ours.peakRss / llama.peakRss).toFixed(2)} |` : '') +
+        (r.median.native ? ` ${mib(r.median.native.peakRss)} | ${(ours.peakRss / r.median.native.peakRss).toFixed(2)} |` : ''),
+    );
   }
   return lines.join('\n');
 }
 
 /** Every engine's medians, for the record. */
 function detailTable(rows: Row[], o: Options): string {
-  const lines = [
-    `| model | type | engine | pp${o.prefill} t/s | tg${o.decode} t/s | peak RSS MiB | runs |`,
-    '|---|---|---|---:|---:|---:|---:|',
-  ];
+  const lines = [`| model | type | engine | pp${o.prefill} t/s | tg${o.decode} t/s | peak RSS MiB | runs |`, '|---|---|---|---:|---:|---:|---:|'];
   const names: Record<Engine, string> = { ours: 'qwen-local', llama: 'node-llama-cpp (prebuilt)', native: 'llama-bench (native build)' };
   for (const r of rows) {
     for (const e of ['ours', 'llama', 'native'] as const) {
@@ -277,10 +335,18 @@ function smallBatchTable(rows: Row[], o: Options): string {
     `|---|---|---|${head.map(() => '---:').join('|')}|${verify ? '---:|' : ''}`,
   ];
   for (const r of rows) {
-    const ours = r.median.ours?.small, ref = r.median.native?.small;
-    if (ours) lines.push(`| ${r.shape} | ${r.type} | qwen-local t/s | ${o.batches.map((n) => ours[n].toFixed(1)).join(' | ')} |${verify ? ` ${v(r.median.ours)} |` : ''}`);
-    if (ref) lines.push(`| ${r.shape} | ${r.type} | llama-bench t/s | ${o.batches.map((n) => ref[n].toFixed(1)).join(' | ')} |${verify ? ` ${v(r.median.native)} |` : ''}`);
-    if (ours && ref) lines.push(`| ${r.shape} | ${r.type} | **ratio** | ${o.batches.map((n) => `${(ours[n] / ref[n]).toFixed(2)}x`).join(' | ')} |${verify ? ' |' : ''}`);
+    const ours = r.median.ours?.small,
+      ref = r.median.native?.small;
+    if (ours)
+      lines.push(
+        `| ${r.shape} | ${r.type} | qwen-local t/s | ${o.batches.map((n) => ours[n].toFixed(1)).join(' | ')} |${verify ? ` ${v(r.median.ours)} |` : ''}`,
+      );
+    if (ref)
+      lines.push(
+        `| ${r.shape} | ${r.type} | llama-bench t/s | ${o.batches.map((n) => ref[n].toFixed(1)).join(' | ')} |${verify ? ` ${v(r.median.native)} |` : ''}`,
+      );
+    if (ours && ref)
+      lines.push(`| ${r.shape} | ${r.type} | **ratio** | ${o.batches.map((n) => `${(ours[n] / ref[n]).toFixed(2)}x`).join(' | ')} |${verify ? ' |' : ''}`);
   }
   return lines.join('\n');
 }
@@ -296,10 +362,13 @@ function decodeAndLoadTable(rows: Row[], o: Options, env: Environment): string {
     const ours = r.median.ours!;
     const tg = bestLlama(r, 'decode');
     const gb = (tps: number) => (r.decodeBytesPerToken * tps) / 1e9;
-    const lo = ours.loadMs, ll = r.median.llama?.loadMs;
-    lines.push(`| ${r.shape} | ${r.type} | ${mib(r.decodeBytesPerToken)} | ${gb(ours.decode).toFixed(1)} | ${gb(tg.value).toFixed(1)} |` +
-      (bw ? ` ${(gb(ours.decode) / bw).toFixed(2)} |` : '') +
-      ` ${lo !== undefined ? lo.toFixed(0) : '-'} | ${ll !== undefined ? ll.toFixed(0) : '- (needs node-llama-cpp)'} | ${lo !== undefined && ll !== undefined ? (lo / ll).toFixed(2) : '-'} |`);
+    const lo = ours.loadMs,
+      ll = r.median.llama?.loadMs;
+    lines.push(
+      `| ${r.shape} | ${r.type} | ${mib(r.decodeBytesPerToken)} | ${gb(ours.decode).toFixed(1)} | ${gb(tg.value).toFixed(1)} |` +
+        (bw ? ` ${(gb(ours.decode) / bw).toFixed(2)} |` : '') +
+        ` ${lo !== undefined ? lo.toFixed(0) : '-'} | ${ll !== undefined ? ll.toFixed(0) : '- (needs node-llama-cpp)'} | ${lo !== undefined && ll !== undefined ? (lo / ll).toFixed(2) : '-'} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -318,10 +387,12 @@ function writeResults(rows: Row[], o: Options, env: Environment, loadBefore: str
   const decodeLoad = decodeAndLoadTable(rows, o, env);
   const envNote = environmentNote(env);
   const loadNow = load();
-  const note = `Measured on ${machine()}; load average (1, 5, 15 min) ${loadBefore} before and ${loadNow} ${done ? 'after' : 'during'} the run` +
+  const note =
+    `Measured on ${machine()}; load average (1, 5, 15 min) ${loadBefore} before and ${loadNow} ${done ? 'after' : 'during'} the run` +
     `${done ? '' : ` (partial: ${rows.length} of ${o.shapes.length * o.types.length} models measured so far)`}; threads = ${o.threads}; ` +
     `medians of ${o.reps} alternated repetitions, each in a fresh process` +
-    (o.reps < 5 ? ` (fewer than the 5 rounds a reported ratio needs: a tool check, not a result)` : '') + '. ' +
+    (o.reps < 5 ? ` (fewer than the 5 rounds a reported ratio needs: a tool check, not a result)` : '') +
+    '. ' +
     `llama.cpp speed is the faster of node-llama-cpp's prebuilt CPU binary (decode timed as one evaluation per token that computes the next token's logits, as llama-bench's tg does, plus the greedy pick node-llama-cpp needs to ask for them)` +
     (o.llamaBench ? ' and a native llama-bench built from the llama.cpp source node-llama-cpp ships' : '') +
     `; peak RSS is compared with node-llama-cpp, which like qwen-local runs inside Node` +
@@ -331,12 +402,34 @@ function writeResults(rows: Row[], o: Options, env: Environment, loadBefore: str
   fs.mkdirSync(outDir, { recursive: true });
   const date = new Date().toISOString();
   const smallSection = (small ? `\n\n## Small batches\n\n${small}` : '') + `\n\n## Decode bytes and load time\n\n${decodeLoad}`;
-  fs.writeFileSync(path.join(outDir, `${o.out}.json`),
-    JSON.stringify({ date, machine: env.machine, cpuFlags: env.cpuFlags, transparentHugePages: env.thp, reference: env.reference ?? null,
-      readBandwidth: env.bandwidth,
-      loadBefore, loadNow, complete: done, options: o, rows, markdown: md, smallBatches: small, detail, note }, null, 2) + '\n');
-  fs.writeFileSync(path.join(outDir, `${o.out}.md`),
-    `# CPU speed: qwen-local vs llama.cpp (${date})\n\n${md}${smallSection}\n\n${note}\n\n${envNote}\n\n## Every engine\n\n${detail}\n`);
+  fs.writeFileSync(
+    path.join(outDir, `${o.out}.json`),
+    JSON.stringify(
+      {
+        date,
+        machine: env.machine,
+        cpuFlags: env.cpuFlags,
+        transparentHugePages: env.thp,
+        reference: env.reference ?? null,
+        readBandwidth: env.bandwidth,
+        loadBefore,
+        loadNow,
+        complete: done,
+        options: o,
+        rows,
+        markdown: md,
+        smallBatches: small,
+        detail,
+        note,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  fs.writeFileSync(
+    path.join(outDir, `${o.out}.md`),
+    `# CPU speed: qwen-local vs llama.cpp (${date})\n\n${md}${smallSection}\n\n${note}\n\n${envNote}\n\n## Every engine\n\n${detail}\n`,
+  );
   return `${md}${smallSection}\n\n${note}\n\n${envNote}\n\n${detail}\n`;
 }
 
@@ -345,15 +438,26 @@ async function main(): Promise<void> {
   if (!o.nodeLlamaCpp && !o.llamaBench) throw new Error('--no-node-llama-cpp needs a native llama-bench (build/llama.cpp or --llama-bench PATH)');
   const rows: Row[] = [];
   const loadBefore = load();
-  const env: Environment = { machine: machine(), cpuFlags: cpuSimdFlags(), thp: transparentHugePages(),
-    reference: o.llamaBench ? referenceBuild(o.llamaBench) : undefined, bandwidth: readBandwidth(o.threads) };
+  const env: Environment = {
+    machine: machine(),
+    cpuFlags: cpuSimdFlags(),
+    thp: transparentHugePages(),
+    reference: o.llamaBench ? referenceBuild(o.llamaBench) : undefined,
+    bandwidth: readBandwidth(o.threads),
+  };
   process.stderr.write(`load average before: ${loadBefore}\n${environmentNote(env)}\n`);
   for (const shape of o.shapes) {
     for (const type of o.types) {
       process.stderr.write(`preparing ${shape} ${type} ... (load average ${load()})\n`);
       const file = await modelFile(shape, type, o);
-      const row: Row = { shape, type, fileBytes: fs.statSync(file).size, samples: { ours: [], llama: [], native: [] }, median: {},
-        decodeBytesPerToken: meanDecodeBytesPerToken(decodeBytes(loadNative().readGguf(file)), 0, o.decode) };
+      const row: Row = {
+        shape,
+        type,
+        fileBytes: fs.statSync(file).size,
+        samples: { ours: [], llama: [], native: [] },
+        median: {},
+        decodeBytesPerToken: meanDecodeBytesPerToken(decodeBytes(loadNative().readGguf(file)), 0, o.decode),
+      };
       const engines: Engine[] = ['ours', ...(o.nodeLlamaCpp ? ['llama' as const] : []), ...(o.llamaBench ? ['native' as const] : [])];
       for (let rep = 0; rep < o.reps; rep++) {
         // Rotate which engine goes first so none always gets the cooler (or the busier) machine.
@@ -361,8 +465,14 @@ async function main(): Promise<void> {
         for (const who of order) {
           const s = await measure(who, file, o);
           row.samples[who].push(s);
-          const smallText = s.small ? `, ${Object.entries(s.small).map(([n, v]) => `pp${n} ${v.toFixed(1)}`).join(' ')}` : '';
-          process.stderr.write(`  ${shape} ${type} rep ${rep + 1} ${who.padEnd(6)} pp ${s.prefill.toFixed(1)} tg ${s.decode.toFixed(2)} t/s${smallText}, peak RSS ${mib(s.peakRss)} MiB\n`);
+          const smallText = s.small
+            ? `, ${Object.entries(s.small)
+                .map(([n, v]) => `pp${n} ${v.toFixed(1)}`)
+                .join(' ')}`
+            : '';
+          process.stderr.write(
+            `  ${shape} ${type} rep ${rep + 1} ${who.padEnd(6)} pp ${s.prefill.toFixed(1)} tg ${s.decode.toFixed(2)} t/s${smallText}, peak RSS ${mib(s.peakRss)} MiB\n`,
+          );
         }
       }
       for (const e of engines) row.median[e] = medians(row.samples[e]);

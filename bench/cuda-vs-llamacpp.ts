@@ -20,14 +20,23 @@ import { decodeBytes, meanDecodeBytesPerToken } from './lib/bytes-per-token';
 import { median, runJsonChild } from './lib/run-json-child';
 
 interface Options {
-  shapes: TestShape[]; types: string[]; reps: number; prefill: number; decode: number;
+  shapes: TestShape[];
+  types: string[];
+  reps: number;
+  prefill: number;
+  decode: number;
   /** TB/s; 0 = the GPU's own peak from the CUDA probe. */
   bandwidthTBs: number;
   out: string;
   /** --ours-only: llama.cpp's CUDA build is not installed; measure ours alone. */
   oursOnly: boolean;
 }
-interface Sample { prefill: number; decode: number; backend: string; selfCheck?: string }
+interface Sample {
+  prefill: number;
+  decode: number;
+  backend: string;
+  selfCheck?: string;
+}
 type Engine = 'ours' | 'llama';
 
 const TIMEOUT_MS = 20 * 60 * 1000;
@@ -48,7 +57,11 @@ function parseOptions(argv: string[]): Options {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} must be a positive number, got ${v}`);
     return n;
   };
-  const list = (flag: string, fallback: string[]) => value(flag)?.split(',').map((s) => s.trim()).filter(Boolean) ?? fallback;
+  const list = (flag: string, fallback: string[]) =>
+    value(flag)
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ?? fallback;
   return {
     shapes: list('--shapes', ['1.5b', '7b']) as TestShape[],
     types: list('--types', ['Q4_K_M', 'Q8_0']),
@@ -74,7 +87,10 @@ function gpuProbe(): { why: string | null; name: string; peakBytesPerSec: number
 /** Deterministic ids from the ordinary part of the vocabulary, like llama-bench's random tokens. */
 function tokens(n: number, seed: number): number[] {
   let s = seed >>> 0;
-  return Array.from({ length: n }, () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % 150000; });
+  return Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s % 150000;
+  });
 }
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
@@ -110,8 +126,14 @@ async function childOurs(file: string, p: number, n: number): Promise<Sample> {
 async function childLlama(file: string, p: number, n: number): Promise<Sample> {
   const nlc = (await importEsm('node-llama-cpp')) as typeof Nlc;
   // Prebuilt CUDA binary only (@node-llama-cpp/linux-x64-cuda): never build or download here.
-  const llama = await nlc.getLlama({ gpu: 'cuda', build: 'never', usePrebuiltBinaries: true, skipDownload: true,
-    progressLogs: false, logLevel: nlc.LlamaLogLevel.error });
+  const llama = await nlc.getLlama({
+    gpu: 'cuda',
+    build: 'never',
+    usePrebuiltBinaries: true,
+    skipDownload: true,
+    progressLogs: false,
+    logLevel: nlc.LlamaLogLevel.error,
+  });
   const model = await llama.loadModel({ modelPath: file, gpuLayers: 'max' });
   const ctx = await model.createContext({ contextSize: p + n + 64, batchSize: p, sequences: 1 });
   const seq = ctx.getSequence();
@@ -136,7 +158,9 @@ async function childLlama(file: string, p: number, n: number): Promise<Sample> {
 async function childMain(argv: string[]): Promise<void> {
   const get = (flag: string) => argv[argv.indexOf(flag) + 1];
   const who = get('--child') as Engine;
-  const file = get('--model'), p = Number(get('-p')), n = Number(get('-n'));
+  const file = get('--model'),
+    p = Number(get('-p')),
+    n = Number(get('-n'));
   const s = who === 'ours' ? await childOurs(file, p, n) : await childLlama(file, p, n);
   process.stdout.write(JSON.stringify(s) + '\n');
 }
@@ -175,20 +199,44 @@ async function parentMain(argv: string[]): Promise<void> {
       // Share of the GPU's memory bandwidth that decode reaches: bytes read per token x tokens/s.
       const pct = (tps: number) => `${((100 * tps * perToken) / bandwidth).toFixed(0)}%`;
       const [ppO, ppL, tgO, tgL] = [med('ours', 'prefill'), med('llama', 'prefill'), med('ours', 'decode'), med('llama', 'decode')];
-      rows.push(`| ${shape} | ${type} | ${(bytes / 2 ** 30).toFixed(2)} | ${ppO.toFixed(0)} | ${ppL.toFixed(0)} | ${(ppO / ppL).toFixed(2)}x | ` +
-        `${tgO.toFixed(1)} | ${tgL.toFixed(1)} | ${(tgO / tgL).toFixed(2)}x | ${(perToken / 1e6).toFixed(0)} | ${pct(tgO)} | ${pct(tgL)} |`);
-      raw.push({ shape, type, bytes, bytesPerToken: perToken, samples, medians: { prefillOurs: ppO, prefillLlama: ppL, decodeOurs: tgO, decodeLlama: tgL },
-        bandwidthFraction: { ours: (tgO * perToken) / bandwidth, llama: (tgL * perToken) / bandwidth } });
+      rows.push(
+        `| ${shape} | ${type} | ${(bytes / 2 ** 30).toFixed(2)} | ${ppO.toFixed(0)} | ${ppL.toFixed(0)} | ${(ppO / ppL).toFixed(2)}x | ` +
+          `${tgO.toFixed(1)} | ${tgL.toFixed(1)} | ${(tgO / tgL).toFixed(2)}x | ${(perToken / 1e6).toFixed(0)} | ${pct(tgO)} | ${pct(tgL)} |`,
+      );
+      raw.push({
+        shape,
+        type,
+        bytes,
+        bytesPerToken: perToken,
+        samples,
+        medians: { prefillOurs: ppO, prefillLlama: ppL, decodeOurs: tgO, decodeLlama: tgL },
+        bandwidthFraction: { ours: (tgO * perToken) / bandwidth, llama: (tgL * perToken) / bandwidth },
+      });
       // After every model, so a run cut short (scripts/gpu-check.sh's time budget) keeps its rows.
       fs.mkdirSync(path.dirname(o.out), { recursive: true });
-      fs.writeFileSync(o.out, JSON.stringify({ date: new Date().toISOString(), gpu: gpu.name, bandwidthBytesPerSec: bandwidth, options: o, raw, table: rows, complete: false }, null, 2));
+      fs.writeFileSync(
+        o.out,
+        JSON.stringify(
+          { date: new Date().toISOString(), gpu: gpu.name, bandwidthBytesPerSec: bandwidth, options: o, raw, table: rows, complete: false },
+          null,
+          2,
+        ),
+      );
     }
   }
-  const note = `${gpu.name}; medians of ${o.reps} alternated repetitions in fresh processes; tokens/s; ` +
-    `bandwidth ${(bandwidth / 1e12).toFixed(2)} TB/s (${o.bandwidthTBs > 0 ? '--bandwidth-tbs' : 'the GPU\'s memory clock x bus width'}).`;
+  const note =
+    `${gpu.name}; medians of ${o.reps} alternated repetitions in fresh processes; tokens/s; ` +
+    `bandwidth ${(bandwidth / 1e12).toFixed(2)} TB/s (${o.bandwidthTBs > 0 ? '--bandwidth-tbs' : "the GPU's memory clock x bus width"}).`;
   process.stdout.write(`${rows.join('\n')}\n\n${note}\n`);
   fs.mkdirSync(path.dirname(o.out), { recursive: true });
-  fs.writeFileSync(o.out, JSON.stringify({ date: new Date().toISOString(), gpu: gpu.name, bandwidthBytesPerSec: bandwidth, options: o, raw, table: rows, note, complete: true }, null, 2));
+  fs.writeFileSync(
+    o.out,
+    JSON.stringify(
+      { date: new Date().toISOString(), gpu: gpu.name, bandwidthBytesPerSec: bandwidth, options: o, raw, table: rows, note, complete: true },
+      null,
+      2,
+    ),
+  );
 }
 
 const argv = process.argv.slice(2);

@@ -55,7 +55,10 @@ interface ServerStats {
 
 class ServerChild {
   private waiting: Array<(m: ServerStats) => void> = [];
-  private constructor(readonly proc: ChildProcess, readonly url: string) {
+  private constructor(
+    readonly proc: ChildProcess,
+    readonly url: string,
+  ) {
     proc.on('message', (m: { type: string } & ServerStats) => {
       if (m.type === 'stats') this.waiting.shift()?.(m);
     });
@@ -89,7 +92,12 @@ async function oneRequest(url: string, client: number, round: number, o: Options
   const started = performance.now();
   const chat = client % 2 === 0;
   const body = chat
-    ? { messages: [{ role: 'user', content: `Client ${client}, round ${round}: list a few sorting algorithms.` }], max_tokens: o.maxTokens, stream: true, user: `client-${client}` }
+    ? {
+        messages: [{ role: 'user', content: `Client ${client}, round ${round}: list a few sorting algorithms.` }],
+        max_tokens: o.maxTokens,
+        stream: true,
+        user: `client-${client}`,
+      }
     : { prompt: `# client ${client}, round ${round}\ndef sort(items):\n`, max_tokens: o.maxTokens, stream: true, user: `client-${client}` };
   const controller = new AbortController();
   const done = (outcome: Outcome, detail: string) => ({ outcome, detail, ms: performance.now() - started });
@@ -103,7 +111,9 @@ async function oneRequest(url: string, client: number, round: number, o: Options
     if (res.status === 429) {
       const retry = Number(res.headers.get('retry-after'));
       const err = (await res.json()) as { error?: { code?: string } };
-      return Number.isInteger(retry) && retry >= 1 && err.error?.code === 'queue_full' ? done('refused', `retry-after ${retry}`) : done('failed', `bad 429: ${JSON.stringify(err)}`);
+      return Number.isInteger(retry) && retry >= 1 && err.error?.code === 'queue_full'
+        ? done('refused', `retry-after ${retry}`)
+        : done('failed', `bad 429: ${JSON.stringify(err)}`);
     }
     if (res.status !== 200) return done('failed', `status ${res.status}: ${await res.text()}`);
     let events = 0;
@@ -236,7 +246,13 @@ async function main(): Promise<void> {
     outcomes: tally,
     failures,
     latencyMs: { p50: q(0.5), p95: q(0.95) },
-    kv: { peakUsed: peakKv, capacity: end.stats.kvCapacity, baselineUsed: baseline!.stats.kvUsedTokens, endUsed: end.stats.kvUsedTokens, slotsLeft: end.stats.slots.length },
+    kv: {
+      peakUsed: peakKv,
+      capacity: end.stats.kvCapacity,
+      baselineUsed: baseline!.stats.kvUsedTokens,
+      endUsed: end.stats.kvUsedTokens,
+      slotsLeft: end.stats.slots.length,
+    },
     rssBytes: { baseline: baseline!.rssBytes, end: end.rssBytes },
     seconds,
     ok,

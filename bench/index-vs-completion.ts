@@ -94,14 +94,17 @@ async function main(): Promise<void> {
   let client: LspTestClient | undefined;
   try {
     client = new LspTestClient({ command: process.execPath, args: [path.join(root, 'bin', 'qwen-local.js'), 'serve', '--stdio'] }, root);
-    await client.initialize({
-      modelPath,
-      device: 'cpu',
-      threads: opts.threads,
-      contextSize: 4096,
-      completion: { maxTokens: opts.maxTokens, temperature: 0, timeBudgetMs: 600000 },
-      tuning: { reusePrefix: false },
-    }, pathToFileURL(workspace.dir).toString());
+    await client.initialize(
+      {
+        modelPath,
+        device: 'cpu',
+        threads: opts.threads,
+        contextSize: 4096,
+        completion: { maxTokens: opts.maxTokens, temperature: 0, timeBudgetMs: 600000 },
+        tuning: { reusePrefix: false },
+      },
+      pathToFileURL(workspace.dir).toString(),
+    );
     const status = await client.waitForState(300000);
     if (status.state !== 'ready') throw new Error(`the model did not load: ${status.message ?? status.state}\n${client.stderr}`);
     const firstBuild = await waitForIndex(client, (s) => s.state === 'ready', 'built', 600000);
@@ -141,7 +144,12 @@ async function main(): Promise<void> {
         const after = await indexStatus(client);
         samples.push({ rep, indexing, ...r, indexedAtStart: started.files, indexedAtEnd: after.files, overlapped: after.state === 'building' });
       }
-      process.stderr.write(`rep ${rep + 1}/${opts.reps}: ${samples.slice(-2).map((s) => `${s.indexing ? 'indexing' : 'idle'} ${s.ms.toFixed(0)} ms`).join(', ')}\n`);
+      process.stderr.write(
+        `rep ${rep + 1}/${opts.reps}: ${samples
+          .slice(-2)
+          .map((s) => `${s.indexing ? 'indexing' : 'idle'} ${s.ms.toFixed(0)} ms`)
+          .join(', ')}\n`,
+      );
     }
     await waitForIndex(client, (s) => s.state === 'ready', 'ready', 600000);
 

@@ -65,7 +65,11 @@ function parseOptions(argv: string[]): Options {
     if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be an integer ≥ ${min}, got ${v}`);
     return n;
   };
-  const list = (flag: string, fallback: string[]): string[] => value(flag)?.split(',').map((s) => s.trim()).filter(Boolean) ?? fallback;
+  const list = (flag: string, fallback: string[]): string[] =>
+    value(flag)
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ?? fallback;
   const shapes = list('--shapes', ['0.5b', '1.5b']);
   for (const s of shapes) if (!['tiny', '0.5b', '1.5b', '7b'].includes(s)) throw new Error(`--shapes: unknown shape ${s}`);
   const runs = list('--runs', ['fixed', 'defaults']);
@@ -204,7 +208,10 @@ function summarize(samples: KeystrokeSample[]): SideSummary {
     meanCachedTokens: mean(samples.map((s) => s.cachedTokens)),
     meanPromptTokens: mean(samples.map((s) => s.promptTokens)),
     meanGeneratedTokens: mean(samples.map((s) => s.generatedTokens)),
-    p50PrefillMs: quantile(samples.map((s) => s.prefillMs), 0.5),
+    p50PrefillMs: quantile(
+      samples.map((s) => s.prefillMs),
+      0.5,
+    ),
     emptyAnswers: samples.filter((s) => s.empty).length,
     stopReasons,
     samples,
@@ -250,8 +257,10 @@ interface OpenResult {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function logSample(label: string, s: KeystrokeSample): void {
-  process.stderr.write(`  ${label} keystroke ${s.keystroke}: ${s.latencyMs.toFixed(0)} ms, evaluated ${s.evaluatedTokens}/${s.promptTokens}, ` +
-    `generated ${s.generatedTokens}${s.empty ? ', empty' : ''}\n`);
+  process.stderr.write(
+    `  ${label} keystroke ${s.keystroke}: ${s.latencyMs.toFixed(0)} ms, evaluated ${s.evaluatedTokens}/${s.promptTokens}, ` +
+      `generated ${s.generatedTokens}${s.empty ? ', empty' : ''}\n`,
+  );
 }
 
 async function replayRun(o: Options, src: SourceFile, plan: TypingPlan, shape: TestShape, modelPath: string, run: RunKind): Promise<ReplayResult> {
@@ -295,7 +304,13 @@ async function openOurs(o: Options, client: LspTestClient, plan: TypingPlan, idl
  * cursor; once 3 s have passed since the last completion, the chunk enters the ring buffer and is
  * sent with n_predict 0 to warm the cache, and from then on every request carries it in input_extra.
  */
-async function openPeer(o: Options, server: LlamaServerProcess, run: RunKind, plan: TypingPlan, idleMs: number): Promise<{ sample: KeystrokeSample; warmup?: CompletionAnswer & { latencyMs: number } }> {
+async function openPeer(
+  o: Options,
+  server: LlamaServerProcess,
+  run: RunKind,
+  plan: TypingPlan,
+  idleMs: number,
+): Promise<{ sample: KeystrokeSample; warmup?: CompletionAnswer & { latencyMs: number } }> {
   const warm = new LlamaVscodeTarget(server, peerShape(o, run));
   await warm.open(UNRELATED_FILE);
   await warm.complete(UNRELATED_FILE.length);
@@ -337,8 +352,14 @@ async function openRun(o: Options, plan: TypingPlan, shape: TestShape, modelPath
       await stopPair(pair);
     }
   }
-  const oursP50Ms = quantile(samples.map((s) => s.ours.latencyMs), 0.5);
-  const peerP50Ms = quantile(samples.map((s) => s.peer.latencyMs), 0.5);
+  const oursP50Ms = quantile(
+    samples.map((s) => s.ours.latencyMs),
+    0.5,
+  );
+  const peerP50Ms = quantile(
+    samples.map((s) => s.peer.latencyMs),
+    0.5,
+  );
   return { shape, run, condition, idleMs, samples, oursP50Ms, peerP50Ms, ratioP50: oursP50Ms / peerP50Ms };
 }
 
@@ -382,9 +403,11 @@ function replayTable(r: Report): string {
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const x of r.replays) {
-    rows.push(`| ${x.shape.toUpperCase()} ${r.options.type} | ${runLabel(x.run, r.options)} | ${x.ours.requests} | ${ms(x.ours.p50Ms)} / ${ms(x.ours.p95Ms)} | ` +
-      `${ms(x.peer.p50Ms)} / ${ms(x.peer.p95Ms)} | **${ratio(x.ratioP50)}** | ${ratio(x.ratioP95)} | ${num1(x.ours.meanEvaluatedTokens)} | ` +
-      `${num1(x.peer.meanEvaluatedTokens)} | ${num1(x.ours.meanGeneratedTokens)} | ${num1(x.peer.meanGeneratedTokens)} | ${x.ours.emptyAnswers} / ${x.peer.emptyAnswers} |`);
+    rows.push(
+      `| ${x.shape.toUpperCase()} ${r.options.type} | ${runLabel(x.run, r.options)} | ${x.ours.requests} | ${ms(x.ours.p50Ms)} / ${ms(x.ours.p95Ms)} | ` +
+        `${ms(x.peer.p50Ms)} / ${ms(x.peer.p95Ms)} | **${ratio(x.ratioP50)}** | ${ratio(x.ratioP95)} | ${num1(x.ours.meanEvaluatedTokens)} | ` +
+        `${num1(x.peer.meanEvaluatedTokens)} | ${num1(x.ours.meanGeneratedTokens)} | ${num1(x.peer.meanGeneratedTokens)} | ${x.ours.emptyAnswers} / ${x.peer.emptyAnswers} |`,
+    );
   }
   return rows.join('\n');
 }
@@ -397,10 +420,12 @@ function openTable(r: Report): string {
   for (const x of r.opens) {
     const when = x.condition === 'immediate' ? 'right after open' : `after ${x.idleMs / 1000} s open, idle`;
     const each = (f: (s: OpenSample) => number) => x.samples.map((s) => ms(f(s))).join(', ');
-    rows.push(`| ${x.shape.toUpperCase()} ${r.options.type} | ${runLabel(x.run, r.options)} | ${when} | ${x.samples.length} | ${each((s) => s.ours.latencyMs)} | ` +
-      `${each((s) => s.peer.latencyMs)} | **${ratio(x.ratioP50)}** | ${num1(mean(x.samples.map((s) => s.ours.evaluatedTokens)))} / ` +
-      `${num1(mean(x.samples.map((s) => s.peer.evaluatedTokens)))} | ${x.samples.map((s) => s.oursWarmupTokens).join(', ')} | ` +
-      `${x.samples.map((s) => s.ours.window ?? '?').join(', ')} | ${x.samples.filter((s) => s.ours.empty).length} / ${x.samples.filter((s) => s.peer.empty).length} |`);
+    rows.push(
+      `| ${x.shape.toUpperCase()} ${r.options.type} | ${runLabel(x.run, r.options)} | ${when} | ${x.samples.length} | ${each((s) => s.ours.latencyMs)} | ` +
+        `${each((s) => s.peer.latencyMs)} | **${ratio(x.ratioP50)}** | ${num1(mean(x.samples.map((s) => s.ours.evaluatedTokens)))} / ` +
+        `${num1(mean(x.samples.map((s) => s.peer.evaluatedTokens)))} | ${x.samples.map((s) => s.oursWarmupTokens).join(', ')} | ` +
+        `${x.samples.map((s) => s.ours.window ?? '?').join(', ')} | ${x.samples.filter((s) => s.ours.empty).length} / ${x.samples.filter((s) => s.peer.empty).length} |`,
+    );
   }
   return rows.join('\n');
 }
@@ -414,7 +439,9 @@ function markdown(r: Report): string {
     `# Keystroke latency: qwen-local vs llama-server driven as llama.vscode drives it (${r.date})`,
     '',
     ...(o.quick ? ['**Smoke run** (`--quick`): it shows the benchmark works end to end; its few samples are not figures to quote.', ''] : []),
-    ...(r.complete ? [] : [`**Partial results**: the run was still going or stopped early (${r.replays.length} replays, ${r.opens.length} open measurements so far).`, '']),
+    ...(r.complete
+      ? []
+      : [`**Partial results**: the run was still going or stopped early (${r.replays.length} replays, ${r.opens.length} open measurements so far).`, '']),
     `Command: \`${r.command}\``,
     '',
     `Typed: \`${s.file}\` from **${s.package}** (${s.characters.toLocaleString('en-US')} characters, ${s.lines} lines); characters ` +
@@ -487,7 +514,10 @@ async function main(): Promise<void> {
     complete: false,
     options: o,
     source: {
-      file: src.file, package: src.package, characters: src.text.length, lines: src.lines,
+      file: src.file,
+      package: src.package,
+      characters: src.text.length,
+      lines: src.lines,
       stretch: { start: plan.start, end: plan.end, firstLine: lineOf(src.text, plan.start), lastLine: lineOf(src.text, plan.end) },
     },
     machine: machineState(),
@@ -522,6 +552,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  console.error(e instanceof Error ? e.stack ?? e.message : String(e));
+  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
   process.exit(1);
 });

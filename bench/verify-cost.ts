@@ -139,7 +139,10 @@ async function main(): Promise<void> {
     console.log('| tokens in the step | median ms | p90 ms | × one decode step |');
     console.log('|---:|---:|---:|---:|');
     for (const r of rows) console.log(`| ${r.tokens === 1 ? '1 (decode)' : r.tokens} | ${r.medianMs} | ${r.p90Ms} | ${r.ratioToDecode} |`);
-    if (target) console.log(`target: verify(${VERIFY_TARGET.size}) <= ${VERIFY_TARGET.maxRatio}x decode: ${result.target.met ? 'met' : 'not met'} (${target.ratioToDecode}x)`);
+    if (target)
+      console.log(
+        `target: verify(${VERIFY_TARGET.size}) <= ${VERIFY_TARGET.maxRatio}x decode: ${result.target.met ? 'met' : 'not met'} (${target.ratioToDecode}x)`,
+      );
     fs.mkdirSync(path.dirname(opts.out), { recursive: true });
     fs.writeFileSync(opts.out, JSON.stringify(result, null, 2) + '\n');
     console.log(`wrote ${opts.out}`);

@@ -45,7 +45,9 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpuStart);
     const counts = index.counts;
 
-    const fixture = JSON.parse(fs.readFileSync(path.join(root, 'test', 'fixtures', 'workspace-retrieval-questions.json'), 'utf8')) as { questions: { question: string }[] };
+    const fixture = JSON.parse(fs.readFileSync(path.join(root, 'test', 'fixtures', 'workspace-retrieval-questions.json'), 'utf8')) as {
+      questions: { question: string }[];
+    };
     const questions = fixture.questions.map((q) => q.question);
     // Identifiers of the indexed code itself, so queries hit long and short posting lists alike.
     const idents = [...new Set(index.search('function return value error options', 400).flatMap((h) => h.chunk.definitions))];

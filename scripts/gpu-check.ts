@@ -16,16 +16,34 @@ import { getTestModel, repoRoot, type TestShape } from '../test/helpers/models';
 const SHAPES: TestShape[] = ['tiny', '0.5b', '1.5b'];
 const TYPES = ['Q4_K_M', 'Q8_0', 'Q4_0', 'F16'];
 
-interface RowStats { rows: number; cosineMin: number; cosineMean: number; top1Agree: number; maxAbsDiffOverRange: number }
+interface RowStats {
+  rows: number;
+  cosineMin: number;
+  cosineMean: number;
+  top1Agree: number;
+  maxAbsDiffOverRange: number;
+}
 
 export function compareRows(cpu: Float32Array, gpu: Float32Array, nVocab: number): RowStats {
   const rows = cpu.length / nVocab;
-  let cosMin = 1, cosSum = 0, agree = 0, worst = 0;
+  let cosMin = 1,
+    cosSum = 0,
+    agree = 0,
+    worst = 0;
   for (let r = 0; r < rows; r++) {
-    let dot = 0, na = 0, nb = 0, ba = 0, bb = 0, range = 0, diff = 0;
+    let dot = 0,
+      na = 0,
+      nb = 0,
+      ba = 0,
+      bb = 0,
+      range = 0,
+      diff = 0;
     for (let j = 0; j < nVocab; j++) {
-      const a = cpu[r * nVocab + j], b = gpu[r * nVocab + j];
-      dot += a * b; na += a * a; nb += b * b;
+      const a = cpu[r * nVocab + j],
+        b = gpu[r * nVocab + j];
+      dot += a * b;
+      na += a * a;
+      nb += b * b;
       if (a > cpu[r * nVocab + ba]) ba = j;
       if (b > gpu[r * nVocab + bb]) bb = j;
       range = Math.max(range, Math.abs(a));
@@ -42,7 +60,10 @@ export function compareRows(cpu: Float32Array, gpu: Float32Array, nVocab: number
 
 function tokens(n: number, seed: number): number[] {
   let s = seed >>> 0;
-  return Array.from({ length: n }, () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % 150000; });
+  return Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s % 150000;
+  });
 }
 
 /** The three phases on one model; returns the logits rows of each, concatenated per phase. */
@@ -87,10 +108,18 @@ function runBench(args: string[], timeoutMs: number): Promise<{ code: number | n
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(repoRoot(), 'out', 'bench', 'cuda-vs-llamacpp.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
-    child.stdout.on('data', (d: Buffer) => { log += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { log += d.toString(); process.stderr.write(d); });
+    child.stdout.on('data', (d: Buffer) => {
+      log += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      log += d.toString();
+      process.stderr.write(d);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), Math.max(1000, timeoutMs));
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, log: log.slice(-4000) }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, log: log.slice(-4000) });
+    });
   });
 }
 
@@ -131,7 +160,9 @@ async function main(): Promise<void> {
   if (!llamaCuda) benchArgs.push('--ours-only');
   const run = await runBench(benchArgs, left() - 5000);
   result.bench = {
-    llamaCppCuda: llamaCuda ? 'node_modules/@node-llama-cpp/linux-x64-cuda' : 'not installed: @node-llama-cpp/linux-x64-cuda is missing, so only our numbers were measured',
+    llamaCppCuda: llamaCuda
+      ? 'node_modules/@node-llama-cpp/linux-x64-cuda'
+      : 'not installed: @node-llama-cpp/linux-x64-cuda is missing, so only our numbers were measured',
     exitCode: run.code,
     results: fs.existsSync(benchFile) ? JSON.parse(fs.readFileSync(benchFile, 'utf8')) : null,
     log: run.log,

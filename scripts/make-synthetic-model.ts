@@ -20,7 +20,15 @@ import { qwen2TokenizerMetadata, readQwen25Vocab } from '../src/engine/tokenizer
 export type SyntheticShape = 'tiny' | '0.5b' | '1.5b' | '7b';
 export type SyntheticType = 'f32' | 'f16' | 'bf16';
 
-interface ShapeParams { hidden: number; layers: number; heads: number; kvHeads: number; ffn: number; tied: boolean; label: string }
+interface ShapeParams {
+  hidden: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  ffn: number;
+  tied: boolean;
+  label: string;
+}
 
 export const SHAPES: Record<SyntheticShape, ShapeParams> = {
   tiny: { hidden: 256, layers: 2, heads: 4, kvHeads: 2, ffn: 768, tied: true, label: 'tiny' },
@@ -47,7 +55,10 @@ function hashString(s: string): number {
 
 /** xoshiro128** (32-bit state words), seeded through splitmix32 so any seed gives a good state. */
 export class Xoshiro128 {
-  private a: number; private b: number; private c: number; private d: number;
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
 
   constructor(seed: number) {
     let z = seed >>> 0;
@@ -58,13 +69,19 @@ export class Xoshiro128 {
       t = Math.imul(t ^ (t >>> 13), 0xc2b2ae35);
       return (t ^ (t >>> 16)) >>> 0;
     };
-    this.a = next(); this.b = next(); this.c = next(); this.d = next();
+    this.a = next();
+    this.b = next();
+    this.c = next();
+    this.d = next();
   }
 
   nextU32(): number {
     const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
     const t = this.b << 9;
-    this.c ^= this.a; this.d ^= this.b; this.b ^= this.c; this.a ^= this.d;
+    this.c ^= this.a;
+    this.d ^= this.b;
+    this.b ^= this.c;
+    this.a ^= this.d;
     this.c ^= t;
     this.d = rotl(this.d, 11);
     return result;
@@ -88,11 +105,21 @@ export class Xoshiro128 {
       // Two uniforms in (-1, 1) from two xoshiro128** outputs.
       let r = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
       let t = b << 9;
-      c ^= a; d ^= b; b ^= c; a ^= d; c ^= t; d = rotl(d, 11);
+      c ^= a;
+      d ^= b;
+      b ^= c;
+      a ^= d;
+      c ^= t;
+      d = rotl(d, 11);
       const u = (r >>> 8) * (2 / 16777216) - 1;
       r = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 0;
       t = b << 9;
-      c ^= a; d ^= b; b ^= c; a ^= d; c ^= t; d = rotl(d, 11);
+      c ^= a;
+      d ^= b;
+      b ^= c;
+      a ^= d;
+      c ^= t;
+      d = rotl(d, 11);
       const v = (r >>> 8) * (2 / 16777216) - 1;
       const s = u * u + v * v;
       if (s >= 1 || s === 0) continue;
@@ -100,7 +127,10 @@ export class Xoshiro128 {
       out[i++] = u * f;
       if (i < n) out[i++] = v * f;
     }
-    this.a = a; this.b = b; this.c = c; this.d = d;
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
   }
 }
 
@@ -157,7 +187,7 @@ export function encodeFloats(values: Float32Array, type: SyntheticType): Uint8Ar
   if (type === 'bf16') {
     for (let i = 0; i < bits.length; i++) {
       const x = bits[i];
-      out[i] = (x & 0x7fffffff) > 0x7f800000 ? ((x >>> 16) | 0x40) : (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+      out[i] = (x & 0x7fffffff) > 0x7f800000 ? (x >>> 16) | 0x40 : (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
     }
   } else {
     for (let i = 0; i < bits.length; i++) {
@@ -180,15 +210,24 @@ export function encodeFloats(values: Float32Array, type: SyntheticType): Uint8Ar
 
 type Init = { kind: 'normal'; std: number } | { kind: 'gain'; spread: number };
 
-export interface TensorPlan { name: string; dims: number[]; init: Init; type: SyntheticType }
+export interface TensorPlan {
+  name: string;
+  dims: number[];
+  init: Init;
+  type: SyntheticType;
+}
 
 /** The tensor list of a Qwen2 model, with GGML-order dims (dims[0] = input features). */
 export function planTensors(shape: SyntheticShape, type: SyntheticType): TensorPlan[] {
   const p = SHAPES[shape];
   const headDim = p.hidden / p.heads;
   const kvDim = headDim * p.kvHeads;
-  const matrix = (name: string, fanIn: number, fanOut: number): TensorPlan =>
-    ({ name, dims: [fanIn, fanOut], init: { kind: 'normal', std: 1 / Math.sqrt(fanIn) }, type });
+  const matrix = (name: string, fanIn: number, fanOut: number): TensorPlan => ({
+    name,
+    dims: [fanIn, fanOut],
+    init: { kind: 'normal', std: 1 / Math.sqrt(fanIn) },
+    type,
+  });
   const bias = (name: string, n: number): TensorPlan => ({ name, dims: [n], init: { kind: 'normal', std: 0.05 }, type: 'f32' });
   const norm = (name: string): TensorPlan => ({ name, dims: [p.hidden], init: { kind: 'gain', spread: 0.1 }, type: 'f32' });
 
@@ -197,9 +236,12 @@ export function planTensors(shape: SyntheticShape, type: SyntheticType): TensorP
     const b = `blk.${l}.`;
     plans.push(
       norm(b + 'attn_norm.weight'),
-      matrix(b + 'attn_q.weight', p.hidden, p.hidden), bias(b + 'attn_q.bias', p.hidden),
-      matrix(b + 'attn_k.weight', p.hidden, kvDim), bias(b + 'attn_k.bias', kvDim),
-      matrix(b + 'attn_v.weight', p.hidden, kvDim), bias(b + 'attn_v.bias', kvDim),
+      matrix(b + 'attn_q.weight', p.hidden, p.hidden),
+      bias(b + 'attn_q.bias', p.hidden),
+      matrix(b + 'attn_k.weight', p.hidden, kvDim),
+      bias(b + 'attn_k.bias', kvDim),
+      matrix(b + 'attn_v.weight', p.hidden, kvDim),
+      bias(b + 'attn_v.bias', kvDim),
       matrix(b + 'attn_output.weight', p.hidden, p.hidden),
       norm(b + 'ffn_norm.weight'),
       matrix(b + 'ffn_gate.weight', p.hidden, p.ffn),
@@ -242,7 +284,12 @@ export interface SyntheticModelOptions {
   out: string;
 }
 
-export interface SyntheticModelResult { path: string; tensors: number; parameters: number; milliseconds: number }
+export interface SyntheticModelResult {
+  path: string;
+  tensors: number;
+  parameters: number;
+  milliseconds: number;
+}
 
 /** The non-tokenizer metadata of an official Qwen2.5 GGUF of this shape and type. */
 export function modelMetadata(shape: SyntheticShape, type: SyntheticType, seed: number): GgufMetadataEntry[] {

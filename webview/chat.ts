@@ -315,11 +315,17 @@ function pickKind(kind: MentionKind): void {
 function showMentionItems(items: MentionItem[]): void {
   const kind = mention?.kind;
   if (!kind) return;
-  showChoices(items.map((i) => ({ label: i.label, detail: i.detail, pick: () => {
-    replaceMention('');
-    post({ type: 'attach', kind, id: i.id });
-    hideMentions();
-  } })));
+  showChoices(
+    items.map((i) => ({
+      label: i.label,
+      detail: i.detail,
+      pick: () => {
+        replaceMention('');
+        post({ type: 'attach', kind, id: i.id });
+        hideMentions();
+      },
+    })),
+  );
 }
 
 /** Replaces the typed mention (from its "@" to the caret) with `text`. */

@@ -41,8 +41,7 @@ hljs.registerAliases(['html'], { languageName: 'xml' });
 /** Blocks longer than this are shown unhighlighted: highlighting megabytes would freeze the view. */
 const maxHighlightChars = 100_000;
 
-const escapeHtml = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 const md = new MarkdownIt({
   html: false,
@@ -51,16 +50,31 @@ const md = new MarkdownIt({
   highlight(code: string, info: string): string {
     const lang = info.trim().split(/\s+/)[0]?.toLowerCase() ?? '';
     const known = lang !== '' && hljs.getLanguage(lang) !== undefined;
-    const body = known && code.length <= maxHighlightChars
-      ? hljs.highlight(code, { language: lang, ignoreIllegals: true }).value
-      : escapeHtml(code);
+    const body = known && code.length <= maxHighlightChars ? hljs.highlight(code, { language: lang, ignoreIllegals: true }).value : escapeHtml(code);
     const cls = known ? ` class="hljs language-${escapeHtml(lang)}"` : ' class="hljs"';
     return `<pre><code${cls}>${body}</code></pre>`;
   },
 });
 
 const purifyConfig = {
-  FORBID_TAGS: ['script', 'style', 'iframe', 'frame', 'object', 'embed', 'form', 'input', 'button', 'textarea', 'select', 'link', 'meta', 'base', 'svg', 'math'],
+  FORBID_TAGS: [
+    'script',
+    'style',
+    'iframe',
+    'frame',
+    'object',
+    'embed',
+    'form',
+    'input',
+    'button',
+    'textarea',
+    'select',
+    'link',
+    'meta',
+    'base',
+    'svg',
+    'math',
+  ],
   FORBID_ATTR: ['style', 'srcset', 'action', 'formaction'],
   ALLOW_DATA_ATTR: false,
   // Links may point to the web or mail; images only to inline data (no remote loads by design).

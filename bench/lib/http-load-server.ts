@@ -14,7 +14,10 @@ async function main(): Promise<void> {
     if (m.type === 'stats') {
       process.send!({ type: 'stats', stats: server.debugStats({ dropIdleCaches: m.drop === true }), rssBytes: process.memoryUsage().rss });
     } else if (m.type === 'close') {
-      void server.close().then(() => model.dispose()).then(() => process.exit(0));
+      void server
+        .close()
+        .then(() => model.dispose())
+        .then(() => process.exit(0));
     }
   });
   process.send!({ type: 'ready', url: server.url });

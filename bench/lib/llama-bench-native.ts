@@ -28,7 +28,11 @@ export interface ReferenceBuild {
   buildInfo: string;
 }
 
-interface LlamaBenchRow { n_prompt: number; n_gen: number; avg_ts: number }
+interface LlamaBenchRow {
+  n_prompt: number;
+  n_gen: number;
+  avg_ts: number;
+}
 
 const GNU_TIME = '/usr/bin/time';
 
@@ -40,24 +44,53 @@ export function referenceBuild(binary: string): ReferenceBuild {
   return { binary, commit: j.commit, cmakeFlags: j.cmakeFlags, compiler: j.compiler, cpu: j.cpu, cpuFlags: j.cpuFlags, builtAt: j.builtAt, buildInfo: info };
 }
 
-export function measureLlamaBenchNative(binary: string, file: string,
-  o: { prefill: number; decode: number; threads: number; batches: number[] }, timeoutMs: number): Promise<NativeSample> {
+export function measureLlamaBenchNative(
+  binary: string,
+  file: string,
+  o: { prefill: number; decode: number; threads: number; batches: number[] },
+  timeoutMs: number,
+): Promise<NativeSample> {
   if (!fs.existsSync(binary)) return Promise.reject(new Error(`--llama-bench ${binary}: no such file`));
   if (!fs.existsSync(GNU_TIME)) return Promise.reject(new Error(`${GNU_TIME} is needed to measure llama-bench's peak RSS`));
   const prompts = [...new Set([o.prefill, ...o.batches])];
-  const args = ['-f', 'QWEN_MAXRSS_KB=%M', binary, '-m', file, '-p', prompts.join(','), '-n', String(o.decode),
-    '-t', String(o.threads), '-r', '1', '-o', 'json'];
+  const args = [
+    '-f',
+    'QWEN_MAXRSS_KB=%M',
+    binary,
+    '-m',
+    file,
+    '-p',
+    prompts.join(','),
+    '-n',
+    String(o.decode),
+    '-t',
+    String(o.threads),
+    '-r',
+    '1',
+    '-o',
+    'json',
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(GNU_TIME, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
-      if (code !== 0) { reject(new Error(`llama-bench exited with ${code}:\n${err.slice(-2000)}`)); return; }
+      if (code !== 0) {
+        reject(new Error(`llama-bench exited with ${code}:\n${err.slice(-2000)}`));
+        return;
+      }
       const rss = /QWEN_MAXRSS_KB=(\d+)/.exec(err);
       let rows: LlamaBenchRow[];
       try {
@@ -70,7 +103,11 @@ export function measureLlamaBenchNative(binary: string, file: string,
       const tg = rows.find((r) => r.n_gen === o.decode && r.n_prompt === 0);
       const missing = prompts.filter((n) => !pp(n));
       if (missing.length > 0 || !tg || !rss) {
-        reject(new Error(`llama-bench output lacks ${missing.length ? `pp${missing.join(', pp')}` : ''}${tg ? '' : ' the tg row'}${rss ? '' : ' the RSS line'}:\n${out}\n${err.slice(-500)}`));
+        reject(
+          new Error(
+            `llama-bench output lacks ${missing.length ? `pp${missing.join(', pp')}` : ''}${tg ? '' : ' the tg row'}${rss ? '' : ' the RSS line'}:\n${out}\n${err.slice(-500)}`,
+          ),
+        );
         return;
       }
       const small: Record<number, number> = {};

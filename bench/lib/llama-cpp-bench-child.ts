@@ -7,7 +7,12 @@ import * as fs from 'fs';
 import type { Token } from 'node-llama-cpp';
 import { disposeLlamaCpp, openLlamaCpp } from '../../test/oracle/llama-cpp';
 
-interface ChildArgs { model: string; prefill: number; decode: number; threads: number }
+interface ChildArgs {
+  model: string;
+  prefill: number;
+  decode: number;
+  threads: number;
+}
 
 function parseArgs(argv: string[]): ChildArgs {
   const get = (flag: string, fallback?: string): string => {
@@ -33,7 +38,10 @@ export function peakRssBytes(): number {
 /** Deterministic token ids from the ordinary part of the vocabulary, like llama-bench's random ones. */
 function tokens(n: number, seed: number): Token[] {
   let s = seed >>> 0;
-  return Array.from({ length: n }, () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return (s % 150000) as Token; });
+  return Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s % 150000) as Token;
+  });
 }
 
 async function main(): Promise<void> {
@@ -66,12 +74,16 @@ async function main(): Promise<void> {
     for (const t of tg) await s.sequence.controlledEvaluate([[t, { generateNext: { token: true } }]]);
     const decodeMs = Number(process.hrtime.bigint() - t0) / 1e6;
 
-    process.stdout.write(JSON.stringify({
-      prefillTokPerSec: (a.prefill * 1000) / prefillMs,
-      decodeTokPerSec: (a.decode * 1000) / decodeMs,
-      prefillMs, decodeMs, loadToFirstTokenMs,
-      peakRssBytes: peakRssBytes(),
-    }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        prefillTokPerSec: (a.prefill * 1000) / prefillMs,
+        decodeTokPerSec: (a.decode * 1000) / decodeMs,
+        prefillMs,
+        decodeMs,
+        loadToFirstTokenMs,
+        peakRssBytes: peakRssBytes(),
+      }) + '\n',
+    );
   } finally {
     await s.dispose();
     await disposeLlamaCpp();

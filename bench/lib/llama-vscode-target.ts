@@ -95,7 +95,10 @@ export function chunkAroundCursor(text: string, offset: number, filename: string
   const { lines, line } = cursorLines(text, offset);
   const half = LLAMA_VSCODE.ringChunkSize / 2;
   const around = lines.slice(Math.max(0, line - half), Math.min(line + half, lines.length - 1) + 1);
-  const window = around.length + 1 < LLAMA_VSCODE.ringChunkSize ? around : around.slice(Math.floor((around.length - half) / 2), Math.floor((around.length - half) / 2) + half);
+  const window =
+    around.length + 1 < LLAMA_VSCODE.ringChunkSize
+      ? around
+      : around.slice(Math.floor((around.length - half) / 2), Math.floor((around.length - half) / 2) + half);
   return { text: window.join('\n') + '\n', filename };
 }
 

@@ -9,7 +9,6 @@ import type { CompletionAnswer, CompletionTarget } from './typing-replay';
 const lastStatsSeen = new WeakMap<LspTestClient, string>();
 
 export class LspCompletionTarget implements CompletionTarget {
-
   constructor(
     readonly client: LspTestClient,
     readonly uri: string,

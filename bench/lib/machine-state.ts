@@ -20,7 +20,10 @@ const KERNEL_FLAGS = /^(avx|avx2|avx512[a-z_0-9]*|avx_vnni|fma|f16c|sse4_2|bmi2|
 
 function cpuInfoLine(key: string): string | undefined {
   try {
-    const line = fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith(key));
+    const line = fs
+      .readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(key));
     return line?.split(':').slice(1).join(':').trim();
   } catch {
     return undefined;
@@ -37,7 +40,10 @@ export function transparentHugePages(): string {
 }
 
 export function machineState(): MachineState {
-  const flags = (cpuInfoLine('flags') ?? '').split(/\s+/).filter((f) => KERNEL_FLAGS.test(f)).sort();
+  const flags = (cpuInfoLine('flags') ?? '')
+    .split(/\s+/)
+    .filter((f) => KERNEL_FLAGS.test(f))
+    .sort();
   return {
     cpuModel: cpuInfoLine('model name') ?? os.cpus()[0]?.model ?? 'unknown CPU',
     cpuFlags: flags,

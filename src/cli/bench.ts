@@ -51,7 +51,7 @@ async function measure(model: Model, kind: 'pp' | 'tg', n: number, reps: number,
   const seq = model.createSequence();
   const tokens = Array.from({ length: n }, next);
   const time = kind === 'pp' ? timePrompt : timeGeneration;
-  await time(seq, tokens.slice(0, Math.min(n, kind === 'pp' ? n : 4)));   // warm-up, untimed
+  await time(seq, tokens.slice(0, Math.min(n, kind === 'pp' ? n : 4))); // warm-up, untimed
   const rates: number[] = [];
   for (let r = 0; r < reps; r++) rates.push((n * 1000) / (await time(seq, tokens)));
   seq.dispose();
@@ -78,7 +78,11 @@ export const benchCommand: Command = {
     model: MODEL_OPTIONS.model,
     threads: MODEL_OPTIONS.threads,
     device: MODEL_OPTIONS.device,
-    'n-prompt': { kind: 'string', alias: '-p', description: 'prompt tokens for pp, or a comma-separated list of batch sizes, one pp test each (default 512, 0 = skip)' },
+    'n-prompt': {
+      kind: 'string',
+      alias: '-p',
+      description: 'prompt tokens for pp, or a comma-separated list of batch sizes, one pp test each (default 512, 0 = skip)',
+    },
     'n-gen': { kind: 'int', alias: '-n', min: 0, max: 1 << 16, description: 'generated tokens for tg (default 128, 0 = skip)' },
     reps: { kind: 'int', alias: '-r', min: 1, max: 1000, description: 'repetitions (default 3)' },
     json: { kind: 'flag', description: 'print the results as JSON' },
@@ -103,12 +107,20 @@ export const benchCommand: Command = {
       const peakRssBytes = process.resourceUsage().maxRSS * 1024;
       if (args.flag('json')) {
         const out = {
-          model: model.info.path, backend: model.info.backend, device: model.info.device, deviceReport: model.info.deviceReport,
-          parameters: model.info.parameterCount, results, peakRssBytes, loadToFirstTokenMs,
+          model: model.info.path,
+          backend: model.info.backend,
+          device: model.info.device,
+          deviceReport: model.info.deviceReport,
+          parameters: model.info.parameterCount,
+          results,
+          peakRssBytes,
+          loadToFirstTokenMs,
         };
         process.stdout.write(JSON.stringify(out, null, 2) + '\n');
       } else {
-        process.stdout.write(`model    ${model.info.name} (${model.info.path})\nbackend  ${model.info.backend}\ndevice   ${describeDevice(model.info.deviceReport)}\n`);
+        process.stdout.write(
+          `model    ${model.info.name} (${model.info.path})\nbackend  ${model.info.backend}\ndevice   ${describeDevice(model.info.deviceReport)}\n`,
+        );
         for (const r of results) {
           process.stdout.write(`${r.test.padEnd(8)} ${r.mean.toFixed(2)} ± ${r.sd.toFixed(2)} tokens/s  (${r.reps} reps)\n`);
         }

@@ -18,7 +18,7 @@ export interface Command {
 /** --device, on every command that loads a model. */
 export const DEVICE_OPTION: OptionSpecs[string] = {
   kind: 'string',
-  description: "auto (GPU when usable and its self-check passes), cpu, or cuda (GPU or fail); default auto",
+  description: 'auto (GPU when usable and its self-check passes), cpu, or cuda (GPU or fail); default auto',
 };
 
 export const MODEL_OPTIONS: OptionSpecs = {

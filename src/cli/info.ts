@@ -6,7 +6,7 @@ import { Command, describeDevice, deviceFromArgs, formatBytes, MODEL_OPTIONS } f
 
 export const infoCommand: Command = {
   name: 'info',
-  summary: 'show a model file\'s architecture, shapes, tensor types and the backend',
+  summary: "show a model file's architecture, shapes, tensor types and the backend",
   usage: '--model F [--threads N] [--device auto|cpu|cuda] [--json]',
   options: {
     ...MODEL_OPTIONS,

@@ -18,7 +18,7 @@ export function negLogProb(logits: Float32Array, rowOffset: number, nVocab: numb
 
 export const perplexityCommand: Command = {
   name: 'perplexity',
-  summary: 'perplexity of a text file, scored like llama.cpp\'s perplexity tool',
+  summary: "perplexity of a text file, scored like llama.cpp's perplexity tool",
   usage: '--model F --file T [--ctx 512] [--threads N] [--device auto|cpu|cuda] [--chunks N]',
   options: {
     model: MODEL_OPTIONS.model,

@@ -67,32 +67,32 @@ export interface DeviceReport {
 
 export interface ModelInfo {
   path: string;
-  architecture: string;          // always 'qwen2' for a loaded model
-  name: string;                  // general.name, or the file name
+  architecture: string; // always 'qwen2' for a loaded model
+  name: string; // general.name, or the file name
   nLayer: number;
   nEmbd: number;
   nHead: number;
   nHeadKv: number;
   nFf: number;
   nVocab: number;
-  trainedContext: number;        // qwen2.context_length
-  contextSize: number;           // KV capacity actually allocated
+  trainedContext: number; // qwen2.context_length
+  contextSize: number; // KV capacity actually allocated
   ropeFreqBase: number;
   parameterCount: number;
   fileSizeBytes: number;
-  tensorTypes: Record<string, number>;   // GGML type name -> number of tensors
-  device: 'cpu' | 'cuda';         // what actually runs the model
+  tensorTypes: Record<string, number>; // GGML type name -> number of tensors
+  device: 'cpu' | 'cuda'; // what actually runs the model
   deviceReport: DeviceReport;
-  backend: string;               // human readable: "CPU AVX2, 2 threads"
+  backend: string; // human readable: "CPU AVX2, 2 threads"
 }
 
 export interface SamplingOptions {
-  temperature?: number;   // 0 = greedy (default)
-  topK?: number;          // 0 = off
-  topP?: number;          // 1 = off
-  minP?: number;          // 0 = off
+  temperature?: number; // 0 = greedy (default)
+  topK?: number; // 0 = off
+  topP?: number; // 1 = off
+  minP?: number; // 0 = off
   repeatPenalty?: number; // 1 = off
-  repeatLastN?: number;   // window for the repeat penalty
+  repeatLastN?: number; // window for the repeat penalty
   seed?: number;
 }
 
@@ -152,7 +152,7 @@ export type StopReason = 'eos' | 'stopString' | 'maxTokens' | 'aborted' | 'conte
 export interface GenerateOptions {
   maxTokens?: number;
   sampling?: SamplingOptions;
-  stopTokens?: readonly number[];      // in addition to the model's EOS
+  stopTokens?: readonly number[]; // in addition to the model's EOS
   stopStrings?: readonly string[];
   signal?: AbortSignal;
   /** Streams decoded text; returning false stops generation ('callerStop'). */
@@ -170,12 +170,12 @@ export interface GenerateResult {
   tokens: number[];
   stopReason: StopReason;
   promptTokens: number;
-  cachedTokens: number;     // prompt tokens whose KV was reused
-  evaluatedTokens: number;  // prompt tokens actually run through the model
+  cachedTokens: number; // prompt tokens whose KV was reused
+  evaluatedTokens: number; // prompt tokens actually run through the model
   prefillMs: number;
   decodeMs: number;
-  tokensPerSecond: number;  // decode speed
-  draftTokens: number;      // tokens guessed for speculative decoding (0 without it)
+  tokensPerSecond: number; // decode speed
+  draftTokens: number; // tokens guessed for speculative decoding (0 without it)
   acceptedDraftTokens: number; // of those, the ones the model agreed with
-  decodeEvals: number;      // evals after the prefill (one per token without speculation)
+  decodeEvals: number; // evals after the prefill (one per token without speculation)
 }

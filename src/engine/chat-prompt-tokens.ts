@@ -20,11 +20,7 @@ export interface PromptMessage {
   content: string;
 }
 
-export type RenderTemplate = (
-  template: string | null,
-  messages: ReadonlyArray<PromptMessage>,
-  opts: { addGenerationPrompt: boolean },
-) => string;
+export type RenderTemplate = (template: string | null, messages: ReadonlyArray<PromptMessage>, opts: { addGenerationPrompt: boolean }) => string;
 
 /** One piece of the rendered prompt: template text, or the content of message `message`. */
 type Piece = { kind: 'template'; text: string } | { kind: 'content'; message: number };
@@ -36,12 +32,7 @@ const markerPattern = /<\|[A-Za-z0-9_]{1,40}\|>/g;
  * Renders `messages` with `template` (null = the model has none: ChatML) and returns the prompt's
  * tokens. Throws what the template throws (a clear Error) when it cannot render.
  */
-export function encodeChatPrompt(
-  tokenizer: Tokenizer,
-  render: RenderTemplate,
-  template: string | null,
-  messages: readonly PromptMessage[],
-): number[] {
+export function encodeChatPrompt(tokenizer: Tokenizer, render: RenderTemplate, template: string | null, messages: readonly PromptMessage[]): number[] {
   const pieces = renderedPieces(render, template, messages) ?? renderedPieces(render, QWEN_LOCAL_CHAT_TEMPLATE, messages);
   if (!pieces) throw new Error('Chat template: the template leaves out message contents, and the ChatML fallback failed');
   const out: number[] = [];
@@ -79,7 +70,11 @@ function renderedPieces(render: RenderTemplate, template: string | null, message
   // Random per call: no content or template can contain it by accident or on purpose.
   const tag = randomBytes(9).toString('hex');
   const placeholder = (i: number) => `qwenlocal${tag}m${i}x`;
-  const rendered = render(template, messages.map((m, i) => ({ role: m.role, content: placeholder(i) })), { addGenerationPrompt: true });
+  const rendered = render(
+    template,
+    messages.map((m, i) => ({ role: m.role, content: placeholder(i) })),
+    { addGenerationPrompt: true },
+  );
   const pattern = new RegExp(`qwenlocal${tag}m(\\d+)x`, 'g');
   const pieces: Piece[] = [];
   const seen = new Set<number>();

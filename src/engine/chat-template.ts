@@ -91,11 +91,7 @@ function parseTemplate(template: string): Template {
  * template is null. Throws an Error that says what went wrong when the template cannot be parsed
  * or fails while rendering (including raise_exception calls made by the template itself).
  */
-export function renderChatPrompt(
-  template: string | null,
-  messages: readonly ChatTemplateMessage[],
-  opts: RenderChatOptions,
-): string {
+export function renderChatPrompt(template: string | null, messages: readonly ChatTemplateMessage[], opts: RenderChatOptions): string {
   if (template === null) return renderChatML(messages, opts);
   if (typeof template !== 'string') throw new Error(`Chat template: expected a string or null, got ${typeof template}`);
   checkMessages(messages);

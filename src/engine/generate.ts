@@ -32,12 +32,7 @@ export function commonPrefixLength(a: readonly number[], b: readonly number[]): 
   return i;
 }
 
-export async function generate(
-  model: Model,
-  seq: Sequence,
-  promptTokens: readonly number[],
-  opts: GenerateOptions = {},
-): Promise<GenerateResult> {
+export async function generate(model: Model, seq: Sequence, promptTokens: readonly number[], opts: GenerateOptions = {}): Promise<GenerateResult> {
   if (promptTokens.length === 0) throw new RangeError('generate: the prompt has no tokens');
   const capacity = model.info.contextSize;
   if (promptTokens.length > capacity) {
@@ -111,8 +106,7 @@ export async function generate(
     if (stopped || result.tokens.length >= maxTokens) return 'maxTokens';
     return null;
   };
-  const contextFull = (adding: number): boolean =>
-    seq.tokens.length + adding > capacity || model.kvUsage().used + adding > capacity;
+  const contextFull = (adding: number): boolean => seq.tokens.length + adding > capacity || model.kvUsage().used + adding > capacity;
   const greedy = (sampling.temperature ?? 0) <= 0 && !usePenalty;
   const maxDraft = greedy && opts.speculative ? Math.max(0, Math.floor(opts.speculative.maxDraft)) : 0;
 

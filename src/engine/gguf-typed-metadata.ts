@@ -16,7 +16,11 @@ class TruncatedHeader extends Error {}
 
 class Reader {
   pos = 0;
-  constructor(private readonly buf: Buffer, private readonly whole: boolean, private readonly path: string) {}
+  constructor(
+    private readonly buf: Buffer,
+    private readonly whole: boolean,
+    private readonly path: string,
+  ) {}
 
   private take(n: number): number {
     if (this.pos + n > this.buf.length) {
@@ -27,8 +31,12 @@ class Reader {
     this.pos += n;
     return at;
   }
-  u32(): number { return this.buf.readUInt32LE(this.take(4)); }
-  u64(): bigint { return this.buf.readBigUInt64LE(this.take(8)); }
+  u32(): number {
+    return this.buf.readUInt32LE(this.take(4));
+  }
+  u64(): bigint {
+    return this.buf.readBigUInt64LE(this.take(8));
+  }
   count(what: string): number {
     const v = this.u64();
     if (v > BigInt(this.buf.length)) throw new Error(`${this.path}: implausible ${what} ${v} at byte ${this.pos - 8}`);
@@ -42,18 +50,30 @@ class Reader {
   scalar(type: GgufScalarType): unknown {
     const b = this.buf;
     switch (type) {
-      case 'uint8': return b.readUInt8(this.take(1));
-      case 'int8': return b.readInt8(this.take(1));
-      case 'uint16': return b.readUInt16LE(this.take(2));
-      case 'int16': return b.readInt16LE(this.take(2));
-      case 'uint32': return b.readUInt32LE(this.take(4));
-      case 'int32': return b.readInt32LE(this.take(4));
-      case 'float32': return b.readFloatLE(this.take(4));
-      case 'bool': return b.readUInt8(this.take(1)) !== 0;
-      case 'string': return this.str();
-      case 'uint64': return b.readBigUInt64LE(this.take(8));
-      case 'int64': return b.readBigInt64LE(this.take(8));
-      case 'float64': return b.readDoubleLE(this.take(8));
+      case 'uint8':
+        return b.readUInt8(this.take(1));
+      case 'int8':
+        return b.readInt8(this.take(1));
+      case 'uint16':
+        return b.readUInt16LE(this.take(2));
+      case 'int16':
+        return b.readInt16LE(this.take(2));
+      case 'uint32':
+        return b.readUInt32LE(this.take(4));
+      case 'int32':
+        return b.readInt32LE(this.take(4));
+      case 'float32':
+        return b.readFloatLE(this.take(4));
+      case 'bool':
+        return b.readUInt8(this.take(1)) !== 0;
+      case 'string':
+        return this.str();
+      case 'uint64':
+        return b.readBigUInt64LE(this.take(8));
+      case 'int64':
+        return b.readBigInt64LE(this.take(8));
+      case 'float64':
+        return b.readDoubleLE(this.take(8));
     }
   }
 }
@@ -70,7 +90,7 @@ function parse(buf: Buffer, whole: boolean, path: string): GgufMetadataEntry[] {
   r.pos = 4;
   const version = r.u32();
   if (version !== 3) throw new Error(`${path}: GGUF version ${version} is not supported (only 3)`);
-  r.u64();                                   // tensor count, not needed here
+  r.u64(); // tensor count, not needed here
   const nKv = r.count('metadata count');
   const out: GgufMetadataEntry[] = [];
   for (let i = 0; i < nKv; i++) {

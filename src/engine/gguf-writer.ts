@@ -15,7 +15,12 @@
 import * as fs from 'fs';
 
 /** Block geometry of a GGML tensor type (the numbers GGML defines for each id). */
-export interface GgmlTypeInfo { id: number; name: string; blockSize: number; typeSize: number }
+export interface GgmlTypeInfo {
+  id: number;
+  name: string;
+  blockSize: number;
+  typeSize: number;
+}
 
 /** The GGML types a Qwen2 GGUF may hold: id, name, elements per block, bytes per block. */
 export const GGML_TYPES: readonly GgmlTypeInfo[] = [
@@ -45,9 +50,7 @@ export function ggmlTypeById(id: number): GgmlTypeInfo | undefined {
   return GGML_TYPES.find((t) => t.id === id);
 }
 
-export type GgufScalarType =
-  | 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'float32' | 'bool'
-  | 'string' | 'uint64' | 'int64' | 'float64';
+export type GgufScalarType = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'float32' | 'bool' | 'string' | 'uint64' | 'int64' | 'float64';
 /** A scalar type name, or the same name with "[]" for an array of that type. */
 export type GgufValueTypeName = GgufScalarType | `${GgufScalarType}[]`;
 /** One metadata entry: [key, value type, value]. 64-bit integers may be given as number or bigint. */
@@ -72,8 +75,19 @@ export interface GgufWriteInput {
 
 /** Numeric GGUF value type ids, as the file stores them. */
 export const GGUF_VALUE_TYPE_IDS: Record<GgufScalarType | 'array', number> = {
-  uint8: 0, int8: 1, uint16: 2, int16: 3, uint32: 4, int32: 5, float32: 6, bool: 7,
-  string: 8, array: 9, uint64: 10, int64: 11, float64: 12,
+  uint8: 0,
+  int8: 1,
+  uint16: 2,
+  int16: 3,
+  uint32: 4,
+  int32: 5,
+  float32: 6,
+  bool: 7,
+  string: 8,
+  array: 9,
+  uint64: 10,
+  int64: 11,
+  float64: 12,
 };
 
 const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
@@ -94,16 +108,56 @@ class ByteSink {
     this.buf.copy(next, 0, 0, this.length);
     this.buf = next;
   }
-  u8(v: number): void { this.reserve(1); this.buf.writeUInt8(v, this.length); this.length += 1; }
-  i8(v: number): void { this.reserve(1); this.buf.writeInt8(v, this.length); this.length += 1; }
-  u16(v: number): void { this.reserve(2); this.buf.writeUInt16LE(v, this.length); this.length += 2; }
-  i16(v: number): void { this.reserve(2); this.buf.writeInt16LE(v, this.length); this.length += 2; }
-  u32(v: number): void { this.reserve(4); this.buf.writeUInt32LE(v, this.length); this.length += 4; }
-  i32(v: number): void { this.reserve(4); this.buf.writeInt32LE(v, this.length); this.length += 4; }
-  f32(v: number): void { this.reserve(4); this.buf.writeFloatLE(v, this.length); this.length += 4; }
-  f64(v: number): void { this.reserve(8); this.buf.writeDoubleLE(v, this.length); this.length += 8; }
-  u64(v: bigint): void { this.reserve(8); this.buf.writeBigUInt64LE(v, this.length); this.length += 8; }
-  i64(v: bigint): void { this.reserve(8); this.buf.writeBigInt64LE(v, this.length); this.length += 8; }
+  u8(v: number): void {
+    this.reserve(1);
+    this.buf.writeUInt8(v, this.length);
+    this.length += 1;
+  }
+  i8(v: number): void {
+    this.reserve(1);
+    this.buf.writeInt8(v, this.length);
+    this.length += 1;
+  }
+  u16(v: number): void {
+    this.reserve(2);
+    this.buf.writeUInt16LE(v, this.length);
+    this.length += 2;
+  }
+  i16(v: number): void {
+    this.reserve(2);
+    this.buf.writeInt16LE(v, this.length);
+    this.length += 2;
+  }
+  u32(v: number): void {
+    this.reserve(4);
+    this.buf.writeUInt32LE(v, this.length);
+    this.length += 4;
+  }
+  i32(v: number): void {
+    this.reserve(4);
+    this.buf.writeInt32LE(v, this.length);
+    this.length += 4;
+  }
+  f32(v: number): void {
+    this.reserve(4);
+    this.buf.writeFloatLE(v, this.length);
+    this.length += 4;
+  }
+  f64(v: number): void {
+    this.reserve(8);
+    this.buf.writeDoubleLE(v, this.length);
+    this.length += 8;
+  }
+  u64(v: bigint): void {
+    this.reserve(8);
+    this.buf.writeBigUInt64LE(v, this.length);
+    this.length += 8;
+  }
+  i64(v: bigint): void {
+    this.reserve(8);
+    this.buf.writeBigInt64LE(v, this.length);
+    this.length += 8;
+  }
   str(s: string): void {
     const bytes = Buffer.from(s, 'utf8');
     this.u64(BigInt(bytes.length));
@@ -111,14 +165,25 @@ class ByteSink {
     bytes.copy(this.buf, this.length);
     this.length += bytes.length;
   }
-  zeros(n: number): void { this.reserve(n); this.buf.fill(0, this.length, this.length + n); this.length += n; }
-  bytes(): Buffer { return this.buf.subarray(0, this.length); }
+  zeros(n: number): void {
+    this.reserve(n);
+    this.buf.fill(0, this.length, this.length + n);
+    this.length += n;
+  }
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
 }
 
 const INT_RANGES: Record<string, [bigint, bigint]> = {
-  uint8: [0n, 255n], int8: [-128n, 127n], uint16: [0n, 65535n], int16: [-32768n, 32767n],
-  uint32: [0n, 4294967295n], int32: [-2147483648n, 2147483647n],
-  uint64: [0n, (1n << 64n) - 1n], int64: [-(1n << 63n), (1n << 63n) - 1n],
+  uint8: [0n, 255n],
+  int8: [-128n, 127n],
+  uint16: [0n, 65535n],
+  int16: [-32768n, 32767n],
+  uint32: [0n, 4294967295n],
+  int32: [-2147483648n, 2147483647n],
+  uint64: [0n, (1n << 64n) - 1n],
+  int64: [-(1n << 63n), (1n << 63n) - 1n],
 };
 
 function toCheckedInteger(key: string, type: GgufScalarType, v: unknown): bigint {
@@ -133,18 +198,35 @@ function toCheckedInteger(key: string, type: GgufScalarType, v: unknown): bigint
 
 function writeScalar(sink: ByteSink, key: string, type: GgufScalarType, v: unknown): void {
   switch (type) {
-    case 'uint8': sink.u8(Number(toCheckedInteger(key, type, v))); return;
-    case 'int8': sink.i8(Number(toCheckedInteger(key, type, v))); return;
-    case 'uint16': sink.u16(Number(toCheckedInteger(key, type, v))); return;
-    case 'int16': sink.i16(Number(toCheckedInteger(key, type, v))); return;
-    case 'uint32': sink.u32(Number(toCheckedInteger(key, type, v))); return;
-    case 'int32': sink.i32(Number(toCheckedInteger(key, type, v))); return;
-    case 'uint64': sink.u64(toCheckedInteger(key, type, v)); return;
-    case 'int64': sink.i64(toCheckedInteger(key, type, v)); return;
+    case 'uint8':
+      sink.u8(Number(toCheckedInteger(key, type, v)));
+      return;
+    case 'int8':
+      sink.i8(Number(toCheckedInteger(key, type, v)));
+      return;
+    case 'uint16':
+      sink.u16(Number(toCheckedInteger(key, type, v)));
+      return;
+    case 'int16':
+      sink.i16(Number(toCheckedInteger(key, type, v)));
+      return;
+    case 'uint32':
+      sink.u32(Number(toCheckedInteger(key, type, v)));
+      return;
+    case 'int32':
+      sink.i32(Number(toCheckedInteger(key, type, v)));
+      return;
+    case 'uint64':
+      sink.u64(toCheckedInteger(key, type, v));
+      return;
+    case 'int64':
+      sink.i64(toCheckedInteger(key, type, v));
+      return;
     case 'float32':
     case 'float64':
       if (typeof v !== 'number') throw new Error(`GGUF metadata "${key}": expected a number for ${type}, got ${typeof v}`);
-      if (type === 'float32') sink.f32(v); else sink.f64(v);
+      if (type === 'float32') sink.f32(v);
+      else sink.f64(v);
       return;
     case 'bool':
       if (typeof v !== 'boolean') throw new Error(`GGUF metadata "${key}": expected a boolean, got ${typeof v}`);
@@ -226,7 +308,8 @@ export function writeGguf(path: string, input: GgufWriteInput): void {
   const seenNames = new Set<string>();
   const placed = input.tensors.map((t) => {
     if (typeof t.name !== 'string' || t.name.length === 0) throw new Error(`${path}: a tensor has an empty name`);
-    if (Buffer.byteLength(t.name, 'utf8') > MAX_TENSOR_NAME_BYTES) throw new Error(`${path}: tensor name "${t.name}" is longer than ${MAX_TENSOR_NAME_BYTES} bytes`);
+    if (Buffer.byteLength(t.name, 'utf8') > MAX_TENSOR_NAME_BYTES)
+      throw new Error(`${path}: tensor name "${t.name}" is longer than ${MAX_TENSOR_NAME_BYTES} bytes`);
     if (seenNames.has(t.name)) throw new Error(`${path}: tensor "${t.name}" appears twice`);
     seenNames.add(t.name);
     if ((t.data === undefined) === (t.chunks === undefined)) throw new Error(`${path}: tensor "${t.name}" needs exactly one of data or chunks`);

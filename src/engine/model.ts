@@ -48,9 +48,7 @@ export function resolveLoadOptions(opts: LoadOptions, trainedContext: number): R
     throw new RangeError(`contextSize must be an integer of at least ${MIN_CONTEXT_SIZE} tokens, got ${String(opts.contextSize)}`);
   }
   if (contextSize > MAX_REASONABLE_CONTEXT) {
-    throw new RangeError(
-      `contextSize ${contextSize} is far beyond what this model was trained for (${trainedContext} tokens)`,
-    );
+    throw new RangeError(`contextSize ${contextSize} is far beyond what this model was trained for (${trainedContext} tokens)`);
   }
   if (contextSize > trainedContext) {
     notes.push(`contextSize ${contextSize} exceeds the trained context; using ${trainedContext}`);
@@ -216,12 +214,5 @@ export async function loadModel(file: string, opts: LoadOptions = {}): Promise<M
   const metadata: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(gguf.metadata)) if (!VOCAB_KEYS.has(k)) metadata[k] = v;
   const template = gguf.metadata['tokenizer.chat_template'];
-  return new ModelImpl(
-    native,
-    buildInfo(file, gguf, native),
-    tokenizer,
-    metadata,
-    typeof template === 'string' ? template : null,
-    resolved.notes,
-  );
+  return new ModelImpl(native, buildInfo(file, gguf, native), tokenizer, metadata, typeof template === 'string' ? template : null, resolved.notes);
 }

@@ -215,8 +215,7 @@ export function loadNative(): NativeBinding {
   }
   if (binding.bindingVersion !== EXPECTED_BINDING_VERSION) {
     throw new Error(
-      `native addon at ${file} has binding version ${binding.bindingVersion}, expected ` +
-        `${EXPECTED_BINDING_VERSION}: rebuild it with npm run build:native`,
+      `native addon at ${file} has binding version ${binding.bindingVersion}, expected ` + `${EXPECTED_BINDING_VERSION}: rebuild it with npm run build:native`,
     );
   }
   cached = binding;

@@ -55,8 +55,19 @@ export function quantTarget(name: string): QuantTargetSpec {
 
 /** Elements per block of the GGML types a target can produce. */
 const BLOCK_SIZE: Record<string, number> = {
-  F32: 1, F16: 1, BF16: 1, Q4_0: 32, Q4_1: 32, Q5_0: 32, Q5_1: 32, Q8_0: 32,
-  Q2_K: 256, Q3_K: 256, Q4_K: 256, Q5_K: 256, Q6_K: 256,
+  F32: 1,
+  F16: 1,
+  BF16: 1,
+  Q4_0: 32,
+  Q4_1: 32,
+  Q5_0: 32,
+  Q5_1: 32,
+  Q8_0: 32,
+  Q2_K: 256,
+  Q3_K: 256,
+  Q4_K: 256,
+  Q5_K: 256,
+  Q6_K: 256,
 };
 const FLOAT_TYPES = new Set(['F32', 'F16', 'BF16']);
 
@@ -71,8 +82,8 @@ export interface ModelShapeForMix {
 
 export interface TensorForMix {
   name: string;
-  dims: readonly number[];   // GGML order, dims[0] = row length
-  typeName: string;          // as stored in the input file
+  dims: readonly number[]; // GGML order, dims[0] = row length
+  typeName: string; // as stored in the input file
 }
 
 type Category = 'token_embd' | 'output' | 'attn_v' | 'attn_k' | 'attn_q' | 'attn_output' | 'ffn_up' | 'ffn_gate' | 'ffn_down' | 'other';
@@ -101,7 +112,9 @@ function layerIndex(name: string): number {
 export function isConvertible(t: TensorForMix): boolean {
   // GGML counts dimensions up to the last one above 1, so [n, 1] is a 1-D tensor.
   let nDims = 1;
-  t.dims.forEach((d, i) => { if (d > 1) nDims = Math.max(nDims, i + 1); });
+  t.dims.forEach((d, i) => {
+    if (d > 1) nDims = Math.max(nDims, i + 1);
+  });
   return nDims >= 2 && t.name.endsWith('weight') && !t.name.includes('_norm.weight');
 }
 
@@ -117,7 +130,7 @@ function withFallback(type: string, rowLength: number): string {
 export function chooseTensorType(target: QuantTargetSpec, t: TensorForMix, model: ModelShapeForMix): string {
   if (!isConvertible(t)) return t.typeName;
   const base = target.baseType;
-  if (FLOAT_TYPES.has(base)) return base;          // float targets: no per-tensor rules
+  if (FLOAT_TYPES.has(base)) return base; // float targets: no per-tensor rules
   if (target.pure) return withFallback(base, t.dims[0]);
 
   const cat = category(t.name);

@@ -45,8 +45,7 @@ function modelShape(info: GgufInfo, path: string): ModelShapeForMix {
   return {
     nLayer: metaNumber(info, 'qwen2.block_count', path),
     nHead,
-    nHeadKv: typeof info.metadata['qwen2.attention.head_count_kv'] === 'number'
-      ? (info.metadata['qwen2.attention.head_count_kv'] as number) : nHead,
+    nHeadKv: typeof info.metadata['qwen2.attention.head_count_kv'] === 'number' ? (info.metadata['qwen2.attention.head_count_kv'] as number) : nHead,
     tiedEmbeddings: !info.tensors.some((t) => t.name === 'output.weight'),
   };
 }
@@ -97,7 +96,9 @@ export function quantizeModel(inPath: string, outPath: string, type: string, opt
   for (const p of plan) {
     if (p.newType === p.t.typeName) continue;
     if (!FLOAT_SOURCE_TYPES.has(p.t.typeName)) {
-      throw new Error(`${inPath}: tensor ${p.t.name} is stored as ${p.t.typeName}; re-quantizing a quantized tensor is not supported (start from an F32/F16/BF16 file)`);
+      throw new Error(
+        `${inPath}: tensor ${p.t.name} is stored as ${p.t.typeName}; re-quantizing a quantized tensor is not supported (start from an F32/F16/BF16 file)`,
+      );
     }
     if (p.newType !== 'F32' && !native.typeInfo(p.newType).canQuantize) {
       throw new Error(`${inPath}: tensor ${p.t.name} needs type ${p.newType}, which this engine cannot write yet`);

@@ -51,8 +51,7 @@ export const actionSpecs: Record<ActionId, ActionSpec> = {
 };
 
 export const systemPrompt =
-  'You are Qwen, a careful coding assistant running locally in the user\'s editor. Answer concisely. ' +
-  'Put code in fenced code blocks with a language tag.';
+  "You are Qwen, a careful coding assistant running locally in the user's editor. Answer concisely. " + 'Put code in fenced code blocks with a language tag.';
 
 export interface ActionInput {
   code: string;

@@ -72,7 +72,11 @@ export class Actions {
     const doc = target.editor.document;
     const fileName = vscode.workspace.asRelativePath(doc.uri, false);
     const messages = buildActionMessages(spec, {
-      code: target.code, languageId: doc.languageId, fileName, wholeFile: target.wholeFile, instruction,
+      code: target.code,
+      languageId: doc.languageId,
+      fileName,
+      wholeFile: target.wholeFile,
+      instruction,
     });
     if (spec.output === 'chat') {
       const where = target.wholeFile ? fileName : `${fileName}:${target.range.start.line + 1}-${target.range.end.line + 1}`;
@@ -110,11 +114,15 @@ export class Actions {
         try {
           const s = this.settings().server.chat;
           const params = { sessionId: `action-${randomUUID()}`, messages, maxTokens: s.maxTokens, temperature: s.temperature, topP: s.topP };
-          const result = await this.server.chat(params, (delta) => {
-            text += delta;
-            tokens++;
-            if (tokens % 8 === 0) progress.report({ message: `${text.length} characters written…` });
-          }, token);
+          const result = await this.server.chat(
+            params,
+            (delta) => {
+              text += delta;
+              tokens++;
+              if (tokens % 8 === 0) progress.report({ message: `${text.length} characters written…` });
+            },
+            token,
+          );
           return result?.text ?? text;
         } catch (e) {
           if (token.isCancellationRequested) return undefined;
@@ -131,7 +139,10 @@ export class Actions {
       void vscode.window.showWarningMessage('Qwen Local: prompt files live in .qwen/prompts/ of a workspace folder; open a folder first.');
       return;
     }
-    interface Item extends vscode.QuickPickItem { prompt?: PromptFile; error?: string }
+    interface Item extends vscode.QuickPickItem {
+      prompt?: PromptFile;
+      error?: string;
+    }
     const items: Item[] = [];
     for (const folder of folders) {
       const files = await vscode.workspace.findFiles(new vscode.RelativePattern(folder, '.qwen/prompts/*.prompt.md'), undefined, 200);
@@ -147,9 +158,7 @@ export class Actions {
       }
     }
     if (items.length === 0) {
-      void vscode.window.showInformationMessage(
-        'Qwen Local: no prompt files found. Add one as .qwen/prompts/NAME.prompt.md with a front matter "title:".',
-      );
+      void vscode.window.showInformationMessage('Qwen Local: no prompt files found. Add one as .qwen/prompts/NAME.prompt.md with a front matter "title:".');
       return;
     }
     items.sort((a, b) => a.label.localeCompare(b.label));

@@ -18,7 +18,11 @@ const firstLineComment = /^\s*(?:\/\/|#|--|;|\/\*|<!--)\s*(?:file(?:name)?\s*:\s
 
 /** A safe workspace-relative path, or undefined. */
 export function safeRelativePath(candidate: string): string | undefined {
-  const p = candidate.trim().replace(/^["'`]|["'`]$/g, '').replace(/^\.\//, '').replace(/\\/g, '/');
+  const p = candidate
+    .trim()
+    .replace(/^["'`]|["'`]$/g, '')
+    .replace(/^\.\//, '')
+    .replace(/\\/g, '/');
   if (p === '' || p.startsWith('/') || /^[A-Za-z]:/.test(p) || p.includes('//')) return undefined;
   if (p.split('/').some((seg) => seg === '..' || seg === '.' || seg === '' || seg === '.git')) return undefined;
   return pathLike.test(p) ? p : undefined;

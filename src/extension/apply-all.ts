@@ -76,7 +76,9 @@ export class ApplyAll implements vscode.TextDocumentContentProvider, vscode.Disp
       this.log.warn(`Apply All: the multi-file diff is unavailable (${(e as Error).message}); showing one diff.`);
       await vscode.commands.executeCommand('vscode.diff', entries[0][1], entries[0][2], `${changes[0].path} (proposed)`, { preview: true });
     }
-    interface Item extends vscode.QuickPickItem { change: FileChange }
+    interface Item extends vscode.QuickPickItem {
+      change: FileChange;
+    }
     const items: Item[] = changes.map((c) => ({
       label: c.path,
       description: c.exists ? lineDelta(c.original, c.proposed) : `new file, ${c.proposed.split('\n').length} lines`,
@@ -116,7 +118,9 @@ export class ApplyAll implements vscode.TextDocumentContentProvider, vscode.Disp
       return [];
     }
     if (skipped.length > 0) {
-      void vscode.window.showWarningMessage(`Qwen Local: ${skipped.join(', ')} changed during the review and ${skipped.length === 1 ? 'was' : 'were'} not applied.`);
+      void vscode.window.showWarningMessage(
+        `Qwen Local: ${skipped.join(', ')} changed during the review and ${skipped.length === 1 ? 'was' : 'were'} not applied.`,
+      );
     }
     this.log.info(`Apply All: applied ${applied.join(', ') || 'nothing'}; rejected ${changes.length - picked.length}; skipped ${skipped.length}.`);
     return applied;

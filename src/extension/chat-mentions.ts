@@ -29,7 +29,10 @@ export class ChatMentions {
   private offers = new Map<string, Offer>();
   private pending: PendingAttachment[] = [];
 
-  constructor(private readonly server: ServerConnection, private readonly log: vscode.LogOutputChannel) {}
+  constructor(
+    private readonly server: ServerConnection,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
 
   get chips(): AttachmentChip[] {
     return this.pending.map((p) => p.chip);
@@ -55,9 +58,15 @@ export class ChatMentions {
     if (kind === 'symbol') {
       if (query.trim() === '') return [];
       const symbols = (await vscode.commands.executeCommand<vscode.SymbolInformation[]>('vscode.executeWorkspaceSymbolProvider', query)) ?? [];
-      return symbols.slice(0, maxListed).map((s) =>
-        this.offer({ kind: 'symbol', symbol: s }, s.name, `${vscode.SymbolKind[s.kind] ?? 'symbol'} · ${vscode.workspace.asRelativePath(s.location.uri, false)}:${s.location.range.start.line + 1}`),
-      );
+      return symbols
+        .slice(0, maxListed)
+        .map((s) =>
+          this.offer(
+            { kind: 'symbol', symbol: s },
+            s.name,
+            `${vscode.SymbolKind[s.kind] ?? 'symbol'} · ${vscode.workspace.asRelativePath(s.location.uri, false)}:${s.location.range.start.line + 1}`,
+          ),
+        );
     }
     return [];
   }
@@ -123,7 +132,9 @@ export class ChatMentions {
     for (const [uri, diagnostics] of all) {
       for (const d of diagnostics) {
         const severity = ['error', 'warning', 'info', 'hint'][d.severity] ?? 'problem';
-        lines.push(`${vscode.workspace.asRelativePath(uri, false)}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${severity}: ${d.message}${d.source ? ` (${d.source})` : ''}`);
+        lines.push(
+          `${vscode.workspace.asRelativePath(uri, false)}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${severity}: ${d.message}${d.source ? ` (${d.source})` : ''}`,
+        );
       }
     }
     if (lines.length === 0) return undefined;

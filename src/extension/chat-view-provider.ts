@@ -77,14 +77,18 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       scriptUri: view.webview.asWebviewUri(vscode.Uri.joinPath(root, 'chat.js')).toString(),
       styleUri: view.webview.asWebviewUri(vscode.Uri.joinPath(root, 'chat.css')).toString(),
     });
-    view.webview.onDidReceiveMessage((raw: unknown) => {
-      const checked = validateWebviewMessage(raw);
-      if (!checked.ok) {
-        this.log.warn(`Ignored a message from the chat view: ${checked.error}`);
-        return;
-      }
-      this.handle(checked.message).catch((e: Error) => this.log.error(`Chat view: ${e.message}`));
-    }, undefined, this.disposables);
+    view.webview.onDidReceiveMessage(
+      (raw: unknown) => {
+        const checked = validateWebviewMessage(raw);
+        if (!checked.ok) {
+          this.log.warn(`Ignored a message from the chat view: ${checked.error}`);
+          return;
+        }
+        this.handle(checked.message).catch((e: Error) => this.log.error(`Chat view: ${e.message}`));
+      },
+      undefined,
+      this.disposables,
+    );
     view.onDidDispose(() => (this.view = undefined), undefined, this.disposables);
   }
 
@@ -108,14 +112,16 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   /** "Save Chat As…": writes the conversation as a .qwenchat.md transcript and opens it. */
   async saveAs(modelName: string): Promise<vscode.Uri | undefined> {
     // The transcript records what each message had attached and which files a reply used.
-    const messages = this.history.messages.filter((m) => m.text.trim() !== '').map(({ role, text, attachments, sources }) => ({
-      role,
-      text: [
-        attachments?.length ? `_Attached: ${attachments.join(', ')}_\n` : '',
-        text,
-        sources?.length ? `\n\n_Workspace files used: ${sources.map((s) => `${s.path}:${s.startLine}-${s.endLine}`).join(', ')}_` : '',
-      ].join(''),
-    }));
+    const messages = this.history.messages
+      .filter((m) => m.text.trim() !== '')
+      .map(({ role, text, attachments, sources }) => ({
+        role,
+        text: [
+          attachments?.length ? `_Attached: ${attachments.join(', ')}_\n` : '',
+          text,
+          sources?.length ? `\n\n_Workspace files used: ${sources.map((s) => `${s.path}:${s.startLine}-${s.endLine}`).join(', ')}_` : '',
+        ].join(''),
+      }));
     if (messages.length === 0) {
       void vscode.window.showInformationMessage('Qwen Local: the chat is empty; nothing to save.');
       return undefined;
@@ -146,7 +152,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         const attached = this.mentions.take();
         this.post({ type: 'attachments', chips: [] });
         await this.runTurn({
-          id: randomUUID(), role: 'user', text: message.text, modelText, contextLabel: context?.label,
+          id: randomUUID(),
+          role: 'user',
+          text: message.text,
+          modelText,
+          contextLabel: context?.label,
           attachments: attached.length > 0 ? attached.map((a) => a.chip.label) : undefined,
           pendingAttachments: attached.length > 0 ? attached : undefined,
         });
@@ -236,16 +246,24 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       const s = this.settings().server.chat;
       const attached = user.pendingAttachments ?? [];
       const params: ChatParamsWithContext = {
-        sessionId: this.history.sessionId, messages: modelMessages, maxTokens: s.maxTokens, temperature: s.temperature, topP: s.topP,
+        sessionId: this.history.sessionId,
+        messages: modelMessages,
+        maxTokens: s.maxTokens,
+        temperature: s.temperature,
+        topP: s.topP,
         // The server fits the turn to the context: never an error after the user pressed send.
         fitToContext: true,
         attachments: attached.flatMap((a) => (a.attachment ? [a.attachment] : [])),
         workspaceQuery: attached.some((a) => a.chip.kind === 'workspace') ? user.text : undefined,
       };
-      const result: ChatResultWithContext = await this.server.chat(params, (delta) => {
-        reply.text += delta;
-        this.post({ type: 'delta', id: reply.id, text: delta });
-      }, cancel.token);
+      const result: ChatResultWithContext = await this.server.chat(
+        params,
+        (delta) => {
+          reply.text += delta;
+          this.post({ type: 'delta', id: reply.id, text: delta });
+        },
+        cancel.token,
+      );
       reply.streaming = false;
       const applyFiles = extractPathBlocks(reply.text).map((b) => b.path);
       if (result?.sources?.length || result?.notices?.length || applyFiles.length > 0) {

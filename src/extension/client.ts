@@ -50,10 +50,7 @@ export class ServerConnection implements vscode.Disposable {
 
   /** The server module: the esbuild bundle, or the tsc output when running from a dev checkout. */
   serverModule(): string | undefined {
-    const candidates = [
-      path.join(this.extensionRoot, 'dist', 'server.js'),
-      path.join(this.extensionRoot, 'out', 'src', 'server', 'main.js'),
-    ];
+    const candidates = [path.join(this.extensionRoot, 'dist', 'server.js'), path.join(this.extensionRoot, 'out', 'src', 'server', 'main.js')];
     return candidates.find((file) => fs.existsSync(file));
   }
 
@@ -183,9 +180,7 @@ export class ServerConnection implements vscode.Disposable {
 
   notify<P>(type: TypedNotification<P>, params: RequestParam<P>): void {
     if (!this.client || !this.running) return;
-    void this.client
-      .sendNotification(new NotificationType<P>(type.method), params)
-      .catch((e: Error) => this.log.warn(`${type.method}: ${e.message}`));
+    void this.client.sendNotification(new NotificationType<P>(type.method), params).catch((e: Error) => this.log.warn(`${type.method}: ${e.message}`));
   }
 
   /** Listens for $/progress values on one token (streamed chat text). */

@@ -10,11 +10,11 @@
 // safe direction: a stale suggestion is worse than a new request. Free of `vscode`.
 
 export interface CacheEntry {
-  documentKey: string;       // uri + language, so two documents never share suggestions
-  offset: number;            // cursor offset (UTF-16 units) when the suggestion was made
-  anchor: string;            // up to `anchorChars` characters before `offset`
-  suffixHead: string;        // up to `suffixChars` characters after the cursor
-  completion: string;        // the suggestion text inserted at `offset`
+  documentKey: string; // uri + language, so two documents never share suggestions
+  offset: number; // cursor offset (UTF-16 units) when the suggestion was made
+  anchor: string; // up to `anchorChars` characters before `offset`
+  suffixHead: string; // up to `suffixChars` characters after the cursor
+  completion: string; // the suggestion text inserted at `offset`
   createdAt: number;
 }
 
@@ -76,9 +76,7 @@ export class CompletionCache {
       createdAt: now,
     };
     // A newer suggestion at the same place replaces the older one.
-    this.entries = this.entries.filter(
-      (e) => !(e.documentKey === entry.documentKey && e.offset === entry.offset && e.anchor === entry.anchor),
-    );
+    this.entries = this.entries.filter((e) => !(e.documentKey === entry.documentKey && e.offset === entry.offset && e.anchor === entry.anchor));
     this.entries.push(entry);
     if (this.entries.length > this.options.maxEntries) this.entries.shift();
   }

@@ -44,7 +44,9 @@ export class QwenInlineCompletionProvider implements vscode.InlineCompletionItem
     token: vscode.CancellationToken,
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
     const s = this.settings();
-    this.log.trace(`Inline completion asked at ${position.line + 1}:${position.character + 1} (${context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke ? 'invoked' : 'automatic'})`);
+    this.log.trace(
+      `Inline completion asked at ${position.line + 1}:${position.character + 1} (${context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke ? 'invoked' : 'automatic'})`,
+    );
     if (!s.completionEnabled || s.disabledLanguages.has(document.languageId) || !inlineSuggestEnabled(document)) {
       this.log.trace('Inline completion skipped: completions are off for this document');
       return undefined;

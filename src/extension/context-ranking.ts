@@ -9,7 +9,7 @@
 import type { CompletionContextSnippet } from '../protocol';
 
 export interface ContextCandidate {
-  path: string;                 // workspace-relative, as the model should see it
+  path: string; // workspace-relative, as the model should see it
   languageId: string;
   text: string;
   /** Milliseconds timestamps; undefined = never in this session. */
@@ -79,11 +79,7 @@ function decay(now: number, at: number | undefined, halfLifeMs: number): number 
 }
 
 /** Returns the chosen snippets, most relevant first. */
-export function rankContext(
-  query: ContextQuery,
-  candidates: ContextCandidate[],
-  options: Partial<RankingOptions> = {},
-): ScoredSnippet[] {
+export function rankContext(query: ContextQuery, candidates: ContextCandidate[], options: Partial<RankingOptions> = {}): ScoredSnippet[] {
   const o = { ...defaultRankingOptions, ...options };
   const target = identifiers(query.nearCursor);
   const scored: (ScoredSnippet & { ids: Set<string> })[] = [];

@@ -121,10 +121,7 @@ export class ContextTracker implements vscode.Disposable {
         visible: visible.has(key),
       });
     }
-    const ranked = rankContext(
-      { path: vscode.workspace.asRelativePath(doc.uri, false), languageId: doc.languageId, nearCursor, now: Date.now() },
-      candidates,
-    );
+    const ranked = rankContext({ path: vscode.workspace.asRelativePath(doc.uri, false), languageId: doc.languageId, nearCursor, now: Date.now() }, candidates);
     return ranked.map(({ path, text }) => ({ path, text }));
   }
 

@@ -51,7 +51,12 @@ export class DiffPreview implements vscode.Disposable, vscode.TextDocumentConten
 
     const decision = new Promise<boolean>((resolve) => {
       this.pending = {
-        id, target: document.uri, range, originalText, newText, proposalUri,
+        id,
+        target: document.uri,
+        range,
+        originalText,
+        newText,
+        proposalUri,
         settle: (accepted) => {
           if (this.pending?.id === id) this.pending = undefined;
           void vscode.commands.executeCommand('setContext', 'qwenLocal.diffPending', this.pending !== undefined);
@@ -63,11 +68,9 @@ export class DiffPreview implements vscode.Disposable, vscode.TextDocumentConten
     await vscode.commands.executeCommand('vscode.diff', document.uri, proposalUri, `${base} ↔ ${title} (proposed)`, {
       preview: true,
     });
-    void vscode.window
-      .showInformationMessage(`Qwen Local: ${title} — apply the proposed change to ${base}?`, 'Accept', 'Reject')
-      .then((choice) => {
-        if (choice && this.pending?.id === id) void this.settle(choice === 'Accept');
-      });
+    void vscode.window.showInformationMessage(`Qwen Local: ${title} — apply the proposed change to ${base}?`, 'Accept', 'Reject').then((choice) => {
+      if (choice && this.pending?.id === id) void this.settle(choice === 'Accept');
+    });
 
     const accepted = await decision;
     await this.closeDiff(proposalUri);

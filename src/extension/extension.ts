@@ -53,7 +53,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const models = new ModelManager(context.globalStorageUri.fsPath, log);
 
   context.subscriptions.push(
-    log, server, status, diff, applyAll, chat, trackLastEditor(),
+    log,
+    server,
+    status,
+    diff,
+    applyAll,
+    chat,
+    trackLastEditor(),
     new ContextTracker(server, debounce),
     new WarmupTrigger(server, current, (document) => provider.enabledFor(document)),
     vscode.commands.registerCommand(suggestionAcceptedCommand, () => void prefetch.onAccepted()),

@@ -72,7 +72,10 @@ export function parsePromptFile(fileName: string, source: string): PromptFile {
     throw new PromptFileError(fileName, lineOf(lines, end, 'mode'), `"mode" must be chat or edit, got "${mode}"`);
   }
 
-  const body = lines.slice(end + 1).join('\n').trim();
+  const body = lines
+    .slice(end + 1)
+    .join('\n')
+    .trim();
   if (body === '') throw new PromptFileError(fileName, end + 2, 'the prompt body after the front matter is empty');
   for (const m of body.matchAll(variablePattern)) {
     if (!variables.has(m[1])) {

@@ -137,5 +137,5 @@ export function connectionLostMessage(error: unknown, restartedByUser: boolean):
   return restartedByUser
     ? 'The language server was stopped (restarted on request) before this reply was finished; the text above is incomplete.'
     : 'The language server stopped while writing this reply (it crashed or was killed), so the text above is incomplete. ' +
-      'The extension restarts it by itself (see the status bar); send the message again or press Regenerate once it is ready.';
+        'The extension restarts it by itself (see the status bar); send the message again or press Regenerate once it is ready.';
 }

@@ -16,7 +16,10 @@ export class StatusBar implements vscode.Disposable {
     this.item = vscode.window.createStatusBarItem('qwenLocal.status', vscode.StatusBarAlignment.Right, 100);
     this.item.name = 'Qwen Local';
     this.item.command = statusMenuCommand;
-    this.disposables.push(this.item, vscode.commands.registerCommand(statusMenuCommand, () => this.showMenu()));
+    this.disposables.push(
+      this.item,
+      vscode.commands.registerCommand(statusMenuCommand, () => this.showMenu()),
+    );
     this.render();
     this.item.show();
   }
@@ -39,7 +42,10 @@ export class StatusBar implements vscode.Disposable {
     const view = describeStatus(this.status, this.completionsEnabled);
     this.item.text = view.text;
     this.item.tooltip = new vscode.MarkdownString(
-      `**Qwen Local**\n\n${view.tooltip.split('\n').map((l) => l.replace(/[\\`*_[\]<>]/g, '\\$&')).join('  \n')}\n\n_Click for options._`,
+      `**Qwen Local**\n\n${view.tooltip
+        .split('\n')
+        .map((l) => l.replace(/[\\`*_[\]<>]/g, '\\$&'))
+        .join('  \n')}\n\n_Click for options._`,
     );
     this.item.backgroundColor =
       view.severity === 'error'
@@ -50,7 +56,9 @@ export class StatusBar implements vscode.Disposable {
   }
 
   private async showMenu(): Promise<void> {
-    interface Entry extends vscode.QuickPickItem { command: string }
+    interface Entry extends vscode.QuickPickItem {
+      command: string;
+    }
     const entries: Entry[] = [
       { label: '$(cloud-download) Choose or download a model…', description: this.status.model?.name, command: 'qwenLocal.chooseModel' },
       { label: '$(file-binary) Pick model file…', command: 'qwenLocal.pickModel' },

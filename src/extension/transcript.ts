@@ -32,7 +32,11 @@ export function transcriptTitle(messages: TranscriptMessage[]): string {
 
 /** A file-system-safe base name from a title: "Fix the parser!" -> "fix-the-parser". */
 export function transcriptFileName(title: string): string {
-  const slug = title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  const slug = title
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
   return `${slug || 'chat'}.qwenchat.md`;
 }
 

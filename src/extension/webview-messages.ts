@@ -4,9 +4,7 @@
 // reason that names the problem (logged, never shown as a crash). Free of `vscode` so it is unit-tested.
 import { mentionKinds, WebviewLimits, WebviewMessage, WebviewToHost } from '../protocol/webview';
 
-export type ValidationResult =
-  | { ok: true; message: WebviewMessage }
-  | { ok: false; error: string };
+export type ValidationResult = { ok: true; message: WebviewMessage } | { ok: false; error: string };
 
 type FieldCheck = (value: unknown, field: string) => string | null;
 
@@ -25,10 +23,11 @@ const mentionKind: FieldCheck = (value, field) =>
     : `field "${field}" must be one of ${mentionKinds.join(', ')}, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 32)) : describe(value)}`;
 
 const lineNumber: FieldCheck = (value, field) =>
-  typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 10_000_000 ? null : `field "${field}" must be a line number (an integer from 1), got ${describe(value)}`;
+  typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 10_000_000
+    ? null
+    : `field "${field}" must be a line number (an integer from 1), got ${describe(value)}`;
 
-const flag: FieldCheck = (value, field) =>
-  typeof value === 'boolean' ? null : `field "${field}" must be a boolean, got ${describe(value)}`;
+const flag: FieldCheck = (value, field) => (typeof value === 'boolean' ? null : `field "${field}" must be a boolean, got ${describe(value)}`);
 
 // The schema lists, for each message type, its fields and how to check them. Typing it as a record
 // over `keyof WebviewToHost` makes the compiler insist that every message type has an entry.

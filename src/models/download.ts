@@ -170,9 +170,7 @@ export async function downloadModel(spec: DownloadSpec, destDir: string, opts: D
     const need = Math.max(0, spec.size - existing) + (opts.reserveBytes ?? 64 * 1024 * 1024);
     const { freeBytes } = await (opts.statfs ?? defaultStatfs)(destDir);
     if (freeBytes < need) {
-      throw new DownloadError(
-        `not enough disk space in ${destDir}: ${fileName} needs ${need} bytes free, only ${freeBytes} available`,
-      );
+      throw new DownloadError(`not enough disk space in ${destDir}: ${fileName} needs ${need} bytes free, only ${freeBytes} available`);
     }
   }
 
@@ -251,9 +249,7 @@ export async function downloadModel(spec: DownloadSpec, destDir: string, opts: D
       );
     }
     if (bodyLength !== null && bytes - appendFrom !== bodyLength) {
-      throw new DownloadError(
-        `download of ${spec.url} ended after ${bytes - appendFrom} of ${bodyLength} bytes; run it again to resume from ${partPath}`,
-      );
+      throw new DownloadError(`download of ${spec.url} ended after ${bytes - appendFrom} of ${bodyLength} bytes; run it again to resume from ${partPath}`);
     }
     await fh.sync();
   } finally {

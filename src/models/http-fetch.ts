@@ -38,10 +38,7 @@ export interface FetchRangeOptions {
  * and returns the first non-redirect response with a 2xx or 416 status. A 404 becomes
  * "not found: URL"; other statuses a DownloadError naming the status and the URL.
  */
-export async function fetchFollowingRedirects(
-  url: string,
-  opts: FetchRangeOptions,
-): Promise<{ response: Response; finalUrl: string }> {
+export async function fetchFollowingRedirects(url: string, opts: FetchRangeOptions): Promise<{ response: Response; finalUrl: string }> {
   let current = checkUrlAllowed(url).toString();
   for (let hop = 0; ; hop++) {
     const headers: Record<string, string> = { 'user-agent': 'qwen-local-downloader', 'accept-encoding': 'identity' };

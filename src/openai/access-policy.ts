@@ -198,10 +198,16 @@ export class AccessPolicy {
     // Always compare, even for a malformed header, so every refusal takes the same path.
     const ok = timingSafeEqual(given, this.keyDigest) && m !== null;
     if (!ok) {
-      throw new ApiError(401, 'invalid API key: the Authorization header must be "Bearer KEY" with the key the server was started with', 'authentication_error', null, {
-        code: 'invalid_api_key',
-        headers: challenge,
-      });
+      throw new ApiError(
+        401,
+        'invalid API key: the Authorization header must be "Bearer KEY" with the key the server was started with',
+        'authentication_error',
+        null,
+        {
+          code: 'invalid_api_key',
+          headers: challenge,
+        },
+      );
     }
   }
 }

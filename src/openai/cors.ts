@@ -22,7 +22,10 @@ export function answerPreflight(req: IncomingMessage, res: ServerResponse, origi
   const headers: Record<string, string> = { allow: METHODS, 'content-length': '0' };
   if (origin !== null) {
     const requested = String(req.headers['access-control-request-headers'] ?? '');
-    const names = requested.split(',').map((h) => h.trim().toLowerCase()).filter((h) => /^[a-z0-9-]+$/.test(h));
+    const names = requested
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => /^[a-z0-9-]+$/.test(h));
     headers['access-control-allow-methods'] = METHODS;
     headers['access-control-allow-headers'] = [...new Set(['authorization', 'content-type', ...names])].join(', ');
     headers['access-control-max-age'] = '600';

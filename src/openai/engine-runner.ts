@@ -106,13 +106,7 @@ export class EngineRunner {
    * Generates for a prepared request on a slot of `client`, waiting for KV room and for the
    * engine as the scheduler says. `signal` stops it (while waiting, or between tokens).
    */
-  async run(
-    req: GenerationRequest,
-    prepared: PreparedRequest,
-    client: string,
-    signal: AbortSignal,
-    onText?: (text: string) => void,
-  ): Promise<RunOutput> {
+  async run(req: GenerationRequest, prepared: PreparedRequest, client: string, signal: AbortSignal, onText?: (text: string) => void): Promise<RunOutput> {
     const { slot, limit } = await this.reservations.reserve(req.kind, client, prepared.tokens, prepared.tokens.length + prepared.maxTokens, signal);
     let failed = true;
     try {

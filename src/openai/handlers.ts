@@ -89,12 +89,19 @@ function shapes(req: GenerationRequest, modelId: string) {
   if (req.kind === 'chat') {
     return {
       full: (text: string, finish: string, r: GenerateResult) => ({
-        id, object: 'chat.completion', created, model,
+        id,
+        object: 'chat.completion',
+        created,
+        model,
         choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: finish }],
-        usage: usageOf(r), timings: timingsOf(r),
+        usage: usageOf(r),
+        timings: timingsOf(r),
       }),
       chunk: (delta: Record<string, string>, finish: string | null) => ({
-        id, object: 'chat.completion.chunk', created, model,
+        id,
+        object: 'chat.completion.chunk',
+        created,
+        model,
         choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
       }),
       textDelta: (text: string): Record<string, string> => ({ content: text }),
@@ -104,12 +111,19 @@ function shapes(req: GenerationRequest, modelId: string) {
   }
   return {
     full: (text: string, finish: string, r: GenerateResult) => ({
-      id, object: 'text_completion', created, model,
+      id,
+      object: 'text_completion',
+      created,
+      model,
       choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
-      usage: usageOf(r), timings: timingsOf(r),
+      usage: usageOf(r),
+      timings: timingsOf(r),
     }),
     chunk: (delta: Record<string, string>, finish: string | null) => ({
-      id, object: 'text_completion', created, model,
+      id,
+      object: 'text_completion',
+      created,
+      model,
       choices: [{ index: 0, text: delta.content ?? '', logprobs: null, finish_reason: finish }],
     }),
     textDelta: (text: string): Record<string, string> => ({ content: text }),

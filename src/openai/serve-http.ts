@@ -8,11 +8,10 @@ import { loadModel } from '../engine/model';
 import { AccessPolicy, checkBindSecurity, isLoopbackName } from './access-policy';
 import { HttpServerHandle, HttpServerOptions, startHttpServer } from './server';
 
-export interface ServeHttpOptions
-  extends Pick<
-    HttpServerOptions,
-    'host' | 'port' | 'apiKey' | 'insecureNoAuth' | 'allowHosts' | 'corsOrigins' | 'maxQueue' | 'maxTokens' | 'idleTimeoutMs' | 'requestTimeoutMs'
-  > {
+export interface ServeHttpOptions extends Pick<
+  HttpServerOptions,
+  'host' | 'port' | 'apiKey' | 'insecureNoAuth' | 'allowHosts' | 'corsOrigins' | 'maxQueue' | 'maxTokens' | 'idleTimeoutMs' | 'requestTimeoutMs'
+> {
   modelPath: string;
   threads?: number;
   device?: DeviceSetting;
@@ -58,7 +57,10 @@ export async function serveHttp(opts: ServeHttpOptions): Promise<ServeHttpHandle
     });
   } catch (e) {
     // Could not listen (address in use or not on this machine): the model loading meanwhile goes too.
-    void model.then((m) => m.dispose(), () => undefined);
+    void model.then(
+      (m) => m.dispose(),
+      () => undefined,
+    );
     throw e;
   }
   log(`qwen-local: OpenAI-compatible API on ${server.url}/v1 (POST /v1/chat/completions, /v1/completions; GET /v1/models)`);

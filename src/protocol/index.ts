@@ -5,10 +5,10 @@
 
 /** Settings the client sends in initializationOptions and workspace/didChangeConfiguration. */
 export interface ServerSettings {
-  modelPath: string;            // '' = no model configured
+  modelPath: string; // '' = no model configured
   device: 'auto' | 'cpu' | 'cuda';
-  threads: number;              // 0 = auto
-  contextSize: number;          // KV capacity in tokens
+  threads: number; // 0 = auto
+  contextSize: number; // KV capacity in tokens
   completion: {
     enabled: boolean;
     maxTokens: number;
@@ -16,8 +16,8 @@ export interface ServerSettings {
     temperature: number;
     prefixLines: number;
     suffixLines: number;
-    contextTokens: number;      // token budget of the FIM prompt
-    timeBudgetMs: number;       // return what we have after this
+    contextTokens: number; // token budget of the FIM prompt
+    timeBudgetMs: number; // return what we have after this
     /** Prefill a file's prompt in the background when it is opened, focused or the cursor jumps (default true). */
     warmup?: boolean;
     /** After an accepted suggestion, compute the next one in the background (default true). */
@@ -43,7 +43,7 @@ export interface ServerSettings {
 
 /** Extra context a client may attach to an inline completion request (other files). */
 export interface CompletionContextSnippet {
-  path: string;       // workspace-relative
+  path: string; // workspace-relative
   text: string;
 }
 
@@ -119,12 +119,12 @@ export type ServerState = 'noModel' | 'loading' | 'ready' | 'error';
 
 export interface StatusParams {
   state: ServerState;
-  message?: string;              // error text, or what is loading
-  progress?: number;             // 0..1 while loading
+  message?: string; // error text, or what is loading
+  progress?: number; // 0..1 while loading
   model?: {
     name: string;
     path: string;
-    device: string;              // backend description
+    device: string; // backend description
     contextSize: number;
     memoryBytes: number;
     parameterCount: number;

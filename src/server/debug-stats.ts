@@ -6,12 +6,7 @@ import type { ChatService } from './chat/chat-service';
 import type { CompletionService } from './completion/completion-service';
 import type { ModelHost } from './model-host';
 
-export function collectDebugStats(
-  host: ModelHost,
-  completions: CompletionService,
-  chat: ChatService,
-  params: DebugStatsParams | undefined,
-): DebugStats {
+export function collectDebugStats(host: ModelHost, completions: CompletionService, chat: ChatService, params: DebugStatsParams | undefined): DebugStats {
   const loaded = host.current;
   if (loaded && params?.dropIdleCaches === true) loaded.pool.evictIdle();
   const kv = loaded ? loaded.model.kvUsage() : null;

@@ -30,10 +30,7 @@ export function promptTooLongError(what: string, tokens: number, capacity: numbe
 }
 
 export function unknownDocumentError(uri: string): ResponseError<void> {
-  return new ResponseError(
-    QwenErrorCodes.unknownDocument,
-    `Unknown document ${uri}: the server was never sent textDocument/didOpen for it.`,
-  );
+  return new ResponseError(QwenErrorCodes.unknownDocument, `Unknown document ${uri}: the server was never sent textDocument/didOpen for it.`);
 }
 
 export function invalidParams(message: string): ResponseError<void> {

@@ -79,8 +79,7 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
     (status: StatusParams) => notify(connection, ServerNotifications.status, status),
     (message) => connection.console.log(message),
   );
-  const openDocuments = () =>
-    documents.all().map((d) => ({ uri: d.uri, path: paths.relativePath(d.uri), getText: () => d.getText() }));
+  const openDocuments = () => documents.all().map((d) => ({ uri: d.uri, path: paths.relativePath(d.uri), getText: () => d.getText() }));
   const completions = new CompletionService({
     host,
     settings: () => settings,
@@ -180,9 +179,7 @@ export function startServer(options: StartServerOptions = {}): RunningServer {
   onRequest(connection, Requests.prefetchCompletion, (params, token) => completions.prefetch(params, token));
   onRequest(connection, Requests.getStatus, () => host.getStatus());
   onRequest(connection, Requests.lastCompletionStats, () => completions.lastStats);
-  onRequest(connection, Requests.debugStats, (params) =>
-    collectDebugStats(host, completions, chat, params),
-  );
+  onRequest(connection, Requests.debugStats, (params) => collectDebugStats(host, completions, chat, params));
   onRequest(connection, Requests.tokenize, async (params) => {
     if (!params || typeof params.text !== 'string') throw invalidParams('qwen/tokenize: params.text must be a string');
     const { model } = await host.require();

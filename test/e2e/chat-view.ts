@@ -3,7 +3,10 @@
 // assistant message's length and streaming flag at every change; the test reads the record later.
 import type { Frame } from 'playwright-core';
 
-export interface ReplySample { length: number; streaming: boolean }
+export interface ReplySample {
+  length: number;
+  streaming: boolean;
+}
 
 export interface FinishedReply {
   /** The user turn the reply answers, as the view shows it. */
@@ -16,7 +19,9 @@ export interface FinishedReply {
 }
 
 declare global {
-  interface Window { __qwenReplySamples?: ReplySample[] }
+  interface Window {
+    __qwenReplySamples?: ReplySample[];
+  }
 }
 
 /** Starts recording the replies that appear from now on (call before sending). */
@@ -46,14 +51,18 @@ export async function recordReplies(frame: Frame): Promise<void> {
  */
 export async function waitForReply(frame: Frame, replyCount: number, timeoutMs: number): Promise<FinishedReply> {
   try {
-    await frame.waitForFunction((n) => {
-      const replies = document.querySelectorAll('#messages article.message.assistant');
-      if (replies.length < n) return false;
-      const last = replies[n - 1];
-      const body = last.querySelector('.message-body');
-      const footer = last.querySelector('.message-footer');
-      return !!body && !body.classList.contains('streaming') && (footer?.textContent ?? '') !== '';
-    }, replyCount, { timeout: timeoutMs, polling: 100 });
+    await frame.waitForFunction(
+      (n) => {
+        const replies = document.querySelectorAll('#messages article.message.assistant');
+        if (replies.length < n) return false;
+        const last = replies[n - 1];
+        const body = last.querySelector('.message-body');
+        const footer = last.querySelector('.message-footer');
+        return !!body && !body.classList.contains('streaming') && (footer?.textContent ?? '') !== '';
+      },
+      replyCount,
+      { timeout: timeoutMs, polling: 100 },
+    );
   } catch {
     const shown = await frame.evaluate(() => document.getElementById('messages')?.innerText ?? '(no #messages)');
     throw new Error(`reply ${replyCount} did not finish within ${timeoutMs} ms; the chat view shows:\n${shown.slice(0, 2000)}`);
@@ -87,8 +96,10 @@ export function streamingProblem(reply: FinishedReply): string | undefined {
   const finalLength = reply.text.length;
   const partial = reply.samples.filter((s) => s.streaming && s.length > 0 && s.length < finalLength).map((s) => s.length);
   if (partial.length < 2) {
-    return `the reply did not stream: partial lengths seen while streaming were [${partial.join(', ')}] of final ${finalLength} ` +
-      `(samples ${JSON.stringify(reply.samples.slice(0, 20))})`;
+    return (
+      `the reply did not stream: partial lengths seen while streaming were [${partial.join(', ')}] of final ${finalLength} ` +
+      `(samples ${JSON.stringify(reply.samples.slice(0, 20))})`
+    );
   }
   // No check that each step grows: markdown can legitimately shorten the rendered text for a
   // moment (an opening ** or ` is shown as text until it is closed).
@@ -108,29 +119,37 @@ export interface ShownMessage {
 
 /** Every message the chat view shows, top to bottom. */
 export async function shownMessages(frame: Frame): Promise<ShownMessage[]> {
-  return frame.evaluate(() => Array.from(document.querySelectorAll('#messages article.message')).map((article) => {
-    const body = article.querySelector('.message-body');
-    const footer = article.querySelector('.message-footer');
-    return {
-      role: article.classList.contains('user') ? 'user' as const : 'assistant' as const,
-      text: body?.textContent ?? '',
-      footer: footer?.textContent ?? '',
-      failed: !!footer?.querySelector('.error'),
-      streaming: !!body?.classList.contains('streaming'),
-    };
-  }));
+  return frame.evaluate(() =>
+    Array.from(document.querySelectorAll('#messages article.message')).map((article) => {
+      const body = article.querySelector('.message-body');
+      const footer = article.querySelector('.message-footer');
+      return {
+        role: article.classList.contains('user') ? ('user' as const) : ('assistant' as const),
+        text: body?.textContent ?? '',
+        footer: footer?.textContent ?? '',
+        failed: !!footer?.querySelector('.error'),
+        streaming: !!body?.classList.contains('streaming'),
+      };
+    }),
+  );
 }
 
 /** Waits until the newest reply is streaming and shows at least `minChars` characters; returns how many it shows. */
 export async function waitForStreamingText(frame: Frame, minChars: number, timeoutMs: number): Promise<number> {
-  const handle = await frame.waitForFunction((min) => {
-    const replies = document.querySelectorAll('#messages article.message.assistant');
-    const body = replies[replies.length - 1]?.querySelector('.message-body');
-    const n = (body?.textContent ?? '').length;
-    return !!body && body.classList.contains('streaming') && n >= min ? n : false;
-  }, minChars, { timeout: timeoutMs, polling: 'raf' }).catch(async () => {
-    const shown = await frame.evaluate(() => document.getElementById('messages')?.innerText ?? '(no #messages)');
-    throw new Error(`no reply was streaming with ${minChars}+ characters within ${timeoutMs} ms; the chat view shows:\n${shown.slice(-1500)}`);
-  });
+  const handle = await frame
+    .waitForFunction(
+      (min) => {
+        const replies = document.querySelectorAll('#messages article.message.assistant');
+        const body = replies[replies.length - 1]?.querySelector('.message-body');
+        const n = (body?.textContent ?? '').length;
+        return !!body && body.classList.contains('streaming') && n >= min ? n : false;
+      },
+      minChars,
+      { timeout: timeoutMs, polling: 'raf' },
+    )
+    .catch(async () => {
+      const shown = await frame.evaluate(() => document.getElementById('messages')?.innerText ?? '(no #messages)');
+      throw new Error(`no reply was streaming with ${minChars}+ characters within ${timeoutMs} ms; the chat view shows:\n${shown.slice(-1500)}`);
+    });
   return (await handle.jsonValue()) as number;
 }

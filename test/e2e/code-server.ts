@@ -25,7 +25,7 @@ export function codeServerEntry(): string {
   if (!fs.existsSync(stamp) || !fs.existsSync(entry)) {
     throw new Error(
       `code-server ${CODE_SERVER_VERSION} is not installed in ${dir}. npm test installs it first ` +
-      '(scripts/ensure-test-deps.sh full, about 6 minutes once); run that and the tests again.',
+        '(scripts/ensure-test-deps.sh full, about 6 minutes once); run that and the tests again.',
     );
   }
   if (!fs.existsSync(chromiumPath)) {
@@ -65,7 +65,7 @@ export interface WorkbenchOptions {
   /** The extension's folder name prefix once installed: `<publisher>.<name>-<version>`. */
   extensionFolderPrefix: string;
   settings: Record<string, unknown>;
-  files: Record<string, string>;   // workspace-relative path -> content
+  files: Record<string, string>; // workspace-relative path -> content
   /** VS Code's log level (code-server --log); 'trace' puts every LSP message in the extension's log. */
   logLevel?: 'trace' | 'debug' | 'info';
 }
@@ -85,23 +85,29 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
   }
   fs.writeFileSync(
     path.join(userData, 'User', 'settings.json'),
-    JSON.stringify({
-      'workbench.startupEditor': 'none',
-      'workbench.tips.enabled': false,
-      'workbench.welcomePage.walkthroughs.openOnInstall': false,
-      'security.workspace.trust.enabled': false,
-      'telemetry.telemetryLevel': 'off',
-      'extensions.autoCheckUpdates': false,
-      'extensions.autoUpdate': false,
-      'editor.inlineSuggest.enabled': true,
-      ...opts.settings,
-    }, null, 2),
+    JSON.stringify(
+      {
+        'workbench.startupEditor': 'none',
+        'workbench.tips.enabled': false,
+        'workbench.welcomePage.walkthroughs.openOnInstall': false,
+        'security.workspace.trust.enabled': false,
+        'telemetry.telemetryLevel': 'off',
+        'extensions.autoCheckUpdates': false,
+        'extensions.autoUpdate': false,
+        'editor.inlineSuggest.enabled': true,
+        ...opts.settings,
+      },
+      null,
+      2,
+    ),
   );
   const common = ['--user-data-dir', userData, '--extensions-dir', extensions];
   // Installed exactly as a user would, from the .vsix; never a development folder.
   try {
     execFileSync(process.execPath, [entry, ...common, '--install-extension', opts.vsix], {
-      stdio: 'pipe', timeout: 120_000, encoding: 'utf8',
+      stdio: 'pipe',
+      timeout: 120_000,
+      encoding: 'utf8',
     });
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
@@ -109,19 +115,39 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
   }
   const installed = fs.readdirSync(extensions).filter((d) => d.startsWith(opts.extensionFolderPrefix));
   if (installed.length !== 1) {
-    throw new Error(`after --install-extension, ${extensions} holds [${fs.readdirSync(extensions).join(', ')}]; ` +
-      `expected one folder starting with ${opts.extensionFolderPrefix}`);
+    throw new Error(
+      `after --install-extension, ${extensions} holds [${fs.readdirSync(extensions).join(', ')}]; ` +
+        `expected one folder starting with ${opts.extensionFolderPrefix}`,
+    );
   }
   const installedExtension = path.join(extensions, installed[0]);
 
   const port = await freePort();
   let log = '';
   const logArgs = opts.logLevel ? ['--log', opts.logLevel] : [];
-  const server = spawn(process.execPath, [entry, ...logArgs, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none',
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', ...common, workspace],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  server.stdout!.on('data', (d) => { log += d; });
-  server.stderr!.on('data', (d) => { log += d; });
+  const server = spawn(
+    process.execPath,
+    [
+      entry,
+      ...logArgs,
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      ...common,
+      workspace,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  server.stdout!.on('data', (d) => {
+    log += d;
+  });
+  server.stderr!.on('data', (d) => {
+    log += d;
+  });
   const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
 
   let browser: Browser | undefined;
@@ -138,7 +164,11 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
     // code-server keeps an extension host alive for a while after its browser went away, hoping
     // it reconnects; one that outlived its server would keep the language server and model too.
     for (const pid of processesStartedFor(root)) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
     if (keepLogsIn) {
       fs.mkdirSync(keepLogsIn, { recursive: true });
@@ -153,16 +183,32 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, 60_000, () => log);
     browser = await chromium.launch({
       executablePath: chromiumPath,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--disable-quic'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('console', (m) => { consoleLog += `${new Date().toISOString()} [${m.type()}] ${m.text()}\n`; });
-    page.on('pageerror', (e) => { consoleLog += `${new Date().toISOString()} [pageerror] ${e.stack ?? e.message}\n`; });
+    page.on('console', (m) => {
+      consoleLog += `${new Date().toISOString()} [${m.type()}] ${m.text()}\n`;
+    });
+    page.on('pageerror', (e) => {
+      consoleLog += `${new Date().toISOString()} [pageerror] ${e.stack ?? e.message}\n`;
+    });
     await page.goto(url);
     await page.waitForSelector('.monaco-workbench', { timeout: 90_000 });
     return {
-      page, browser, server, url, workspace, installedExtension,
+      page,
+      browser,
+      server,
+      url,
+      workspace,
+      installedExtension,
       serverLog: () => log,
       extensionLog: () => extensionLogOf(userData),
       close,
@@ -192,7 +238,9 @@ function processesStartedFor(root: string): number[] {
     if (pid === process.pid) continue;
     try {
       if (fs.readFileSync(`/proc/${pid}/environ`, 'utf8').includes(root)) pids.push(pid);
-    } catch { /* exited, or not ours to read */ }
+    } catch {
+      /* exited, or not ours to read */
+    }
   }
   return pids;
 }
@@ -203,7 +251,9 @@ async function waitForHttp(url: string, timeoutMs: number, log: () => string): P
     try {
       const res = await fetch(url);
       if (res.ok) return;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await new Promise((r) => setTimeout(r, 300));
   }
   throw new Error(`code-server did not answer on ${url} within ${timeoutMs} ms. Its log:\n${log()}`);

@@ -15,8 +15,18 @@ import { recordReplies, shownMessages, ShownMessage, streamingProblem, waitForRe
 import { artifacts, useE2eWorkbench } from './e2e-session';
 import { expectNoServerFor, killServer, theServerPid, waitForNewServer } from './server-process';
 import {
-  ghostTextAfterTyping, notificationButtons, openFile, recordStatusBar, runCommand, screenshot, statusLog, statusText,
-  waitForModelReady, waitForNotification, waitForReadyAgain, webviewFrame,
+  ghostTextAfterTyping,
+  notificationButtons,
+  openFile,
+  recordStatusBar,
+  runCommand,
+  screenshot,
+  statusLog,
+  statusText,
+  waitForModelReady,
+  waitForNotification,
+  waitForReadyAgain,
+  webviewFrame,
 } from './workbench-ui';
 
 const sourceFile = 'src/calc.py';
@@ -34,12 +44,18 @@ async function sendChat(frame: Frame, text: string): Promise<void> {
 
 /** The chat view's own status line says the model is ready (it follows the server's status). */
 async function waitForChatReady(frame: Frame, timeoutMs: number): Promise<void> {
-  await frame.waitForFunction(() => {
-    const s = document.getElementById('status');
-    return !!s && !s.classList.contains('not-ready') && s.textContent !== 'Starting…';
-  }, undefined, { timeout: timeoutMs }).catch(async () => {
-    throw new Error(`the chat view's status line never said ready: "${await frame.textContent('#status')}"`);
-  });
+  await frame
+    .waitForFunction(
+      () => {
+        const s = document.getElementById('status');
+        return !!s && !s.classList.contains('not-ready') && s.textContent !== 'Starting…';
+      },
+      undefined,
+      { timeout: timeoutMs },
+    )
+    .catch(async () => {
+      throw new Error(`the chat view's status line never said ready: "${await frame.textContent('#status')}"`);
+    });
 }
 
 describe('end-to-end: crash recovery of the language server in code-server', function () {
@@ -51,10 +67,14 @@ describe('end-to-end: crash recovery of the language server in code-server', fun
   const since = (start: number) => Date.now() - start;
   // Only this file's outputs: the other e2e files write into the same folder.
   const workbench = useE2eWorkbench({
-    artifactPrefix: 'crash-', ownsArtifact: (n) => n.startsWith('crash-'),
+    artifactPrefix: 'crash-',
+    ownsArtifact: (n) => n.startsWith('crash-'),
     // Chat replies long enough to stream for seconds (the kill must land mid-reply), short
     // enough that complete turns stay quick.
-    files: { [sourceFile]: sourceText }, chatMaxTokens: 300, timings, timingsLabel: 'crash e2e',
+    files: { [sourceFile]: sourceText },
+    chatMaxTokens: 300,
+    timings,
+    timingsLabel: 'crash e2e',
   });
 
   before(async function () {
@@ -76,7 +96,11 @@ describe('end-to-end: crash recovery of the language server in code-server', fun
     assert.ok(!reply.failed, `the first reply ended with an error: ${reply.footer}`);
     assert.ok(reply.text.trim().length > 0, 'the first reply is empty');
     firstTurn = await shownMessages(frame);
-    assert.deepStrictEqual(firstTurn.map((m) => m.role), ['user', 'assistant'], 'the chat should show one user turn and one reply');
+    assert.deepStrictEqual(
+      firstTurn.map((m) => m.role),
+      ['user', 'assistant'],
+      'the chat should show one user turn and one reply',
+    );
   });
 
   it('2. a kill -9 mid-reply: the server restarts, the reply is marked interrupted, history is kept', async function () {
@@ -98,11 +122,16 @@ describe('end-to-end: crash recovery of the language server in code-server', fun
     await screenshot(page, artifacts, 'crash-2-interrupted-reply');
     assert.strictEqual(interrupted.question, question, 'the user turn above the interrupted reply');
     assert.ok(interrupted.failed, `the interrupted reply is not marked as an error; its footer says "${interrupted.footer}"`);
-    assert.match(interrupted.footer, /language server stopped while writing this reply/,
-      `the interrupted reply should say that the server stopped under it; it says "${interrupted.footer}"`);
+    assert.match(
+      interrupted.footer,
+      /language server stopped while writing this reply/,
+      `the interrupted reply should say that the server stopped under it; it says "${interrupted.footer}"`,
+    );
     assert.doesNotMatch(interrupted.footer, /\d+ tokens · [\d.]+ tokens\/s/, 'an interrupted reply must not show the stats of a finished one');
-    assert.ok(interrupted.text.length >= shownAtKill,
-      `the interrupted reply lost text: it showed ${shownAtKill} characters at the kill and shows ${interrupted.text.length} now`);
+    assert.ok(
+      interrupted.text.length >= shownAtKill,
+      `the interrupted reply lost text: it showed ${shownAtKill} characters at the kill and shows ${interrupted.text.length} now`,
+    );
 
     const readyText = await waitForReadyAgain(page, statusMark, 60_000);
     timings.readyAfterKill = since(killedAt);

@@ -60,7 +60,7 @@ export function useE2eWorkbench(o: E2eSessionOptions): () => Workbench {
 
   afterEach(async function () {
     if (this.currentTest?.state === 'failed' && wb) {
-      const name = `${o.artifactPrefix}failed-${(this.currentTest.title.match(/^\d+/)?.[0] ?? 'setup')}`;
+      const name = `${o.artifactPrefix}failed-${this.currentTest.title.match(/^\d+/)?.[0] ?? 'setup'}`;
       await screenshot(wb.page, artifacts, name).catch(() => undefined);
     }
   });
@@ -75,7 +75,7 @@ export function useE2eWorkbench(o: E2eSessionOptions): () => Workbench {
   });
 
   return () => {
-    if (!wb) throw new Error('the workbench did not open (see the before hook\'s error)');
+    if (!wb) throw new Error("the workbench did not open (see the before hook's error)");
     return wb;
   };
 }

@@ -13,8 +13,16 @@ import * as path from 'path';
 import { recordReplies, streamingProblem, waitForReply } from './chat-view';
 import { artifacts, useE2eWorkbench } from './e2e-session';
 import {
-  diffEditorLines, ghostText, ghostTextAfterTyping, notificationButtons, openFile, runCommand, screenshot, statusText,
-  waitForNotification, webviewFrame,
+  diffEditorLines,
+  ghostText,
+  ghostTextAfterTyping,
+  notificationButtons,
+  openFile,
+  runCommand,
+  screenshot,
+  statusText,
+  waitForNotification,
+  webviewFrame,
 } from './workbench-ui';
 
 const sourceFile = 'src/add.py';
@@ -27,7 +35,9 @@ function processesMentioning(needle: string): string[] {
     try {
       const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
       if (cmd.includes(needle)) found.push(`${pid}: ${cmd.trim()}`);
-    } catch { /* exited meanwhile */ }
+    } catch {
+      /* exited meanwhile */
+    }
   }
   return found;
 }
@@ -48,8 +58,12 @@ describe('end-to-end: the packaged extension in code-server', function () {
   const since = (start: number) => Date.now() - start;
   // Only this file's outputs: crash-recovery.e2e.test.ts writes crash-* into the same folder.
   const workbench = useE2eWorkbench({
-    artifactPrefix: '', ownsArtifact: (n) => !n.startsWith('crash-'),
-    files: { [sourceFile]: sourceText }, chatMaxTokens: 160, timings, timingsLabel: 'e2e',
+    artifactPrefix: '',
+    ownsArtifact: (n) => !n.startsWith('crash-'),
+    files: { [sourceFile]: sourceText },
+    chatMaxTokens: 160,
+    timings,
+    timingsLabel: 'e2e',
   });
 
   it('0. runs the extension installed from the .vsix, with its bundled server and addon', async function () {
@@ -84,8 +98,11 @@ describe('end-to-end: the packaged extension in code-server', function () {
     assert.ok(suggestion.trim().length > 0, `the ghost text is blank: ${JSON.stringify(suggestion)}`);
 
     await page.keyboard.press('Tab');
-    await page.waitForFunction(() => document.querySelectorAll('.ghost-text-decoration').length === 0, undefined, { timeout: 5_000 })
-      .catch(() => { throw new Error('the ghost text is still shown after Tab'); });
+    await page
+      .waitForFunction(() => document.querySelectorAll('.ghost-text-decoration').length === 0, undefined, { timeout: 5_000 })
+      .catch(() => {
+        throw new Error('the ghost text is still shown after Tab');
+      });
     assert.strictEqual(await ghostText(page), '', 'the ghost text is still shown after Tab');
     await page.keyboard.press('Control+S');
     const expected = `${sourceText}def mul(a, b):\n    ${suggestion}`;
@@ -100,12 +117,18 @@ describe('end-to-end: the packaged extension in code-server', function () {
     await runCommand(page, 'Qwen Local: Open Chat');
     const frame = await webviewFrame(page, '#prompt', 30_000);
     timings.openChat = since(t);
-    await frame.waitForFunction(() => {
-      const s = document.getElementById('status');
-      return !!s && !s.classList.contains('not-ready') && s.textContent !== 'Starting…';
-    }, undefined, { timeout: 20_000 }).catch(async () => {
-      throw new Error(`the chat view's status line never said ready: "${await frame.textContent('#status')}"`);
-    });
+    await frame
+      .waitForFunction(
+        () => {
+          const s = document.getElementById('status');
+          return !!s && !s.classList.contains('not-ready') && s.textContent !== 'Starting…';
+        },
+        undefined,
+        { timeout: 20_000 },
+      )
+      .catch(async () => {
+        throw new Error(`the chat view's status line never said ready: "${await frame.textContent('#status')}"`);
+      });
     const question = 'Write a Python function that multiplies two numbers.';
     await recordReplies(frame);
     await frame.fill('#prompt', question);
@@ -113,10 +136,19 @@ describe('end-to-end: the packaged extension in code-server', function () {
     await frame.press('#prompt', 'Enter');
     // A picture of the reply half-written. Only a picture: on a fast machine the reply may finish
     // before it is taken, so streaming itself is checked from the page's own record below.
-    const midStream = await frame.waitForFunction(() => {
-      const body = document.querySelector('#messages article.message.assistant .message-body.streaming');
-      return !!body && (body.textContent ?? '').length >= 120;
-    }, undefined, { timeout: 30_000, polling: 'raf' }).then(() => true, () => false);
+    const midStream = await frame
+      .waitForFunction(
+        () => {
+          const body = document.querySelector('#messages article.message.assistant .message-body.streaming');
+          return !!body && (body.textContent ?? '').length >= 120;
+        },
+        undefined,
+        { timeout: 30_000, polling: 'raf' },
+      )
+      .then(
+        () => true,
+        () => false,
+      );
     if (midStream) await screenshot(page, artifacts, '2-chat-streaming');
     else console.log('    (no mid-stream screenshot: the reply finished before one could be taken)');
     const reply = await waitForReply(frame, 1, 90_000);
@@ -131,7 +163,9 @@ describe('end-to-end: the packaged extension in code-server', function () {
     assert.ok(Number(stats[1]) >= 2 && Number(stats[1]) <= 160, `generated ${stats[1]} tokens; chat.maxTokens is 160`);
     const problem = streamingProblem(reply);
     assert.strictEqual(problem, undefined, problem);
-    console.log(`    chat reply: ${stats[1]} tokens, ${reply.text.length} characters, seen at ${new Set(reply.samples.map((x) => x.length)).size} lengths while streaming`);
+    console.log(
+      `    chat reply: ${stats[1]} tokens, ${reply.text.length} characters, seen at ${new Set(reply.samples.map((x) => x.length)).size} lengths while streaming`,
+    );
   });
 
   it('3. runs "Qwen Local: Explain Code" from the command palette on a selection, answered in the chat', async function () {
@@ -176,7 +210,11 @@ describe('end-to-end: the packaged extension in code-server', function () {
     timings.fixToDiff = since(t);
     const toast = await waitForNotification(page, /Fix — apply the proposed change to add\.py\?/, 10_000);
     const buttons = await notificationButtons(toast);
-    assert.deepStrictEqual(buttons.filter((b) => b === 'Accept' || b === 'Reject'), ['Accept', 'Reject'], `the notification offers ${JSON.stringify(buttons)}`);
+    assert.deepStrictEqual(
+      buttons.filter((b) => b === 'Accept' || b === 'Reject'),
+      ['Accept', 'Reject'],
+      `the notification offers ${JSON.stringify(buttons)}`,
+    );
     const acceptButton = toast.locator('.notification-list-item-buttons-container .monaco-button', { hasText: /^Accept$/ });
     await acceptButton.waitFor({ state: 'visible', timeout: 5_000 });
     await page.waitForTimeout(500); // the toast fades in; a picture taken at once shows it half-transparent
@@ -185,14 +223,19 @@ describe('end-to-end: the packaged extension in code-server', function () {
     // The left side is the file as it is; the right side the proposal, which changes the selected lines.
     const original = await diffEditorLines(page, 'original');
     const proposed = await diffEditorLines(page, 'modified');
-    assert.strictEqual(original[0], selected.split('\n')[0], `the diff's left side should start with the file's first line; it shows ${JSON.stringify(original.slice(0, 3))}`);
+    assert.strictEqual(
+      original[0],
+      selected.split('\n')[0],
+      `the diff's left side should start with the file's first line; it shows ${JSON.stringify(original.slice(0, 3))}`,
+    );
     assert.ok(proposed.length > 0, 'the diff shows no proposed text');
     assert.notDeepStrictEqual(proposed.slice(0, 2), original.slice(0, 2), 'the proposal does not change the selected lines');
     assert.strictEqual(fs.readFileSync(file, 'utf8'), before, 'the file changed before the proposal was accepted');
 
     await acceptButton.click();
-    await diffTab.waitFor({ state: 'detached', timeout: 10_000 })
-      .catch(() => { throw new Error('the diff editor stayed open after Accept'); });
+    await diffTab.waitFor({ state: 'detached', timeout: 10_000 }).catch(() => {
+      throw new Error('the diff editor stayed open after Accept');
+    });
     await openFile(page, sourceFile);
     await page.keyboard.press('Control+S');
     const deadline = Date.now() + 10_000;
@@ -208,8 +251,7 @@ describe('end-to-end: the packaged extension in code-server', function () {
     // become spaces up to the next tab stop there, so runs of white space are compared as one).
     const written = after.slice(0, after.length - untouched.length);
     const words = (line: string) => line.replace(/\s+/g, ' ').trim();
-    assert.strictEqual(words(written.split('\n')[0]), words(proposed[0]),
-      'the first written line differs from the diff\'s first proposed line');
+    assert.strictEqual(words(written.split('\n')[0]), words(proposed[0]), "the first written line differs from the diff's first proposed line");
 
     // One edit: a single Undo brings the file back.
     await page.keyboard.press('Control+Z');

@@ -11,9 +11,17 @@ import { packagedVsix, VsixEntry, vsixEntries, vsixFile } from './vsix';
 
 /** Everything in the archive lives under these (vsce puts the extension's files under extension/). */
 const allowedTopLevel = ['[Content_Types].xml', 'extension.vsixmanifest'];
-const allowedInExtension = [/^package\.json$/, /^readme\.md$/i, /^changelog\.md$/i, /^license(\.txt|\.md)?$/i,
-  /^dist\/(extension|server)\.js$/, /^dist\/native\/qwen_native\.node$/, /^dist\/webview\/chat\.(js|css)$/,
-  /^media\/[\w.-]+\.(svg|png)$/, /^syntaxes\/[\w.-]+\.tmLanguage\.json$/];
+const allowedInExtension = [
+  /^package\.json$/,
+  /^readme\.md$/i,
+  /^changelog\.md$/i,
+  /^license(\.txt|\.md)?$/i,
+  /^dist\/(extension|server)\.js$/,
+  /^dist\/native\/qwen_native\.node$/,
+  /^dist\/webview\/chat\.(js|css)$/,
+  /^media\/[\w.-]+\.(svg|png)$/,
+  /^syntaxes\/[\w.-]+\.tmLanguage\.json$/,
+];
 
 /** Relative file paths the manifest points at (main, icons, grammars, ...), found by walking it. */
 function manifestFiles(manifest: unknown): string[] {
@@ -39,7 +47,10 @@ function manifestFiles(manifest: unknown): string[] {
  */
 function bareRequires(source: string): Set<string> {
   const names = new Set<string>();
-  const code = source.split('\n').filter((line) => !/^\s*(\/\/|\/\*|\*)/.test(line)).join('\n');
+  const code = source
+    .split('\n')
+    .filter((line) => !/^\s*(\/\/|\/\*|\*)/.test(line))
+    .join('\n');
   for (const m of code.matchAll(/\brequire\(\s*["']([^"'./][^"']*)["']\s*\)/g)) names.add(m[1]);
   return names;
 }
@@ -60,20 +71,24 @@ describe('packaging: the .vsix', function () {
     const manifest = JSON.parse((await vsixFile(vsix, 'extension/package.json')).toString('utf8'));
     const named = manifestFiles(manifest);
     assert.ok(named.includes('dist/extension.js'), `the manifest's main should be dist/extension.js (found ${JSON.stringify(named)})`);
-    assert.ok(named.some((f) => f.startsWith('syntaxes/')) && named.some((f) => f.startsWith('media/')),
-      `the manifest should name grammars and icons; it names ${JSON.stringify(named)}`);
+    assert.ok(
+      named.some((f) => f.startsWith('syntaxes/')) && named.some((f) => f.startsWith('media/')),
+      `the manifest should name grammars and icons; it names ${JSON.stringify(named)}`,
+    );
     for (const f of [...named, 'dist/server.js', 'dist/native/qwen_native.node', 'dist/webview/chat.js', 'dist/webview/chat.css']) {
       assert.ok((files.get(f) ?? 0) > 0, `${f} (named by the manifest or loaded at run time) is missing or empty in ${vsix}`);
     }
   });
 
   it('holds nothing else: no sources, tests, node_modules, source maps or build output', () => {
-    const unexpected = entries.map((e) => e.name).filter((name) => {
-      if (allowedTopLevel.includes(name)) return false;
-      if (!name.startsWith('extension/')) return true;
-      const rel = name.slice('extension/'.length);
-      return !allowedInExtension.some((re) => re.test(rel));
-    });
+    const unexpected = entries
+      .map((e) => e.name)
+      .filter((name) => {
+        if (allowedTopLevel.includes(name)) return false;
+        if (!name.startsWith('extension/')) return true;
+        const rel = name.slice('extension/'.length);
+        return !allowedInExtension.some((re) => re.test(rel));
+      });
     assert.deepStrictEqual(unexpected, [], `unexpected files in ${vsix}`);
     const total = entries.reduce((sum, e) => sum + e.size, 0);
     // The addon is ~6 MB and the bundles ~2 MB; much more means something big slipped in.

@@ -51,9 +51,10 @@ export async function startScriptedOpenAiServer(reply: (messages: RecordedChat['
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       // In pieces of a few lines, as a model streams, so the view renders partial replies too.
       const pieces = text.match(/[^\n]*\n?[^\n]*\n?/g)?.filter((p) => p !== '') ?? [];
-      const event = (delta: string, finish: string | null) => chat
-        ? { id: 'scripted-1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: delta }, finish_reason: finish }] }
-        : { id: 'scripted-1', object: 'text_completion', choices: [{ index: 0, text: delta, finish_reason: finish }] };
+      const event = (delta: string, finish: string | null) =>
+        chat
+          ? { id: 'scripted-1', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: delta }, finish_reason: finish }] }
+          : { id: 'scripted-1', object: 'text_completion', choices: [{ index: 0, text: delta, finish_reason: finish }] };
       let i = 0;
       const next = () => {
         if (i < pieces.length) {
@@ -75,9 +76,10 @@ export async function startScriptedOpenAiServer(reply: (messages: RecordedChat['
   return {
     url: `http://127.0.0.1:${port}/v1`,
     chats,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -19,26 +19,28 @@ export function packagedVsix(): Promise<string> {
     return Promise.resolve(path.resolve(given));
   }
   building ??= new Promise<string>((resolve, reject) => {
-    execFile(path.join(repoRoot, 'scripts', 'package-vsix.sh'), [], { cwd: repoRoot, timeout: 5 * 60_000, maxBuffer: 16 << 20 },
-      (error, stdout, stderr) => {
-        if (error) {
-          reject(new Error(`scripts/package-vsix.sh failed (${error.message}):\n${stderr}`));
-          return;
-        }
-        const last = stdout.trim().split('\n').pop() ?? '';
-        const file = path.resolve(repoRoot, last);
-        if (!last.endsWith('.vsix') || !fs.existsSync(file)) {
-          reject(new Error(`scripts/package-vsix.sh printed "${last}" as its last line; expected the path of an existing .vsix`));
-          return;
-        }
-        resolve(file);
-      });
+    execFile(path.join(repoRoot, 'scripts', 'package-vsix.sh'), [], { cwd: repoRoot, timeout: 5 * 60_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      if (error) {
+        reject(new Error(`scripts/package-vsix.sh failed (${error.message}):\n${stderr}`));
+        return;
+      }
+      const last = stdout.trim().split('\n').pop() ?? '';
+      const file = path.resolve(repoRoot, last);
+      if (!last.endsWith('.vsix') || !fs.existsSync(file)) {
+        reject(new Error(`scripts/package-vsix.sh printed "${last}" as its last line; expected the path of an existing .vsix`));
+        return;
+      }
+      resolve(file);
+    });
   });
   return building;
 }
 
 /** The part of yauzl (the zip reader @vscode/vsce itself uses) these tests need. */
-interface ZipEntry { fileName: string; uncompressedSize: number }
+interface ZipEntry {
+  fileName: string;
+  uncompressedSize: number;
+}
 interface ZipFile {
   on(event: 'entry', cb: (entry: ZipEntry) => void): void;
   on(event: 'end', cb: () => void): void;
@@ -47,7 +49,9 @@ interface ZipFile {
   openReadStream(entry: ZipEntry, cb: (err: Error | null, stream: NodeJS.ReadableStream) => void): void;
   close(): void;
 }
-interface Yauzl { open(file: string, opts: { lazyEntries: boolean }, cb: (err: Error | null, zip: ZipFile) => void): void }
+interface Yauzl {
+  open(file: string, opts: { lazyEntries: boolean }, cb: (err: Error | null, zip: ZipFile) => void): void;
+}
 
 function yauzl(): Yauzl {
   try {
@@ -58,7 +62,10 @@ function yauzl(): Yauzl {
   }
 }
 
-export interface VsixEntry { name: string; size: number }
+export interface VsixEntry {
+  name: string;
+  size: number;
+}
 
 /** Every file in the archive, with its uncompressed size. */
 export function vsixEntries(file: string): Promise<VsixEntry[]> {
@@ -90,11 +97,16 @@ export function vsixFile(file: string, name: string): Promise<Buffer> {
           if (streamErr) return reject(streamErr);
           const chunks: Buffer[] = [];
           stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.on('end', () => { zip.close(); resolve(Buffer.concat(chunks)); });
+          stream.on('end', () => {
+            zip.close();
+            resolve(Buffer.concat(chunks));
+          });
           stream.on('error', reject);
         });
       });
-      zip.on('end', () => { if (!found) reject(new Error(`${name} is not in ${file}`)); });
+      zip.on('end', () => {
+        if (!found) reject(new Error(`${name} is not in ${file}`));
+      });
       zip.on('error', reject);
       zip.readEntry();
     });

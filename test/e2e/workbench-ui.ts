@@ -75,13 +75,22 @@ export async function openFile(page: Page, relativePath: string): Promise<void> 
   await input.fill(relativePath);
   const name = path.basename(relativePath);
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
-  await row.waitFor({ state: 'visible', timeout: 15_000 })
-    .catch(() => { throw new Error(`Quick Open did not find ${relativePath}`); });
+  await row.waitFor({ state: 'visible', timeout: 15_000 }).catch(() => {
+    throw new Error(`Quick Open did not find ${relativePath}`);
+  });
   await page.keyboard.press('Enter');
-  await page.locator(`.tab.active[aria-label^="${name}"]`).waitFor({ timeout: 15_000 })
-    .catch(() => { throw new Error(`no active editor tab for ${name} after Quick Open`); });
-  await page.locator('.editor-group-container.active .monaco-editor.focused').waitFor({ timeout: 10_000 })
-    .catch(() => { throw new Error(`the editor for ${name} did not take focus`); });
+  await page
+    .locator(`.tab.active[aria-label^="${name}"]`)
+    .waitFor({ timeout: 15_000 })
+    .catch(() => {
+      throw new Error(`no active editor tab for ${name} after Quick Open`);
+    });
+  await page
+    .locator('.editor-group-container.active .monaco-editor.focused')
+    .waitFor({ timeout: 10_000 })
+    .catch(() => {
+      throw new Error(`the editor for ${name} did not take focus`);
+    });
   await waitForDeferredEditorFeatures(page);
 }
 
@@ -92,8 +101,9 @@ export async function openFile(page: Page, relativePath: string): Promise<void> 
  */
 export async function ghostText(page: Page): Promise<string> {
   return page.evaluate(() => {
-    const editor = document.querySelector('.editor-group-container.active .monaco-editor.focused')
-      ?? document.querySelector('.editor-group-container.active .monaco-editor');
+    const editor =
+      document.querySelector('.editor-group-container.active .monaco-editor.focused') ??
+      document.querySelector('.editor-group-container.active .monaco-editor');
     if (!editor) return '';
     const text = (el: Element) => (el.textContent ?? '').replace(/\u00a0/g, ' ');
     const first = Array.from(editor.querySelectorAll('.view-lines .ghost-text-decoration')).map(text).join('');
@@ -118,9 +128,9 @@ export async function waitForStableGhostText(page: Page, timeoutMs: number, stab
     }
     await page.waitForTimeout(100);
   }
-  throw new Error(last === ''
-    ? `no ghost text appeared within ${timeoutMs} ms`
-    : `the ghost text kept changing for ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
+  throw new Error(
+    last === '' ? `no ghost text appeared within ${timeoutMs} ms` : `the ghost text kept changing for ${timeoutMs} ms (last: ${JSON.stringify(last)})`,
+  );
 }
 
 /**
@@ -131,17 +141,27 @@ export async function waitForStableGhostText(page: Page, timeoutMs: number, stab
  * Both failure messages list the extension's inline completion log lines since typing.
  */
 export async function ghostTextAfterTyping(
-  page: Page, extensionLog: () => string, logBefore: number, timeoutMs: number, askWithinMs = 10_000,
+  page: Page,
+  extensionLog: () => string,
+  logBefore: number,
+  timeoutMs: number,
+  askWithinMs = 10_000,
 ): Promise<string> {
-  const completionLines = () => extensionLog().slice(logBefore).split('\n').filter((l) => /inline ?completion/i.test(l));
+  const completionLines = () =>
+    extensionLog()
+      .slice(logBefore)
+      .split('\n')
+      .filter((l) => /inline ?completion/i.test(l));
   const shown = () => completionLines().join('\n') || '(no completion requests)';
   const asked = () => completionLines().some((l) => /Inline completion asked .*\(automatic\)/.test(l));
   const deadline = Date.now() + askWithinMs;
   while (Date.now() < deadline && !asked()) await page.waitForTimeout(100);
   if (!asked()) {
-    throw new Error(`VS Code did not ask for an inline completion by itself within ${askWithinMs} ms of the typing ` +
-      `(VS Code's own fetch log, editor.inlineSuggest.logFetch, is in the kept browser-console.log); ` +
-      `the extension's log since typing shows:\n${shown()}`);
+    throw new Error(
+      `VS Code did not ask for an inline completion by itself within ${askWithinMs} ms of the typing ` +
+        `(VS Code's own fetch log, editor.inlineSuggest.logFetch, is in the kept browser-console.log); ` +
+        `the extension's log since typing shows:\n${shown()}`,
+    );
   }
   return waitForStableGhostText(page, timeoutMs).catch((e: Error) => {
     throw new Error(`${e.message}; the extension's log since typing shows:\n${shown()}`);
@@ -157,7 +177,12 @@ export async function webviewFrame(page: Page, selector: string, timeoutMs: numb
     }
     await page.waitForTimeout(200);
   }
-  throw new Error(`no webview with ${selector} appeared within ${timeoutMs} ms (frames: ${page.frames().map((f) => f.url()).join(', ')})`);
+  throw new Error(
+    `no webview with ${selector} appeared within ${timeoutMs} ms (frames: ${page
+      .frames()
+      .map((f) => f.url())
+      .join(', ')})`,
+  );
 }
 
 /** Saves a screenshot under the artifacts folder and returns its path. */
@@ -169,7 +194,9 @@ export async function screenshot(page: Page, dir: string, name: string): Promise
 }
 
 declare global {
-  interface Window { __qwenStatusLog?: string[] }
+  interface Window {
+    __qwenStatusLog?: string[];
+  }
 }
 
 /**
@@ -245,8 +272,6 @@ export async function diffEditorLines(page: Page, side: 'original' | 'modified')
     const editor = document.querySelector(`.editor-group-container.active .monaco-diff-editor .editor.${which}`);
     if (!editor) return [];
     const lines = Array.from(editor.querySelectorAll('.view-lines .view-line')) as HTMLElement[];
-    return lines
-      .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
-      .map((l) => (l.textContent ?? '').replace(/\u00a0/g, ' '));
+    return lines.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top)).map((l) => (l.textContent ?? '').replace(/\u00a0/g, ' '));
   }, side);
 }

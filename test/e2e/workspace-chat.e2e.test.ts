@@ -35,9 +35,7 @@ const applyAllMarker = 'Rewrite calc and util';
 const proposedCalc = 'def add(a: int, b: int) -> int:\n    return a + b\n';
 const proposedUtil = 'def slugify_title(title: str) -> str:\n    return "-".join(title.lower().split())\n';
 const applyAllReply =
-  'Here are both files with type hints.\n\n' +
-  '```python src/calc.py\n' + proposedCalc + '```\n\n' +
-  '```python src/util.py\n' + proposedUtil + '```\n';
+  'Here are both files with type hints.\n\n' + '```python src/calc.py\n' + proposedCalc + '```\n\n' + '```python src/util.py\n' + proposedUtil + '```\n';
 
 function scriptedReply(messages: RecordedChat['messages']): string {
   const last = messages[messages.length - 1]?.content ?? '';
@@ -63,14 +61,22 @@ async function waitForFileContent(file: string, expected: string, timeoutMs: num
 /** The labels of the @-mention list, waiting until it shows one matching `want`. */
 async function mentionChoices(frame: Frame, want: RegExp, timeoutMs: number): Promise<string[]> {
   try {
-    await frame.waitForFunction((source) => {
-      const list = document.getElementById('mentions');
-      return !!list && !list.hidden && Array.from(list.querySelectorAll('li')).some((li) => new RegExp(source).test(li.textContent ?? ''));
-    }, want.source, { timeout: timeoutMs, polling: 100 });
+    await frame.waitForFunction(
+      (source) => {
+        const list = document.getElementById('mentions');
+        return !!list && !list.hidden && Array.from(list.querySelectorAll('li')).some((li) => new RegExp(source).test(li.textContent ?? ''));
+      },
+      want.source,
+      { timeout: timeoutMs, polling: 100 },
+    );
   } catch {
     const shown = await frame.evaluate(() => {
       const list = document.getElementById('mentions');
-      return list?.hidden ? '(hidden)' : Array.from(list?.querySelectorAll('li') ?? []).map((li) => li.textContent).join(' | ');
+      return list?.hidden
+        ? '(hidden)'
+        : Array.from(list?.querySelectorAll('li') ?? [])
+            .map((li) => li.textContent)
+            .join(' | ');
     });
     throw new Error(`the @-mention list never offered ${want}; it shows: ${shown}`);
   }
@@ -83,8 +89,11 @@ async function chipTexts(frame: Frame): Promise<string[]> {
 }
 
 async function waitForChips(frame: Frame, count: number): Promise<string[]> {
-  await frame.waitForFunction((n) => document.querySelectorAll('#chips .chip').length === n, count, { timeout: 15_000, polling: 100 })
-    .catch(async () => { throw new Error(`expected ${count} attachment chip(s); the view shows ${JSON.stringify(await chipTexts(frame))}`); });
+  await frame
+    .waitForFunction((n) => document.querySelectorAll('#chips .chip').length === n, count, { timeout: 15_000, polling: 100 })
+    .catch(async () => {
+      throw new Error(`expected ${count} attachment chip(s); the view shows ${JSON.stringify(await chipTexts(frame))}`);
+    });
   return chipTexts(frame);
 }
 
@@ -92,7 +101,7 @@ async function waitForChips(frame: Frame, count: number): Promise<string[]> {
 async function saveFiles(page: Page, relPaths: string[]): Promise<void> {
   for (const rel of relPaths) {
     const tab = page.locator(`.tab[aria-label^="${path.basename(rel)}"]`);
-    if (await tab.count() > 0) {
+    if ((await tab.count()) > 0) {
       await tab.first().click();
       await page.locator(`.tab.active[aria-label^="${path.basename(rel)}"]`).waitFor({ timeout: 10_000 });
       await page.locator('.editor-group-container.active .monaco-editor .view-lines').click();
@@ -102,7 +111,13 @@ async function saveFiles(page: Page, relPaths: string[]): Promise<void> {
 }
 
 async function activeTabLabel(page: Page): Promise<string> {
-  return (await page.locator('.tab.active').first().getAttribute('aria-label').catch(() => null)) ?? '';
+  return (
+    (await page
+      .locator('.tab.active')
+      .first()
+      .getAttribute('aria-label')
+      .catch(() => null)) ?? ''
+  );
 }
 
 describe('end-to-end: @-mentions, @workspace and Apply All in code-server', function () {
@@ -119,8 +134,12 @@ describe('end-to-end: @-mentions, @workspace and Apply All in code-server', func
     await remote?.close();
   });
   const workbench = useE2eWorkbench({
-    artifactPrefix: 'workspace-chat-', ownsArtifact: (n) => n.startsWith('workspace-chat-'),
-    files, chatMaxTokens: 200, timings, timingsLabel: 'workspace chat e2e',
+    artifactPrefix: 'workspace-chat-',
+    ownsArtifact: (n) => n.startsWith('workspace-chat-'),
+    files,
+    chatMaxTokens: 200,
+    timings,
+    timingsLabel: 'workspace chat e2e',
     extraSettings: () => ({ 'qwenLocal.remoteUrl': remote.url }),
   });
 
@@ -128,12 +147,18 @@ describe('end-to-end: @-mentions, @workspace and Apply All in code-server', func
     const page = workbench().page;
     await runCommand(page, 'Qwen Local: Open Chat');
     frame = await webviewFrame(page, '#prompt', 30_000);
-    await frame.waitForFunction(() => {
-      const s = document.getElementById('status');
-      return !!s && !s.classList.contains('not-ready') && s.textContent !== 'Starting…';
-    }, undefined, { timeout: 30_000 }).catch(async () => {
-      throw new Error(`the chat view's status line never said ready: "${await frame.textContent('#status')}"`);
-    });
+    await frame
+      .waitForFunction(
+        () => {
+          const s = document.getElementById('status');
+          return !!s && !s.classList.contains('not-ready') && s.textContent !== 'Starting…';
+        },
+        undefined,
+        { timeout: 30_000 },
+      )
+      .catch(async () => {
+        throw new Error(`the chat view's status line never said ready: "${await frame.textContent('#status')}"`);
+      });
     // Only what the @-mentions attach may reach the prompt, not the last editor's file (with no
     // editor open the box is disabled and nothing is included).
     if (await frame.isEnabled('#include-context')) await frame.uncheck('#include-context');
@@ -144,7 +169,10 @@ describe('end-to-end: @-mentions, @workspace and Apply All in code-server', func
     await frame.click('#prompt');
     await frame.type('#prompt', '@fi', { delay: 30 });
     const kinds = await mentionChoices(frame, /^@file/, 10_000);
-    assert.ok(kinds.some((k) => k.startsWith('@file')), `typing "@fi" should offer @file; it offers ${JSON.stringify(kinds)}`);
+    assert.ok(
+      kinds.some((k) => k.startsWith('@file')),
+      `typing "@fi" should offer @file; it offers ${JSON.stringify(kinds)}`,
+    );
     await frame.press('#prompt', 'Enter');
     assert.strictEqual(await frame.inputValue('#prompt'), '@file ', 'choosing @file leaves "@file " to type a name after');
     await frame.type('#prompt', 'util', { delay: 30 });
@@ -201,12 +229,19 @@ describe('end-to-end: @-mentions, @workspace and Apply All in code-server', func
       const replies = document.querySelectorAll('#messages article.message.assistant');
       return Array.from(replies[replies.length - 1]?.querySelectorAll('.reply-sources .source-link') ?? []).map((a) => a.textContent ?? '');
     });
-    assert.ok(links.some((l) => l.startsWith('src/billing/invoice.py:')), `the reply should list src/billing/invoice.py; it lists ${JSON.stringify(links)}`);
+    assert.ok(
+      links.some((l) => l.startsWith('src/billing/invoice.py:')),
+      `the reply should list src/billing/invoice.py; it lists ${JSON.stringify(links)}`,
+    );
     await screenshot(page, artifacts, 'workspace-chat-2-sources');
 
     await frame.locator('#messages article.message.assistant').last().locator('.source-link', { hasText: 'src/billing/invoice.py' }).first().click();
-    await page.locator('.tab.active[aria-label^="invoice.py"]').waitFor({ timeout: 15_000 })
-      .catch(async () => { throw new Error(`clicking the source did not open invoice.py; the active tab is "${await activeTabLabel(page)}"`); });
+    await page
+      .locator('.tab.active[aria-label^="invoice.py"]')
+      .waitFor({ timeout: 15_000 })
+      .catch(async () => {
+        throw new Error(`clicking the source did not open invoice.py; the active tab is "${await activeTabLabel(page)}"`);
+      });
   });
 
   it('3. Apply All reviews both files, applies them, and one Undo reverts both', async function () {
@@ -220,28 +255,36 @@ describe('end-to-end: @-mentions, @workspace and Apply All in code-server', func
     const reply = await waitForReply(frame, 3, 60_000);
     assert.ok(!reply.failed, `the reply ended with an error: ${reply.footer}`);
     const button = frame.locator('#messages article.message.assistant').last().locator('button.apply-all');
-    await button.waitFor({ timeout: 10_000 }).catch(() => { throw new Error('the reply naming two files has no Apply All button'); });
+    await button.waitFor({ timeout: 10_000 }).catch(() => {
+      throw new Error('the reply naming two files has no Apply All button');
+    });
     assert.strictEqual((await button.textContent())?.trim(), 'Apply All (2 files)');
 
     await button.click();
     // The review: VS Code's multi-file diff editor with both files, and the per-file checklist.
     const tab = page.locator('.tab.active[aria-label^="Qwen Local: Apply All"]');
-    await tab.waitFor({ timeout: 15_000 })
-      .catch(async () => { throw new Error(`no "Qwen Local: Apply All" review editor opened; the active tab is "${await activeTabLabel(page)}"`); });
+    await tab.waitFor({ timeout: 15_000 }).catch(async () => {
+      throw new Error(`no "Qwen Local: Apply All" review editor opened; the active tab is "${await activeTabLabel(page)}"`);
+    });
     const picker = page.locator('.quick-input-widget');
     await picker.waitFor({ state: 'visible', timeout: 15_000 });
     const rows = page.locator('.quick-input-list .monaco-list-row');
     await rows.nth(1).waitFor({ timeout: 10_000 });
     const listed = await rows.allInnerTexts();
-    assert.ok(listed.some((r) => r.includes('src/calc.py')) && listed.some((r) => r.includes('src/util.py')),
-      `the checklist should list both files; it lists ${JSON.stringify(listed)}`);
+    assert.ok(
+      listed.some((r) => r.includes('src/calc.py')) && listed.some((r) => r.includes('src/util.py')),
+      `the checklist should list both files; it lists ${JSON.stringify(listed)}`,
+    );
     const checked = await page.locator('.quick-input-list .monaco-list-row input[type="checkbox"]:checked').count();
     assert.strictEqual(checked, 2, 'both files start checked');
     // Monaco renders spaces as no-break spaces.
     const review = (await page.locator('.editor-group-container.active').innerText()).replace(/\u00a0/g, ' ');
     assert.ok(review.includes('calc.py') && review.includes('util.py'), `the multi-file diff should show both files; it shows:\n${review.slice(0, 800)}`);
     // Each file's diff: the current text against the proposal, not read as a rename.
-    assert.ok(review.includes('def add(a: int, b: int) -> int:') && review.includes('def slugify_title(title: str) -> str:'), 'the review shows the proposed lines');
+    assert.ok(
+      review.includes('def add(a: int, b: int) -> int:') && review.includes('def slugify_title(title: str) -> str:'),
+      'the review shows the proposed lines',
+    );
     assert.ok(!/proposed|original/.test(review), `the review's headers show internal paths:\n${review.slice(0, 800)}`);
     await screenshot(page, artifacts, 'workspace-chat-3-review');
     assert.strictEqual(fs.readFileSync(calc, 'utf8'), files['src/calc.py'], 'calc.py changed before the review was accepted');
@@ -261,7 +304,13 @@ describe('end-to-end: @-mentions, @workspace and Apply All in code-server', func
     await page.locator('.editor-group-container.active .monaco-editor .view-lines').click();
     await page.keyboard.press('Control+Z');
     const everywhere = page.locator('.monaco-dialog-box .monaco-button', { hasText: /Undo in 2 Files/ });
-    if (await everywhere.waitFor({ timeout: 3_000 }).then(() => true, () => false)) await everywhere.click();
+    if (
+      await everywhere.waitFor({ timeout: 3_000 }).then(
+        () => true,
+        () => false,
+      )
+    )
+      await everywhere.click();
     await screenshot(page, artifacts, 'workspace-chat-3-undo');
     await saveFiles(page, ['src/calc.py', 'src/util.py']);
     assert.strictEqual(await waitForFileContent(calc, files['src/calc.py'], 10_000), files['src/calc.py'], 'one Undo did not restore src/calc.py');

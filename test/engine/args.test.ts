@@ -41,7 +41,10 @@ describe('cli: argument parser', () => {
   ];
   for (const [argv, message] of bad) {
     it(`rejects ${argv.join(' ')}`, () => {
-      assert.throws(() => parseArgs(argv, specs), (e: unknown) => e instanceof UsageError && message.test(e.message));
+      assert.throws(
+        () => parseArgs(argv, specs),
+        (e: unknown) => e instanceof UsageError && message.test(e.message),
+      );
     });
   }
 });

@@ -51,7 +51,7 @@ describe('engine: native binding', function () {
     assert.strictEqual(embd.nbytes, 256 * 151936 * 4);
   });
 
-  it('tensorToF32 returns a tensor\'s values', () => {
+  it("tensorToF32 returns a tensor's values", () => {
     const g = loadNative().readGguf(tiny);
     const norm = g.tensors.find((t) => t.name === 'output_norm.weight');
     assert.ok(norm);
@@ -87,10 +87,16 @@ describe('engine: native binding', function () {
   it('turns bad files into errors that name the file', async () => {
     const native = loadNative();
     const missing = path.join(tmp, 'missing.gguf');
-    assert.throws(() => native.readGguf(missing), (e: Error) => e.message.includes(missing));
+    assert.throws(
+      () => native.readGguf(missing),
+      (e: Error) => e.message.includes(missing),
+    );
     const text = path.join(tmp, 'not-a-model.gguf');
     fs.writeFileSync(text, 'this is not a GGUF file at all, just some text');
-    assert.throws(() => native.readGguf(text), (e: Error) => e.message.includes(text));
+    assert.throws(
+      () => native.readGguf(text),
+      (e: Error) => e.message.includes(text),
+    );
     await assert.rejects(native.loadModel(text, {}), (e: Error) => e.message.includes(text));
     assert.throws(() => native.readGguf(42 as unknown as string), /readGguf: path must be a string/);
   });
@@ -111,7 +117,7 @@ describe('engine: native binding', function () {
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i] > seen[i - 1], `progress went ${seen[i - 1]} -> ${seen[i]}`);
   });
 
-  it('reports the KV cache\'s block size, and a sequence takes whole blocks of it', async () => {
+  it("reports the KV cache's block size, and a sequence takes whole blocks of it", async () => {
     const model = await loadModel(tiny, { threads: 1, contextSize: 256 });
     try {
       const kv = model.kvUsage();
@@ -148,7 +154,10 @@ describe('engine: native binding', function () {
       assert.strictEqual(kept.sample(sampling), returned.sample(sampling));
       assert.strictEqual(await kept.eval([argmax], { logits: 'keep' }), null);
       const next = (await returned.eval([argmax], { logits: 'last' })) as Float32Array;
-      assert.strictEqual(kept.sample({ temperature: 0 }), next.reduce((best, v, i) => (v > next[best] ? i : best), 0));
+      assert.strictEqual(
+        kept.sample({ temperature: 0 }),
+        next.reduce((best, v, i) => (v > next[best] ? i : best), 0),
+      );
       kept.dispose();
       returned.dispose();
     } finally {

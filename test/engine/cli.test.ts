@@ -47,7 +47,10 @@ describe('cli: qwen-local', function () {
       assertUserError(await runCli(['info']), /missing required option --model/);
       assertUserError(await runCli(['frobnicate']), /unknown command 'frobnicate'/);
       assertUserError(await runCli(['tokenize', '--model', tiny, '--text', 'a', '--bogus']), /unknown option '--bogus'/);
-      assertUserError(await runCli(['logits', '--model', tiny, '--tokens', path.join(tmp, 'none.json'), '--out', path.join(tmp, 'o.f32')]), /none\.json: no such file/);
+      assertUserError(
+        await runCli(['logits', '--model', tiny, '--tokens', path.join(tmp, 'none.json'), '--out', path.join(tmp, 'o.f32')]),
+        /none\.json: no such file/,
+      );
     });
   });
 
@@ -109,8 +112,15 @@ describe('cli: qwen-local', function () {
   it('bench reports pp and tg speeds as JSON', async () => {
     const r = await runCli(['bench', '--model', tiny, '-p', '32', '-n', '4', '--reps', '2', '--threads', '1', '--json']);
     assert.strictEqual(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { results: Array<{ test: string; mean: number; tokensPerSecond: number[] }>; peakRssBytes: number; loadToFirstTokenMs: number };
-    assert.deepStrictEqual(out.results.map((x) => x.test), ['pp32', 'tg4']);
+    const out = JSON.parse(r.stdout) as {
+      results: Array<{ test: string; mean: number; tokensPerSecond: number[] }>;
+      peakRssBytes: number;
+      loadToFirstTokenMs: number;
+    };
+    assert.deepStrictEqual(
+      out.results.map((x) => x.test),
+      ['pp32', 'tg4'],
+    );
     assert.ok(out.loadToFirstTokenMs > 0 && Number.isFinite(out.loadToFirstTokenMs), `loadToFirstTokenMs ${out.loadToFirstTokenMs}`);
     for (const x of out.results) {
       assert.strictEqual(x.tokensPerSecond.length, 2);
@@ -123,7 +133,13 @@ describe('cli: qwen-local', function () {
     const r = await runCli(['bench', '--model', tiny, '-p', '8,3', '-n', '0', '--reps', '1', '--threads', '1', '--json']);
     assert.strictEqual(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { results: Array<{ test: string; tokens: number; mean: number }> };
-    assert.deepStrictEqual(out.results.map((x) => [x.test, x.tokens]), [['pp8', 8], ['pp3', 3]]);
+    assert.deepStrictEqual(
+      out.results.map((x) => [x.test, x.tokens]),
+      [
+        ['pp8', 8],
+        ['pp3', 3],
+      ],
+    );
     for (const x of out.results) assert.ok(x.mean > 0 && Number.isFinite(x.mean));
     const bad = await runCli(['bench', '--model', tiny, '-p', '8,,x', '-n', '0']);
     assert.notStrictEqual(bad.code, 0);

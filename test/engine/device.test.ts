@@ -179,8 +179,13 @@ describe('engine: device selection (cpu | cuda | auto)', function () {
       fs.writeFileSync(text, 'hello world '.repeat(100));
       try {
         const commands: string[][] = [
-          ['info'], ['run', '--prompt', 'x'], ['chat'], ['logits', '--tokens', tokens, '--out', path.join(dir, 'o.f32')],
-          ['perplexity', '--file', text], ['bench'], ['serve', '--http'],
+          ['info'],
+          ['run', '--prompt', 'x'],
+          ['chat'],
+          ['logits', '--tokens', tokens, '--out', path.join(dir, 'o.f32')],
+          ['perplexity', '--file', text],
+          ['bench'],
+          ['serve', '--http'],
         ];
         for (const [cmd, ...rest] of commands) {
           const r = await runCli([cmd, '--model', tiny, '--device', 'gpu', ...rest]);

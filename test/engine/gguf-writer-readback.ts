@@ -4,8 +4,17 @@
 
 import * as fs from 'fs';
 
-export interface ReadbackValue { type: number; elemType?: number; value: unknown }
-export interface ReadbackTensor { name: string; dims: number[]; type: number; offset: number }
+export interface ReadbackValue {
+  type: number;
+  elemType?: number;
+  value: unknown;
+}
+export interface ReadbackTensor {
+  name: string;
+  dims: number[];
+  type: number;
+  offset: number;
+}
 export interface Readback {
   version: number;
   tensorCount: number;
@@ -28,24 +37,81 @@ export function readGgufHeader(path: string): Readback {
   fs.closeSync(fd);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   let pos = 0;
-  const u32 = (): number => { const v = view.getUint32(pos, true); pos += 4; return v; };
-  const u64 = (): number => { const v = view.getBigUint64(pos, true); pos += 8; return Number(v); };
-  const str = (): string => { const n = u64(); const s = buf.toString('utf8', pos, pos + n); pos += n; return s; };
+  const u32 = (): number => {
+    const v = view.getUint32(pos, true);
+    pos += 4;
+    return v;
+  };
+  const u64 = (): number => {
+    const v = view.getBigUint64(pos, true);
+    pos += 8;
+    return Number(v);
+  };
+  const str = (): string => {
+    const n = u64();
+    const s = buf.toString('utf8', pos, pos + n);
+    pos += n;
+    return s;
+  };
   const scalar = (type: number): unknown => {
     switch (type) {
-      case 0: { const v = view.getUint8(pos); pos += 1; return v; }
-      case 1: { const v = view.getInt8(pos); pos += 1; return v; }
-      case 2: { const v = view.getUint16(pos, true); pos += 2; return v; }
-      case 3: { const v = view.getInt16(pos, true); pos += 2; return v; }
-      case 4: return u32();
-      case 5: { const v = view.getInt32(pos, true); pos += 4; return v; }
-      case 6: { const v = view.getFloat32(pos, true); pos += 4; return v; }
-      case 7: { const v = view.getUint8(pos); pos += 1; if (v > 1) throw new Error(`bool byte ${v}`); return v === 1; }
-      case 8: return str();
-      case 10: { const v = view.getBigUint64(pos, true); pos += 8; return v; }
-      case 11: { const v = view.getBigInt64(pos, true); pos += 8; return v; }
-      case 12: { const v = view.getFloat64(pos, true); pos += 8; return v; }
-      default: throw new Error(`unknown value type ${type} at byte ${pos}`);
+      case 0: {
+        const v = view.getUint8(pos);
+        pos += 1;
+        return v;
+      }
+      case 1: {
+        const v = view.getInt8(pos);
+        pos += 1;
+        return v;
+      }
+      case 2: {
+        const v = view.getUint16(pos, true);
+        pos += 2;
+        return v;
+      }
+      case 3: {
+        const v = view.getInt16(pos, true);
+        pos += 2;
+        return v;
+      }
+      case 4:
+        return u32();
+      case 5: {
+        const v = view.getInt32(pos, true);
+        pos += 4;
+        return v;
+      }
+      case 6: {
+        const v = view.getFloat32(pos, true);
+        pos += 4;
+        return v;
+      }
+      case 7: {
+        const v = view.getUint8(pos);
+        pos += 1;
+        if (v > 1) throw new Error(`bool byte ${v}`);
+        return v === 1;
+      }
+      case 8:
+        return str();
+      case 10: {
+        const v = view.getBigUint64(pos, true);
+        pos += 8;
+        return v;
+      }
+      case 11: {
+        const v = view.getBigInt64(pos, true);
+        pos += 8;
+        return v;
+      }
+      case 12: {
+        const v = view.getFloat64(pos, true);
+        pos += 8;
+        return v;
+      }
+      default:
+        throw new Error(`unknown value type ${type} at byte ${pos}`);
     }
   };
 

@@ -8,7 +8,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  encodeFloats, f32ToBf16Bits, f32ToF16Bits, parseArgs, planTensors, tensorChunks, writeSyntheticModel, Xoshiro128,
+  encodeFloats,
+  f32ToBf16Bits,
+  f32ToF16Bits,
+  parseArgs,
+  planTensors,
+  tensorChunks,
+  writeSyntheticModel,
+  Xoshiro128,
 } from '../../scripts/make-synthetic-model';
 import { QWEN_LOCAL_CHAT_TEMPLATE } from '../../src/engine/chat-template';
 import { createTokenizerFromGguf } from '../../src/engine/tokenizer';
@@ -22,8 +29,16 @@ function f16ToF32(h: number): number {
 }
 
 function stats(xs: ArrayLike<number>): { mean: number; std: number; min: number; max: number } {
-  let s = 0, s2 = 0, min = Infinity, max = -Infinity;
-  for (let i = 0; i < xs.length; i++) { s += xs[i]; s2 += xs[i] * xs[i]; min = Math.min(min, xs[i]); max = Math.max(max, xs[i]); }
+  let s = 0,
+    s2 = 0,
+    min = Infinity,
+    max = -Infinity;
+  for (let i = 0; i < xs.length; i++) {
+    s += xs[i];
+    s2 += xs[i] * xs[i];
+    min = Math.min(min, xs[i]);
+    max = Math.max(max, xs[i]);
+  }
   const mean = s / xs.length;
   return { mean, std: Math.sqrt(s2 / xs.length - mean * mean), min, max };
 }
@@ -49,12 +64,23 @@ describe('synthetic Qwen2.5 models', function () {
 
   it('carries the metadata of an official Qwen2.5 GGUF, with value types', function () {
     const expect: [string, number, unknown][] = [
-      ['general.architecture', 8, 'qwen2'], ['qwen2.block_count', 4, 2], ['qwen2.context_length', 4, 32768],
-      ['qwen2.embedding_length', 4, 256], ['qwen2.feed_forward_length', 4, 768], ['qwen2.attention.head_count', 4, 4],
-      ['qwen2.attention.head_count_kv', 4, 2], ['qwen2.rope.freq_base', 6, 1000000], ['general.file_type', 4, 1],
-      ['tokenizer.ggml.model', 8, 'gpt2'], ['tokenizer.ggml.pre', 8, 'qwen2'], ['tokenizer.ggml.eos_token_id', 4, 151645],
-      ['tokenizer.ggml.padding_token_id', 4, 151643], ['tokenizer.ggml.bos_token_id', 4, 151643],
-      ['tokenizer.ggml.add_bos_token', 7, false], ['tokenizer.chat_template', 8, QWEN_LOCAL_CHAT_TEMPLATE], ['general.alignment', 4, 32],
+      ['general.architecture', 8, 'qwen2'],
+      ['qwen2.block_count', 4, 2],
+      ['qwen2.context_length', 4, 32768],
+      ['qwen2.embedding_length', 4, 256],
+      ['qwen2.feed_forward_length', 4, 768],
+      ['qwen2.attention.head_count', 4, 4],
+      ['qwen2.attention.head_count_kv', 4, 2],
+      ['qwen2.rope.freq_base', 6, 1000000],
+      ['general.file_type', 4, 1],
+      ['tokenizer.ggml.model', 8, 'gpt2'],
+      ['tokenizer.ggml.pre', 8, 'qwen2'],
+      ['tokenizer.ggml.eos_token_id', 4, 151645],
+      ['tokenizer.ggml.padding_token_id', 4, 151643],
+      ['tokenizer.ggml.bos_token_id', 4, 151643],
+      ['tokenizer.ggml.add_bos_token', 7, false],
+      ['tokenizer.chat_template', 8, QWEN_LOCAL_CHAT_TEMPLATE],
+      ['general.alignment', 4, 32],
     ];
     for (const [key, type, value] of expect) assert.deepStrictEqual(rb.metadata.get(key), { type, value }, key);
     assert.ok(Math.abs((meta('qwen2.attention.layer_norm_rms_epsilon') as number) - 1e-6) < 1e-12);
@@ -63,8 +89,10 @@ describe('synthetic Qwen2.5 models', function () {
     assert.strictEqual(rb.metadata.get('tokenizer.ggml.token_type')!.elemType, 5, 'token types are int32');
     assert.strictEqual(tokens.length, 151936);
     assert.strictEqual(types.length, 151936);
-    assert.deepStrictEqual([tokens[0], tokens[198], tokens[151643], tokens[151657], tokens[151664], tokens[151665], tokens[151935]],
-      ['!', 'Ċ', '<|endoftext|>', '<tool_call>', '<|file_sep|>', '[PAD151665]', '[PAD151935]']);
+    assert.deepStrictEqual(
+      [tokens[0], tokens[198], tokens[151643], tokens[151657], tokens[151664], tokens[151665], tokens[151935]],
+      ['!', 'Ċ', '<|endoftext|>', '<tool_call>', '<|file_sep|>', '[PAD151665]', '[PAD151935]'],
+    );
     assert.deepStrictEqual([types[0], types[151643], types[151659], types[151657], types[151665]], [1, 3, 3, 4, 5]);
     assert.strictEqual((meta('tokenizer.ggml.merges') as string[]).length, 151387);
     assert.strictEqual((meta('tokenizer.ggml.merges') as string[])[0], 'Ġ Ġ');
@@ -75,11 +103,20 @@ describe('synthetic Qwen2.5 models', function () {
     assert.strictEqual(rb.tensors.length, 1 + 2 * 12 + 1);
     assert.ok(!byName.has('output.weight'), 'tiny is tied: no output.weight');
     const want: [string, number[], number][] = [
-      ['token_embd.weight', [256, 151936], 1], ['blk.0.attn_norm.weight', [256], 0], ['blk.0.attn_q.weight', [256, 256], 1],
-      ['blk.0.attn_q.bias', [256], 0], ['blk.1.attn_k.weight', [256, 128], 1], ['blk.1.attn_k.bias', [128], 0],
-      ['blk.1.attn_v.weight', [256, 128], 1], ['blk.1.attn_v.bias', [128], 0], ['blk.1.attn_output.weight', [256, 256], 1],
-      ['blk.1.ffn_norm.weight', [256], 0], ['blk.1.ffn_gate.weight', [256, 768], 1], ['blk.1.ffn_up.weight', [256, 768], 1],
-      ['blk.1.ffn_down.weight', [768, 256], 1], ['output_norm.weight', [256], 0],
+      ['token_embd.weight', [256, 151936], 1],
+      ['blk.0.attn_norm.weight', [256], 0],
+      ['blk.0.attn_q.weight', [256, 256], 1],
+      ['blk.0.attn_q.bias', [256], 0],
+      ['blk.1.attn_k.weight', [256, 128], 1],
+      ['blk.1.attn_k.bias', [128], 0],
+      ['blk.1.attn_v.weight', [256, 128], 1],
+      ['blk.1.attn_v.bias', [128], 0],
+      ['blk.1.attn_output.weight', [256, 256], 1],
+      ['blk.1.ffn_norm.weight', [256], 0],
+      ['blk.1.ffn_gate.weight', [256, 768], 1],
+      ['blk.1.ffn_up.weight', [256, 768], 1],
+      ['blk.1.ffn_down.weight', [768, 256], 1],
+      ['output_norm.weight', [256], 0],
     ];
     for (const [name, dims, type] of want) assert.deepStrictEqual(byName.get(name) && [byName.get(name)!.dims, byName.get(name)!.type], [dims, type], name);
     for (const t of rb.tensors) assert.strictEqual(t.offset % 32, 0, `${t.name} offset aligned`);
@@ -92,7 +129,10 @@ describe('synthetic Qwen2.5 models', function () {
     // The official 7B pads its vocabulary to 152064 rows (7,615,616,512 parameters); the team's
     // contract gives every synthetic shape 151936 rows, 2 x 128 x 3584 = 917,504 parameters fewer.
     assert.strictEqual(count('7b'), 7615616512 - 2 * 128 * 3584);
-    assert.ok(planTensors('7b', 'bf16').some((p) => p.name === 'output.weight' && p.dims[1] === 151936), '7B is untied');
+    assert.ok(
+      planTensors('7b', 'bf16').some((p) => p.name === 'output.weight' && p.dims[1] === 151936),
+      '7B is untied',
+    );
   });
 
   it('draws weights at the intended scale: N(0, 1/sqrt(fan_in)), biases N(0, 0.05), gains 1 ± 0.1', function () {
@@ -103,7 +143,7 @@ describe('synthetic Qwen2.5 models', function () {
     const f16 = (b: Buffer) => Array.from(new Uint16Array(b.buffer, b.byteOffset, b.length / 2), f16ToF32);
     const f32 = (b: Buffer) => Array.from(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)));
     const down = stats(f16(tensor('blk.0.ffn_down.weight', 2)));
-    assert.ok(Math.abs(down.std - 1 / Math.sqrt(768)) < 0.02 / Math.sqrt(768) * 10, `ffn_down std ${down.std}`);
+    assert.ok(Math.abs(down.std - 1 / Math.sqrt(768)) < (0.02 / Math.sqrt(768)) * 10, `ffn_down std ${down.std}`);
     assert.ok(Math.abs(down.mean) < 0.002, `ffn_down mean ${down.mean}`);
     const q = stats(f16(tensor('blk.1.attn_q.weight', 2)));
     assert.ok(Math.abs(q.std - 1 / 16) < 0.002, `attn_q std ${q.std}`);
@@ -124,13 +164,31 @@ describe('synthetic Qwen2.5 models', function () {
   });
 
   it('rounds to float16 and bfloat16 to nearest even, including subnormals and overflow', function () {
-    const cases: [number, number][] = [[0, 0], [-0, 0x8000], [1, 0x3c00], [-2, 0xc000], [0.1, 0x2e66], [65504, 0x7bff],
-      [65520, 0x7c00], [Infinity, 0x7c00], [5.960464477539063e-8, 0x0001], [2.9e-8, 0], [6.097555160522461e-5, 0x03ff],
-      [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02]];
+    const cases: [number, number][] = [
+      [0, 0],
+      [-0, 0x8000],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [0.1, 0x2e66],
+      [65504, 0x7bff],
+      [65520, 0x7c00],
+      [Infinity, 0x7c00],
+      [5.960464477539063e-8, 0x0001],
+      [2.9e-8, 0],
+      [6.097555160522461e-5, 0x03ff],
+      [1 + 2 ** -11, 0x3c00],
+      [1 + 3 * 2 ** -11, 0x3c02],
+    ];
     for (const [v, bits] of cases) assert.strictEqual(f32ToF16Bits(v), bits, `f16(${v})`);
     assert.strictEqual(f32ToF16Bits(NaN) & 0x7c00, 0x7c00);
     assert.notStrictEqual(f32ToF16Bits(NaN) & 0x3ff, 0);
-    for (const [v, bits] of [[1, 0x3f80], [0.1, 0x3dcd], [-3.5, 0xc060], [1 + 2 ** -8, 0x3f80], [1 + 3 * 2 ** -8, 0x3f82]] as const) {
+    for (const [v, bits] of [
+      [1, 0x3f80],
+      [0.1, 0x3dcd],
+      [-3.5, 0xc060],
+      [1 + 2 ** -8, 0x3f80],
+      [1 + 3 * 2 ** -8, 0x3f82],
+    ] as const) {
       assert.strictEqual(f32ToBf16Bits(v), bits, `bf16(${v})`);
     }
     // The bulk converter's fast path agrees with the scalar one over a wide range of magnitudes.
@@ -157,8 +215,12 @@ describe('synthetic Qwen2.5 models', function () {
     assert.throws(() => parseArgs(['--shape', 'tiny', '--bogus', '1', '--out', 'x']), /unknown argument "--bogus"/);
     assert.throws(() => parseArgs(['--shape', 'tiny', '--seed', '-3', '--out', 'x']), /--seed must be a non-negative integer/);
     assert.throws(() => parseArgs(['--shape', 'tiny']), /--out is required/);
-    assert.deepStrictEqual(parseArgs(['--shape', '0.5b', '--type', 'bf16', '--seed', '9', '--out', '/tmp/m.gguf']),
-      { shape: '0.5b', type: 'bf16', seed: 9, out: '/tmp/m.gguf' });
+    assert.deepStrictEqual(parseArgs(['--shape', '0.5b', '--type', 'bf16', '--seed', '9', '--out', '/tmp/m.gguf']), {
+      shape: '0.5b',
+      type: 'bf16',
+      seed: 9,
+      out: '/tmp/m.gguf',
+    });
     assert.throws(() => writeSyntheticModel({ shape: '3b' as never, type: 'f16', seed: 1, out: path.join(dir, 'x.gguf') }), /unknown shape "3b"/);
     assert.throws(() => writeSyntheticModel({ shape: 'tiny', type: 'q4' as never, seed: 1, out: path.join(dir, 'x.gguf') }), /unknown type "q4"/);
   });

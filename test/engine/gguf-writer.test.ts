@@ -40,13 +40,23 @@ const B = bytes(10, 2);
 const C = bytes(68, 3);
 const TENSORS: GgufTensorSpec[] = [
   { name: 'a', type: 'F32', dims: [3, 2], data: A },
-  { name: 'blk.0.b', type: 1, dims: [5], chunks: function* () { yield B.subarray(0, 4); yield B.subarray(4); } },
+  {
+    name: 'blk.0.b',
+    type: 1,
+    dims: [5],
+    chunks: function* () {
+      yield B.subarray(0, 4);
+      yield B.subarray(4);
+    },
+  },
   { name: 'c', type: 'q8_0', dims: [32, 2], data: C },
 ];
 
 describe('gguf-writer', function () {
   let dir: string;
-  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-writer-')); });
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gguf-writer-'));
+  });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('writes the GGUF v3 header fields byte for byte', function () {
@@ -70,7 +80,20 @@ describe('gguf-writer', function () {
     writeGguf(file, { metadata: METADATA, tensors: TENSORS });
     const rb = readGgufHeader(file);
     assert.deepStrictEqual(rb.keyOrder, [...METADATA.map(([k]) => k), 'general.alignment']);
-    const expectType: Record<string, number> = { uint8: 0, int8: 1, uint16: 2, int16: 3, uint32: 4, int32: 5, float32: 6, bool: 7, string: 8, uint64: 10, int64: 11, float64: 12 };
+    const expectType: Record<string, number> = {
+      uint8: 0,
+      int8: 1,
+      uint16: 2,
+      int16: 3,
+      uint32: 4,
+      int32: 5,
+      float32: 6,
+      bool: 7,
+      string: 8,
+      uint64: 10,
+      int64: 11,
+      float64: 12,
+    };
     for (const [key, type, value] of METADATA) {
       const got = rb.metadata.get(key)!;
       if (type.endsWith('[]')) {
@@ -97,13 +120,23 @@ describe('gguf-writer', function () {
     ]);
     assert.strictEqual(rb.dataOffset % 32, 0);
     assert.ok(rb.dataOffset - rb.headerEnd < 32);
-    assert.ok(readBytes(file, rb.headerEnd, rb.dataOffset - rb.headerEnd).every((b) => b === 0), 'header padding is zero');
+    assert.ok(
+      readBytes(file, rb.headerEnd, rb.dataOffset - rb.headerEnd).every((b) => b === 0),
+      'header padding is zero',
+    );
     const data = readBytes(file, rb.dataOffset, rb.fileSize - rb.dataOffset);
     assert.deepStrictEqual([...data.subarray(0, 24)], [...A]);
     assert.deepStrictEqual([...data.subarray(32, 42)], [...B]);
     assert.deepStrictEqual([...data.subarray(64, 132)], [...C]);
-    for (const [from, to] of [[24, 32], [42, 64], [132, 160]]) {
-      assert.ok(data.subarray(from, to).every((b) => b === 0), `padding ${from}..${to} is zero`);
+    for (const [from, to] of [
+      [24, 32],
+      [42, 64],
+      [132, 160],
+    ]) {
+      assert.ok(
+        data.subarray(from, to).every((b) => b === 0),
+        `padding ${from}..${to} is zero`,
+      );
     }
     assert.strictEqual(rb.fileSize, rb.dataOffset + 160, 'the last tensor is padded to the alignment too');
   });
@@ -114,7 +147,10 @@ describe('gguf-writer', function () {
     const rb = readGgufHeader(file);
     assert.strictEqual(rb.kvCount, 1);
     assert.strictEqual(rb.dataOffset % 64, 0);
-    assert.deepStrictEqual(rb.tensors.map((t) => t.offset), [0, 64, 128]);
+    assert.deepStrictEqual(
+      rb.tensors.map((t) => t.offset),
+      [0, 64, 128],
+    );
     assert.deepStrictEqual([...readBytes(file, rb.dataOffset + 128, 68)], [...C]);
   });
 
@@ -124,30 +160,61 @@ describe('gguf-writer', function () {
     const sizesSeen: number[] = [];
     writeGguf(file, {
       metadata: [],
-      tensors: [{
-        name: 'big', type: 'F32', dims: [chunkBytes / 4, 8],
-        chunks: function* () {
-          for (let i = 0; i < 8; i++) {
-            sizesSeen.push(fs.statSync(file).size);
-            yield new Uint8Array(chunkBytes).fill(i + 1);
-          }
+      tensors: [
+        {
+          name: 'big',
+          type: 'F32',
+          dims: [chunkBytes / 4, 8],
+          chunks: function* () {
+            for (let i = 0; i < 8; i++) {
+              sizesSeen.push(fs.statSync(file).size);
+              yield new Uint8Array(chunkBytes).fill(i + 1);
+            }
+          },
         },
-      }],
+      ],
     });
     const header = sizesSeen[0];
-    assert.deepStrictEqual(sizesSeen, sizesSeen.map((_, i) => header + i * chunkBytes));
+    assert.deepStrictEqual(
+      sizesSeen,
+      sizesSeen.map((_, i) => header + i * chunkBytes),
+    );
     const rb = readGgufHeader(file);
     assert.strictEqual(readBytes(file, rb.dataOffset + 5 * chunkBytes + 17, 1)[0], 6);
   });
 
   it('rejects bad input with errors naming the file and the problem', function () {
     const file = path.join(dir, 'bad.gguf');
-    const w = (metadata: GgufMetadataEntry[], tensors: GgufTensorSpec[] = []) => () => writeGguf(file, { metadata, tensors });
+    const w =
+      (metadata: GgufMetadataEntry[], tensors: GgufTensorSpec[] = []) =>
+      () =>
+        writeGguf(file, { metadata, tensors });
     assert.throws(w([], [{ name: 'a', type: 'F32', dims: [3, 2], data: bytes(20, 0) }]), /bad\.gguf: tensor "a" has 20 bytes, F32 \[3, 2\] needs 24/);
-    assert.throws(w([['k', 'uint8', 1], ['k', 'uint8', 2]]), /metadata key "k" appears twice/);
+    assert.throws(
+      w([
+        ['k', 'uint8', 1],
+        ['k', 'uint8', 2],
+      ]),
+      /metadata key "k" appears twice/,
+    );
     assert.throws(w([], [TENSORS[0], TENSORS[0]]), /tensor "a" appears twice/);
     assert.throws(w([], [{ name: 'q', type: 'Q8_0', dims: [30, 2], data: bytes(60, 0) }]), /row length 30 is not a multiple of the Q8_0 block size 32/);
-    assert.throws(w([], [{ name: 's', type: 'F16', dims: [8], chunks: function* () { yield bytes(10, 0); } }]), /tensor "s" produced only 10 bytes, expected 16/);
+    assert.throws(
+      w(
+        [],
+        [
+          {
+            name: 's',
+            type: 'F16',
+            dims: [8],
+            chunks: function* () {
+              yield bytes(10, 0);
+            },
+          },
+        ],
+      ),
+      /tensor "s" produced only 10 bytes, expected 16/,
+    );
     assert.throws(w([], [{ name: 'x', type: 'F99', dims: [8], data: bytes(8, 0) }]), /tensor "x": unknown GGML type "F99"/);
     assert.throws(w([['k', 'uint8', 300]]), /"k": 300 is out of range for uint8/);
     assert.throws(w([['k', 'int32[]', [1, 2.5]]]), /"k\[1\]": expected an integer for int32/);
@@ -157,7 +224,15 @@ describe('gguf-writer', function () {
   });
 
   it('agrees with the native reader (readGguf) when the addon is built', function () {
-    let native: { readGguf(p: string): { version: number; alignment: number; dataOffset: number; metadata: Record<string, unknown>; tensors: { name: string; dims: number[]; offset: number; nbytes: number }[] } };
+    let native: {
+      readGguf(p: string): {
+        version: number;
+        alignment: number;
+        dataOffset: number;
+        metadata: Record<string, unknown>;
+        tensors: { name: string; dims: number[]; offset: number; nbytes: number }[];
+      };
+    };
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       native = (require('../../src/engine/native') as typeof import('../../src/engine/native')).loadNative();
@@ -174,6 +249,13 @@ describe('gguf-writer', function () {
     assert.strictEqual(info.dataOffset, rb.dataOffset);
     assert.strictEqual(info.metadata['general.architecture'], 'qwen2');
     assert.deepStrictEqual(info.metadata['test.strings'], ['a', '', 'Ġhello', '<|im_start|>']);
-    assert.deepStrictEqual(info.tensors.map((t) => [t.name, t.dims, t.offset, t.nbytes]), [['a', [3, 2], 0, 24], ['blk.0.b', [5], 32, 10], ['c', [32, 2], 64, 68]]);
+    assert.deepStrictEqual(
+      info.tensors.map((t) => [t.name, t.dims, t.offset, t.nbytes]),
+      [
+        ['a', [3, 2], 0, 24],
+        ['blk.0.b', [5], 32, 10],
+        ['c', [32, 2], 64, 68],
+      ],
+    );
   });
 });

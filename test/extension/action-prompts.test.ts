@@ -18,11 +18,14 @@ Add a log line to every branch of this {{language}} code from {{fileName}}:
 const values = { selection: 'if (a) b();', file: 'FILE', fileName: 'src/x.ts', language: 'typescript', input: 'INPUT' };
 
 function throwsAt(source: string, pattern: RegExp): void {
-  assert.throws(() => parsePromptFile('p.prompt.md', source), (e: unknown) => {
-    assert.ok(e instanceof PromptFileError);
-    assert.match(e.message, pattern);
-    return true;
-  });
+  assert.throws(
+    () => parsePromptFile('p.prompt.md', source),
+    (e: unknown) => {
+      assert.ok(e instanceof PromptFileError);
+      assert.match(e.message, pattern);
+      return true;
+    },
+  );
 }
 
 describe('extension: prompt files', () => {
@@ -74,11 +77,18 @@ describe('extension: action prompts', () => {
     assert.match(messages[1].content, /a selection from a\.py \(python\):\n\n```python\nx = 1\n```/);
     assert.match(messages[1].content, /single fenced code block/);
     const edit = buildActionMessages(actionSpecs.editWithInstruction, {
-      code: 'f()', languageId: 'js', fileName: 'b.js', wholeFile: true, instruction: '  make it async ',
+      code: 'f()',
+      languageId: 'js',
+      fileName: 'b.js',
+      wholeFile: true,
+      instruction: '  make it async ',
     });
     assert.match(edit[1].content, /^Rewrite the following code as instructed: make it async\n/);
     assert.match(edit[1].content, /the file b\.js/);
-    assert.throws(() => buildActionMessages(actionSpecs.editWithInstruction, { code: 'f()', languageId: 'js', fileName: 'b.js', wholeFile: true, instruction: ' ' }), /non-empty instruction/);
+    assert.throws(
+      () => buildActionMessages(actionSpecs.editWithInstruction, { code: 'f()', languageId: 'js', fileName: 'b.js', wholeFile: true, instruction: ' ' }),
+      /non-empty instruction/,
+    );
   });
 
   it('uses a fence longer than any backtick run in the code', () => {
@@ -108,7 +118,10 @@ describe('extension: action prompts', () => {
     const turn = (role: 'user' | 'assistant', n: number) => ({ role, content: 'x'.repeat(n) });
     const turns = [turn('user', 1000), turn('assistant', 1000), turn('user', 1000), turn('assistant', 1000), turn('user', 500)];
     const kept = fitToContext(turns, settings);
-    assert.deepStrictEqual(kept.map((t) => t.content.length), [1000, 1000, 500]);
+    assert.deepStrictEqual(
+      kept.map((t) => t.content.length),
+      [1000, 1000, 500],
+    );
     assert.strictEqual(kept[0].role, 'user');
     assert.deepStrictEqual(fitToContext([turn('user', 50_000)], settings).length, 1, 'the newest turn is always kept');
     assert.deepStrictEqual(fitToContext(turns.slice(0, 2), settings), turns.slice(0, 2));

@@ -34,15 +34,27 @@ describe('extension: bundle contents', function () {
     assert.deepStrictEqual(forbidden, []);
     const packages = new Set(inputs.map(owner).filter((o) => !o.startsWith('src/')));
     assert.deepStrictEqual([...packages].sort(), [
-      'semver', 'vscode-jsonrpc', 'vscode-languageclient', 'vscode-languageserver-protocol', 'vscode-languageserver-types',
+      'semver',
+      'vscode-jsonrpc',
+      'vscode-languageclient',
+      'vscode-languageserver-protocol',
+      'vscode-languageserver-types',
     ]);
   });
 
   it('the webview bundle holds only the page and its rendering libraries', () => {
     const owners = new Set(inputsOf('webview').map(owner));
     assert.deepStrictEqual([...owners].sort(), [
-      'dompurify', 'highlight.js', 'linkify-it', 'markdown-it', 'mdurl', 'punycode.js', 'uc.micro',
-      'webview/chat.css', 'webview/chat.ts', 'webview/markdown.ts',
+      'dompurify',
+      'highlight.js',
+      'linkify-it',
+      'markdown-it',
+      'mdurl',
+      'punycode.js',
+      'uc.micro',
+      'webview/chat.css',
+      'webview/chat.ts',
+      'webview/markdown.ts',
     ]);
     const js = fs.readFileSync(path.join(root, 'dist/webview/chat.js'), 'utf8');
     assert.ok(!/require\(["'](vscode|fs|path|child_process)["']\)/.test(js), 'a Node or vscode require reached the page');

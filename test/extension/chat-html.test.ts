@@ -16,7 +16,12 @@ describe('extension: chat view HTML and CSP', () => {
   });
 
   it('puts the nonce on the one script tag and escapes attribute values', () => {
-    const html = chatHtml({ cspSource: 'vscode-webview://x', scriptUri: 'vscode-webview://x/chat.js?a=1&b="2"', styleUri: 'vscode-webview://x/chat.css', nonce: 'N0nce' });
+    const html = chatHtml({
+      cspSource: 'vscode-webview://x',
+      scriptUri: 'vscode-webview://x/chat.js?a=1&b="2"',
+      styleUri: 'vscode-webview://x/chat.css',
+      nonce: 'N0nce',
+    });
     const scripts = html.match(/<script[^>]*>/g) ?? [];
     assert.deepStrictEqual(scripts, ['<script nonce="N0nce" src="vscode-webview://x/chat.js?a=1&amp;b=&quot;2&quot;">']);
     assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'nonce-N0nce';/);

@@ -25,11 +25,18 @@ describe('extension: completion context ranking', () => {
   it('puts the file sharing identifiers with the cursor first, and excludes the current file', () => {
     const candidates: ContextCandidate[] = [
       { path: 'src/colors.ts', languageId: 'typescript', text: 'export const red = "#f00";\nexport const blue = "#00f";' },
-      { path: 'src/invoice.ts', languageId: 'typescript', text: 'export function computeInvoiceTotal(invoice: Invoice, taxRate: number) {}\nexport function renderInvoice(invoice: Invoice) {}' },
+      {
+        path: 'src/invoice.ts',
+        languageId: 'typescript',
+        text: 'export function computeInvoiceTotal(invoice: Invoice, taxRate: number) {}\nexport function renderInvoice(invoice: Invoice) {}',
+      },
       { path: 'src/main.ts', languageId: 'typescript', text: 'computeInvoiceTotal renderInvoice invoice taxRate' },
     ];
     const ranked = rankContext(query, candidates);
-    assert.deepStrictEqual(ranked.map((s) => s.path), ['src/invoice.ts', 'src/colors.ts']);
+    assert.deepStrictEqual(
+      ranked.map((s) => s.path),
+      ['src/invoice.ts', 'src/colors.ts'],
+    );
     assert.ok(ranked[0].score > ranked[1].score);
   });
 
@@ -59,9 +66,10 @@ describe('extension: completion context ranking', () => {
     assert.ok([...perFile.values()].every((n) => n <= 2));
     assert.ok(ranked.reduce((sum, s) => sum + s.text.length, 0) <= 8000);
     // Windows of one file never overlap.
-    for (const a of ranked) for (const b of ranked) {
-      if (a !== b && a.path === b.path) assert.ok(Math.abs(a.startLine - b.startLine) >= 48);
-    }
+    for (const a of ranked)
+      for (const b of ranked) {
+        if (a !== b && a.path === b.path) assert.ok(Math.abs(a.startLine - b.startLine) >= 48);
+      }
   });
 
   it('drops near-duplicate windows and skips empty or oversized files', () => {
@@ -72,7 +80,10 @@ describe('extension: completion context ranking', () => {
       { path: 'empty.ts', languageId: 'typescript', text: '   \n\n' },
       { path: 'huge.min.js', languageId: 'javascript', text: 'computeInvoiceTotal '.repeat(50_000) },
     ]);
-    assert.deepStrictEqual(ranked.map((s) => s.path), ['copy1.ts']);
+    assert.deepStrictEqual(
+      ranked.map((s) => s.path),
+      ['copy1.ts'],
+    );
   });
 
   it('the fingerprint changes with the snippets and is stable otherwise', () => {

@@ -23,7 +23,11 @@ describe('extension: warm-up policy', () => {
     // Typing moves the cursor right after an edit.
     p.recordEdit('a', 20_000);
     assert.strictEqual(p.shouldWarm(at({ version: 2, line: 11, character: 4, kind: 'keyboard', now: 20_010 })), false, 'typing');
-    assert.strictEqual(p.shouldWarm(at({ version: 2, line: 40, kind: 'command', now: 20_050 })), false, 'even a jump while typing is an edit effect (e.g. a paste)');
+    assert.strictEqual(
+      p.shouldWarm(at({ version: 2, line: 40, kind: 'command', now: 20_050 })),
+      false,
+      'even a jump while typing is an edit effect (e.g. a paste)',
+    );
     // Arrow keys: one line at a time is walking; a page down is a jump.
     assert.strictEqual(p.shouldWarm(at({ version: 2, line: 41, kind: 'keyboard', now: 30_000 })), false);
     assert.strictEqual(p.shouldWarm(at({ version: 2, line: 42, kind: 'keyboard', now: 30_100 })), false);
@@ -113,7 +117,7 @@ describe('extension: prefetch after an accepted suggestion', () => {
     assert.ok(h.cache.lookup(cursor(), Date.now()), 'still cached for that place');
   });
 
-  it('cancels a prefetch when the user types on, or a newer acceptance comes; not for the acceptance\'s own edit', async () => {
+  it("cancels a prefetch when the user types on, or a newer acceptance comes; not for the acceptance's own edit", async () => {
     const h = harness();
     const p = new AcceptedPrefetch(h.deps);
     const first = p.onAccepted();

@@ -7,15 +7,36 @@ const meta = { title: 'Reverse a string', savedAt: new Date('2026-11-23T08:00:00
 
 describe('extension: chat transcripts', () => {
   it('formats front matter and one heading per message', () => {
-    const text = formatTranscript([
-      { role: 'user', text: 'Reverse a string?' },
-      { role: 'assistant', text: 'Use:\n\n```js\n[...s].reverse().join("")\n```\n\n' },
-    ], meta);
-    assert.strictEqual(text, [
-      '---', 'title: Reverse a string', 'saved: 2026-11-23T08:00:00.000Z', 'model: qwen2.5-coder-0.5b', '---', '',
-      '## User', '', 'Reverse a string?', '',
-      '## Assistant', '', 'Use:', '', '```js', '[...s].reverse().join("")', '```', '',
-    ].join('\n'));
+    const text = formatTranscript(
+      [
+        { role: 'user', text: 'Reverse a string?' },
+        { role: 'assistant', text: 'Use:\n\n```js\n[...s].reverse().join("")\n```\n\n' },
+      ],
+      meta,
+    );
+    assert.strictEqual(
+      text,
+      [
+        '---',
+        'title: Reverse a string',
+        'saved: 2026-11-23T08:00:00.000Z',
+        'model: qwen2.5-coder-0.5b',
+        '---',
+        '',
+        '## User',
+        '',
+        'Reverse a string?',
+        '',
+        '## Assistant',
+        '',
+        'Use:',
+        '',
+        '```js',
+        '[...s].reverse().join("")',
+        '```',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('round-trips messages, escaping lines that look like headings', () => {

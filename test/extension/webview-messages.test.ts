@@ -13,9 +13,14 @@ function rejects(raw: unknown, reason: RegExp): void {
 describe('extension: webview message validation', () => {
   it('accepts every well-formed message type', () => {
     const good = [
-      { type: 'ready' }, { type: 'stop' }, { type: 'regenerate' }, { type: 'newChat' },
+      { type: 'ready' },
+      { type: 'stop' },
+      { type: 'regenerate' },
+      { type: 'newChat' },
       { type: 'send', text: 'hello', includeContext: true },
-      { type: 'copy', text: '' }, { type: 'insert', code: 'x = 1' }, { type: 'apply', code: 'y = 2' },
+      { type: 'copy', text: '' },
+      { type: 'insert', code: 'x = 1' },
+      { type: 'apply', code: 'y = 2' },
     ];
     for (const m of good) {
       const result = validateWebviewMessage(m);

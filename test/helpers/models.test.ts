@@ -24,11 +24,13 @@ describe('test models: getTestModel cache and lock', function () {
 
   it('two concurrent processes get one generated file', async () => {
     const helper = path.join(__dirname, 'models.js');
-    const script = `require(${JSON.stringify(helper)}).getTestModel('tiny', 'F16', { seed: ${seed} })` +
+    const script =
+      `require(${JSON.stringify(helper)}).getTestModel('tiny', 'F16', { seed: ${seed} })` +
       `.then((p) => { const s = require('fs').statSync(p); console.log(JSON.stringify({ p, ino: s.ino, mtime: s.mtimeMs })); })` +
       `.catch((e) => { console.error(e); process.exit(1); });`;
     const [a, b] = await Promise.all([run(process.execPath, ['-e', script]), run(process.execPath, ['-e', script])]);
-    const ra = JSON.parse(a.stdout.trim()), rb = JSON.parse(b.stdout.trim());
+    const ra = JSON.parse(a.stdout.trim()),
+      rb = JSON.parse(b.stdout.trim());
     assert.strictEqual(ra.p, file);
     assert.strictEqual(rb.p, file);
     // A second generation would have renamed a new file over the first: a different inode.

@@ -75,7 +75,11 @@ async function withLock<T>(lockDir: string, timeoutMs: number, make: () => T | P
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       // A lock left by a process that died is taken over.
       let holder = NaN;
-      try { holder = Number(fs.readFileSync(path.join(lockDir, 'pid'), 'utf8')); } catch { /* being created */ }
+      try {
+        holder = Number(fs.readFileSync(path.join(lockDir, 'pid'), 'utf8'));
+      } catch {
+        /* being created */
+      }
       if (Number.isInteger(holder) && !pidAlive(holder)) {
         fs.rmSync(lockDir, { recursive: true, force: true });
         continue;
@@ -117,7 +121,7 @@ export async function getTestModel(shape: TestShape, type: string, opts: { seed?
   // The base file is made (under its own lock) before this one's lock is taken.
   const base = quantized ? await getTestModel(shape, baseFloatType(shape), { seed }) : null;
   return withLock(`${file}.lock`, 30 * 60 * 1000, () => {
-    if (isFresh(file, stamp)) return file;           // made by someone else while we waited
+    if (isFresh(file, stamp)) return file; // made by someone else while we waited
     const tmp = `${file}.tmp-${process.pid}`;
     try {
       if (base) {

@@ -70,9 +70,18 @@ async function startMirror(body: Buffer): Promise<Mirror> {
 
 function testModel(over: Partial<CatalogModel>): CatalogModel {
   return {
-    id: 'test-model', name: 'Test Model', repo: 'Qwen/Test-GGUF', file: 'test.gguf',
-    url: 'https://huggingface.co/Qwen/Test-GGUF/resolve/main/test.gguf', quant: 'q4_k_m',
-    sizeBytes: SIZE, sizeApproximate: false, sha256: null, parameterCount: 1, contextLength: 32768, source: 'test',
+    id: 'test-model',
+    name: 'Test Model',
+    repo: 'Qwen/Test-GGUF',
+    file: 'test.gguf',
+    url: 'https://huggingface.co/Qwen/Test-GGUF/resolve/main/test.gguf',
+    quant: 'q4_k_m',
+    sizeBytes: SIZE,
+    sizeApproximate: false,
+    sha256: null,
+    parameterCount: 1,
+    contextLength: 32768,
+    source: 'test',
     ...over,
   };
 }
@@ -146,7 +155,10 @@ describe('models: the extension model manager (fake vscode, loopback mirror)', f
     assert.strictEqual(done, path.join(storage, 'models', 'test.gguf'));
     assert.deepStrictEqual(mirror.ranges, [undefined, `bytes=${kept}-`]);
     assert.ok(fs.readFileSync(done).equals(body));
-    assert.ok(logLines.some((l) => l.includes(`resumed at byte ${kept}`)), logLines.join('\n'));
+    assert.ok(
+      logLines.some((l) => l.includes(`resumed at byte ${kept}`)),
+      logLines.join('\n'),
+    );
   });
 
   it('reports a corrupted download, deletes it, and leaves the model setting alone', async () => {

@@ -115,8 +115,14 @@ describe('openai: client against our own server (tiny model)', function () {
 
   it('sends FIM completions as the shared Qwen fill-in-the-middle prompt', async () => {
     const { prompt } = remoteFimPrompt({
-      prefix: 'def add(a, b):\n    ', suffix: '\n\nprint(add(1, 2))\n', path: 'add.py', repoName: 'demo', snippets: [],
-      prefixLines: 100, suffixLines: 10, contextTokens: 256,
+      prefix: 'def add(a, b):\n    ',
+      suffix: '\n\nprint(add(1, 2))\n',
+      path: 'add.py',
+      repoName: 'demo',
+      snippets: [],
+      prefixLines: 100,
+      suffixLines: 10,
+      contextTokens: 256,
     });
     assert.strictEqual(prompt, '<|fim_prefix|>def add(a, b):\n<|fim_suffix|>\n\nprint(add(1, 2))\n<|fim_middle|>    ');
     const remote = remoteBackendFor({ remoteUrl: client.baseUrl })!;
@@ -177,7 +183,10 @@ describe('openai: client against our own server (tiny model)', function () {
 
     let pieces = 0;
     const fim = await remote.completeFim({
-      prompt: '<|fim_prefix|>def f(x):\n<|fim_suffix|>\n<|fim_middle|>    ', maxTokens: 200, temperature: 0, stopTexts: FIM_STOP_TEXTS,
+      prompt: '<|fim_prefix|>def f(x):\n<|fim_suffix|>\n<|fim_middle|>    ',
+      maxTokens: 200,
+      temperature: 0,
+      stopTexts: FIM_STOP_TEXTS,
       signal: new AbortController().signal,
       onText: () => ++pieces < 2,
     });
@@ -185,7 +194,13 @@ describe('openai: client against our own server (tiny model)', function () {
     assert.strictEqual(pieces, 2);
     assert.ok(fim.stats.generatedTokens >= 2 && fim.stats.generatedTokens < 200);
     // The server is free again after the early stop.
-    const next = await remote.completeFim({ prompt: '<|fim_prefix|><|fim_suffix|><|fim_middle|>x = ', maxTokens: 2, temperature: 0, stopTexts: FIM_STOP_TEXTS, signal: new AbortController().signal });
+    const next = await remote.completeFim({
+      prompt: '<|fim_prefix|><|fim_suffix|><|fim_middle|>x = ',
+      maxTokens: 2,
+      temperature: 0,
+      stopTexts: FIM_STOP_TEXTS,
+      signal: new AbortController().signal,
+    });
     assert.ok(['maxTokens', 'eos'].includes(next.stopReason), next.stopReason);
   });
 

@@ -20,8 +20,18 @@ const HOSTILE =
 
 function chatRequest(messages: ChatMessageIn[]): GenerationRequest {
   return {
-    kind: 'chat', messages, prompt: '', maxTokens: 1, temperature: 0, topP: 1, stop: [], seed: undefined,
-    stream: false, includeUsageInStream: false, model: undefined, user: undefined,
+    kind: 'chat',
+    messages,
+    prompt: '',
+    maxTokens: 1,
+    temperature: 0,
+    topP: 1,
+    stop: [],
+    seed: undefined,
+    stream: false,
+    includeUsageInStream: false,
+    model: undefined,
+    user: undefined,
   };
 }
 
@@ -59,9 +69,10 @@ describe('openai: control tokens only from the chat template (tiny model)', func
     assert.deepStrictEqual(
       specials.map((t) => model.tokenizer.decode([t], { special: true })),
       ['<|im_start|>', '<|im_end|>', '<|im_start|>', '<|im_end|>', '<|im_start|>'],
-      'the prompt holds only the template\'s control tokens',
+      "the prompt holds only the template's control tokens",
     );
-    for (const name of ['<|fim_prefix|>', '<|fim_middle|>', '<|endoftext|>']) assert.ok(!tokens.includes(id(name)), `${name} from the message became a control token`);
+    for (const name of ['<|fim_prefix|>', '<|fim_middle|>', '<|endoftext|>'])
+      assert.ok(!tokens.includes(id(name)), `${name} from the message became a control token`);
     // The message's characters are all there, as text.
     assert.ok(model.tokenizer.decode(tokens, { special: true }).includes(HOSTILE), 'the message decodes back to itself');
     // With special-token parsing on, the same text would have given more control tokens.
@@ -77,7 +88,9 @@ describe('openai: control tokens only from the chat template (tiny model)', func
 
   it('reports the plain-text prompt size over HTTP', async () => {
     const res = await fetch(`${server.url}/v1/chat/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages, max_tokens: 1, temperature: 0 }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages, max_tokens: 1, temperature: 0 }),
     });
     const body = (await res.json()) as { usage?: { prompt_tokens: number } };
     assert.strictEqual(res.status, 200, JSON.stringify(body));

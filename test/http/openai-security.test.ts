@@ -123,7 +123,13 @@ describe('openai: HTTP server security and limits (tiny model, loopback)', funct
     assert.strictEqual(attack.json?.error.code, 'origin_not_allowed');
     assert.strictEqual(attack.headers['access-control-allow-origin'], undefined);
     // With a JSON content type too: the origin alone decides.
-    const json = await raw(s.url, 'POST', '/v1/completions', { origin: 'http://evil.example', ...JSON_HEADERS }, JSON.stringify({ prompt: 'x', max_tokens: 50 }));
+    const json = await raw(
+      s.url,
+      'POST',
+      '/v1/completions',
+      { origin: 'http://evil.example', ...JSON_HEADERS },
+      JSON.stringify({ prompt: 'x', max_tokens: 50 }),
+    );
     assert.strictEqual(json.status, 403);
     const models = await raw(s.url, 'GET', '/v1/models', { origin: 'null' });
     assert.strictEqual(models.status, 403, 'the opaque origin of sandboxed pages and files is refused');
@@ -201,11 +207,14 @@ describe('openai: HTTP server security and limits (tiny model, loopback)', funct
 
     const stalled = await new Promise<RawResponse>((resolve, reject) => {
       const url = new URL(s.url);
-      const req = http.request({ host: url.hostname, port: url.port, path: '/v1/completions', method: 'POST', headers: { ...JSON_HEADERS, 'content-length': '100' } }, (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, json: JSON.parse(text) as Json }));
-      });
+      const req = http.request(
+        { host: url.hostname, port: url.port, path: '/v1/completions', method: 'POST', headers: { ...JSON_HEADERS, 'content-length': '100' } },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, json: JSON.parse(text) as Json }));
+        },
+      );
       req.on('error', reject);
       req.write('{"prompt": ');
     });
@@ -262,7 +271,10 @@ describe('openai: HTTP server security and limits (tiny model, loopback)', funct
     await reader.read(); // the first streamed text: generation is under way
     const busy = s.debugStats()!;
     assert.strictEqual(busy.running, 1);
-    assert.ok(busy.slots.some((sl) => sl.busy), 'the request holds a slot while it streams');
+    assert.ok(
+      busy.slots.some((sl) => sl.busy),
+      'the request holds a slot while it streams',
+    );
     controller.abort();
     await reader.cancel().catch(() => undefined);
 
@@ -290,7 +302,11 @@ describe('openai: HTTP server security and limits (tiny model, loopback)', funct
     const completion = await raw(s.url, 'POST', '/v1/completions', JSON_HEADERS, JSON.stringify({ prompt: 'def f(x):', max_tokens: 3, temperature: 0 }));
     assert.strictEqual(completion.status, 200, JSON.stringify(completion.json));
     // A queue of its own would have run the 400-token chat to its end first.
-    assert.deepStrictEqual(records.map((r) => r.kind), ['completion'], 'the completion finished while the chat still streams');
+    assert.deepStrictEqual(
+      records.map((r) => r.kind),
+      ['completion'],
+      'the completion finished while the chat still streams',
+    );
     assert.strictEqual(s.debugStats()!.running, 1);
     controller.abort();
     await reader.cancel().catch(() => undefined);
@@ -300,7 +316,13 @@ describe('openai: HTTP server security and limits (tiny model, loopback)', funct
   it('keeps each client its own KV slot: a repeated prompt reuses it, another user starts afresh', async () => {
     const s = await start();
     const ask = (user: string) =>
-      raw(s.url, 'POST', '/v1/completions', JSON_HEADERS, JSON.stringify({ prompt: 'import os\nimport sys\n\ndef main():\n', max_tokens: 2, temperature: 0, user }));
+      raw(
+        s.url,
+        'POST',
+        '/v1/completions',
+        JSON_HEADERS,
+        JSON.stringify({ prompt: 'import os\nimport sys\n\ndef main():\n', max_tokens: 2, temperature: 0, user }),
+      );
     const first = await ask('alice');
     assert.strictEqual(first.json?.usage.prompt_tokens_details.cached_tokens, 0);
     const again = await ask('alice');
@@ -312,7 +334,10 @@ describe('openai: HTTP server security and limits (tiny model, loopback)', funct
 
   it('refuses to listen on a non-loopback address without a key, and says why', async () => {
     // 192.0.2.1 (TEST-NET-1) is on no interface here: even a missing check could not expose anything.
-    await assert.rejects(startHttpServer({ model, host: '192.0.2.1' }), /refusing to listen on 192\.0\.2\.1 without an API key.*--api-key.*--insecure-no-auth/s);
+    await assert.rejects(
+      startHttpServer({ model, host: '192.0.2.1' }),
+      /refusing to listen on 192\.0\.2\.1 without an API key.*--api-key.*--insecure-no-auth/s,
+    );
     await assert.rejects(startHttpServer({ model, host: '0.0.0.0', port: 0 }), /without an API key/);
     // With a key (or the explicit opt-out) the refusal is gone: what fails now is the bind itself.
     await assert.rejects(startHttpServer({ model, host: '192.0.2.1', apiKey: 'sk-x' }), /EADDRNOTAVAIL/);
@@ -337,7 +362,10 @@ describe('openai: HTTP server security and limits (tiny model, loopback)', funct
     assert.ok(events.length > 1, 'some text streamed first');
     assert.strictEqual(JSON.parse(events[events.length - 1]).error.code, 'request_timeout');
     assert.ok(!events.includes('[DONE]'));
-    assert.deepStrictEqual(records.map((r) => r.stopReason), ['timeout', 'timeout']);
+    assert.deepStrictEqual(
+      records.map((r) => r.stopReason),
+      ['timeout', 'timeout'],
+    );
     await waitFor('the slots are free', () => s.debugStats()!.slots.every((sl) => !sl.busy) && s.debugStats()!.running === 0, 5000);
   });
 

@@ -53,7 +53,10 @@ describe('openai: HTTP server over the engine (tiny model)', function () {
     assert.strictEqual(res.status, 200);
     const body = (await res.json()) as Json;
     assert.strictEqual(body.object, 'list');
-    assert.deepStrictEqual(body.data.map((m: Json) => m.id), ['tiny-test']);
+    assert.deepStrictEqual(
+      body.data.map((m: Json) => m.id),
+      ['tiny-test'],
+    );
   });
 
   it('answers a non-streaming chat with text and usage', async () => {
@@ -98,7 +101,10 @@ describe('openai: HTTP server over the engine (tiny model)', function () {
     assert.strictEqual(typeof json.choices[0].text, 'string');
     assert.ok(json.usage.completion_tokens >= 1 && json.usage.completion_tokens <= 6);
     const events = await postStream(`${server.url}/v1/completions`, req);
-    const text = events.filter((e): e is Json => typeof e !== 'string').map((e) => e.choices[0]?.text ?? '').join('');
+    const text = events
+      .filter((e): e is Json => typeof e !== 'string')
+      .map((e) => e.choices[0]?.text ?? '')
+      .join('');
     assert.strictEqual(text, json.choices[0].text);
   });
 
@@ -211,11 +217,17 @@ describe('openai: serveHttp (what `serve --http` runs)', function () {
     const lines: string[] = [];
     const handle = await serveHttp({ modelPath: await getTestModel('tiny', 'F32'), threads: 1, contextSize: 256, port: 0, log: (l) => lines.push(l) });
     try {
-      assert.ok(lines.some((l) => l.includes(`${handle.url}/v1`)), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => l.includes(`${handle.url}/v1`)),
+        lines.join('\n'),
+      );
       await handle.model;
       const r = await postJson(`${handle.url}/v1/completions`, { prompt: 'a = ', max_tokens: 2, temperature: 0 });
       assert.strictEqual(r.status, 200, JSON.stringify(r.json));
-      assert.ok(lines.some((l) => /completion: \d+ prompt \+ \d+ generated tokens/.test(l)), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => /completion: \d+ prompt \+ \d+ generated tokens/.test(l)),
+        lines.join('\n'),
+      );
     } finally {
       await handle.shutdown();
     }

@@ -51,7 +51,13 @@ describe('privacy: no network traffic in local mode', function () {
     const port = Number(out.trim());
     assert.ok(port > 0, `the control script printed '${out}'`);
     const records = readNetRecords(log);
-    assert.deepStrictEqual(records.map((r) => [r.kind, r.host, r.port]), [['tcp', '127.0.0.1', port], ['dns', 'localhost', undefined]]);
+    assert.deepStrictEqual(
+      records.map((r) => [r.kind, r.host, r.port]),
+      [
+        ['tcp', '127.0.0.1', port],
+        ['dns', 'localhost', undefined],
+      ],
+    );
   });
 
   it('the language server answers a completion and a chat without opening any socket', async () => {
@@ -65,7 +71,12 @@ describe('privacy: no network traffic in local mode', function () {
       root,
     );
     try {
-      await client.initialize({ modelPath: await getTestModel('tiny', 'F32'), contextSize: 512, completion: { maxTokens: 4, timeBudgetMs: 60000 }, chat: { maxTokens: 4 } });
+      await client.initialize({
+        modelPath: await getTestModel('tiny', 'F32'),
+        contextSize: 512,
+        completion: { maxTokens: 4, timeBudgetMs: 60000 },
+        chat: { maxTokens: 4 },
+      });
       const status = await client.waitForState();
       assert.strictEqual(status.state, 'ready', `${status.message}\n${client.stderr}`);
       const text = 'def square(x):\n    ';
@@ -89,9 +100,10 @@ describe('privacy: which source files may talk to the network', () => {
     'src/models/http-fetch.ts': 'model download the user started (https, or loopback for tests)',
     'src/server/remote/client.ts': 'the remote server the user configured in qwenLocal.remoteUrl',
     'src/openai/server.ts': 'serve --http listens (127.0.0.1 by default); it never connects out',
-    'src/openai/access-policy.ts': "only net.isIPv4/isIPv6 to read addresses in Host headers; it opens nothing",
+    'src/openai/access-policy.ts': 'only net.isIPv4/isIPv6 to read addresses in Host headers; it opens nothing',
   };
-  const NETWORK_API = /\bfetch\s*\(|from\s+'(node:)?(http|https|net|tls|dgram|dns|http2)'|require\(\s*'(node:)?(http|https|net|tls|dgram|dns|http2)'\s*\)|\bWebSocket\b|\bXMLHttpRequest\b|\bEventSource\b|navigator\.sendBeacon/;
+  const NETWORK_API =
+    /\bfetch\s*\(|from\s+'(node:)?(http|https|net|tls|dgram|dns|http2)'|require\(\s*'(node:)?(http|https|net|tls|dgram|dns|http2)'\s*\)|\bWebSocket\b|\bXMLHttpRequest\b|\bEventSource\b|navigator\.sendBeacon/;
 
   function sourceFiles(dir: string): string[] {
     const out: string[] = [];

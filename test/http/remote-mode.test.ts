@@ -40,7 +40,11 @@ describe('remote mode: the language server using our own serve --http', function
     );
     // No modelPath at all: in remote mode none is needed.
     // With the API key in the URL, as a team server needs (ours is started with the same key).
-    await client.initialize({ remoteUrl: `${remote.url.replace('http://', 'http://:sk-test-key@')}/v1`, completion: { maxTokens: 6, timeBudgetMs: 60000 }, chat: { maxTokens: 6, temperature: 0 } });
+    await client.initialize({
+      remoteUrl: `${remote.url.replace('http://', 'http://:sk-test-key@')}/v1`,
+      completion: { maxTokens: 6, timeBudgetMs: 60000 },
+      chat: { maxTokens: 6, temperature: 0 },
+    });
     client.open(DOC, TEXT, 'python');
   });
 
@@ -89,7 +93,11 @@ describe('remote mode: the language server using our own serve --http', function
     // The recorder works: the remote requests above were seen.
     assert.ok(network.length >= 1, `the recorder saw no connection at all: ${JSON.stringify(records)}`);
     for (const r of network) {
-      assert.deepStrictEqual({ kind: r.kind, host: r.host, port: r.port }, { kind: 'tcp', host: '127.0.0.1', port: remote.port }, `unexpected connection ${JSON.stringify(r)}`);
+      assert.deepStrictEqual(
+        { kind: r.kind, host: r.host, port: r.port },
+        { kind: 'tcp', host: '127.0.0.1', port: remote.port },
+        `unexpected connection ${JSON.stringify(r)}`,
+      );
     }
   });
 });

@@ -50,14 +50,20 @@ describe('cli: qwen-local serve --http (tiny model, separate process)', function
     assert.strictEqual(res.status, 200);
     const body = (await res.json()) as Json;
     assert.strictEqual(body.object, 'list');
-    assert.deepStrictEqual(body.data.map((m: Json) => m.id), ['tiny-f32-s1234']);
+    assert.deepStrictEqual(
+      body.data.map((m: Json) => m.id),
+      ['tiny-f32-s1234'],
+    );
     assert.strictEqual(body.data[0].object, 'model');
   });
 
   it('answers /v1/chat/completions, and the SSE stream adds up to the same greedy reply', async () => {
     const request = {
       model: 'tiny-f32-s1234',
-      messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Name a sorting algorithm.' }],
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Name a sorting algorithm.' },
+      ],
       max_tokens: 6,
       temperature: 0,
     };
@@ -72,7 +78,10 @@ describe('cli: qwen-local serve --http (tiny model, separate process)', function
     const events = await streamEvents(res);
     assert.strictEqual(events[events.length - 1], '[DONE]');
     const chunks = events.filter((e): e is Json => e !== '[DONE]');
-    assert.ok(chunks.every((c) => c.object === 'chat.completion.chunk' && c.id === chunks[0].id), 'one id for the whole stream');
+    assert.ok(
+      chunks.every((c) => c.object === 'chat.completion.chunk' && c.id === chunks[0].id),
+      'one id for the whole stream',
+    );
     const streamed = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
     assert.strictEqual(streamed, reply);
     assert.strictEqual(chunks[chunks.length - 1].usage.completion_tokens, whole.usage.completion_tokens);

@@ -20,7 +20,11 @@ describe('models: machine recommendation', () => {
   });
 
   it('treats a missing or failing nvidia-smi as no GPU', async () => {
-    const m = await probeMachine({ exec: async () => { throw Object.assign(new Error('spawn nvidia-smi ENOENT'), { code: 'ENOENT' }); } });
+    const m = await probeMachine({
+      exec: async () => {
+        throw Object.assign(new Error('spawn nvidia-smi ENOENT'), { code: 'ENOENT' });
+      },
+    });
     assert.deepStrictEqual(m.gpus, []);
     assert.ok(m.totalMemBytes > 0 && m.cpuCount > 0);
     const withGpu = await probeMachine({ exec: async () => 'Tesla T4, 15360, 15000\n' });

@@ -27,22 +27,27 @@ export function f32ToF16(x: number): number {
   let mant = u & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
   let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;                     // overflow -> inf
-  if (e <= 0) {                                              // subnormal half (or zero)
+  if (e >= 0x1f) return sign | 0x7c00; // overflow -> inf
+  if (e <= 0) {
+    // subnormal half (or zero)
     if (e < -10) return sign;
     mant |= 0x800000;
     const shift = 14 - e;
     const half = 1 << (shift - 1);
     let r = mant >>> shift;
     const rest = mant & ((1 << shift) - 1);
-    if (rest > half || (rest === half && (r & 1))) r++;
+    if (rest > half || (rest === half && r & 1)) r++;
     return sign | r;
   }
   let r = mant >>> 13;
   const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (r & 1))) {
+  if (rest > 0x1000 || (rest === 0x1000 && r & 1)) {
     r++;
-    if (r === 0x400) { r = 0; e++; if (e >= 0x1f) return sign | 0x7c00; }
+    if (r === 0x400) {
+      r = 0;
+      e++;
+      if (e >= 0x1f) return sign | 0x7c00;
+    }
   }
   return sign | (e << 10) | r;
 }
@@ -69,11 +74,15 @@ export function decodeBlocks(type: string, bytes: Uint8Array, n: number): Float3
     const five = type === 'Q5_0' || type === 'Q5_1';
     const qh = five ? dv.getUint32(o + (hasMin ? 4 : 2), true) : 0;
     const qs = o + (hasMin ? 4 : 2) + (five ? 4 : 0);
-    const offset = hasMin ? 0 : five ? 16 : 8;        // the zero point of the symmetric types
+    const offset = hasMin ? 0 : five ? 16 : 8; // the zero point of the symmetric types
     for (let j = 0; j < 16; j++) {
       const byte = bytes[qs + j];
-      let lo = byte & 0x0f, hi = byte >> 4;
-      if (five) { lo |= ((qh >>> j) & 1) << 4; hi |= ((qh >>> (j + 16)) & 1) << 4; }
+      let lo = byte & 0x0f,
+        hi = byte >> 4;
+      if (five) {
+        lo |= ((qh >>> j) & 1) << 4;
+        hi |= ((qh >>> (j + 16)) & 1) << 4;
+      }
       x[j] = d * (lo - offset) + m;
       x[j + 16] = d * (hi - offset) + m;
     }
@@ -107,10 +116,14 @@ export function encodeQ4_0(x: Float32Array): Uint8Array {
   const out = new Uint8Array((x.length / 32) * 18);
   const dv = new DataView(out.buffer);
   for (let b = 0; b < x.length / 32; b++) {
-    let amax = 0, max = 0;
+    let amax = 0,
+      max = 0;
     for (let j = 0; j < 32; j++) {
       const v = x[b * 32 + j];
-      if (Math.abs(v) > amax) { amax = Math.abs(v); max = v; }
+      if (Math.abs(v) > amax) {
+        amax = Math.abs(v);
+        max = v;
+      }
     }
     const d = fr(max / -8);
     const id = d ? fr(1 / d) : 0;

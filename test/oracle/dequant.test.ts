@@ -10,11 +10,14 @@ import { decodeBlocks, encodeQ4_0, encodeQ8_0 } from './block-formats';
 /** Deterministic test data: blocks of very different scales, an all-zero block, outliers. */
 function testData(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
-  const rand = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32 - 0.5; };
+  const rand = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
   const x = new Float32Array(n);
   for (let b = 0; b < n / 32; b++) {
     const scale = b % 7 === 3 ? 0 : 10 ** ((b % 5) - 2);
-    for (let j = 0; j < 32; j++) x[b * 32 + j] = rand() * scale * (j === (b % 32) ? 8 : 1);
+    for (let j = 0; j < 32; j++) x[b * 32 + j] = rand() * scale * (j === b % 32 ? 8 : 1);
   }
   return x;
 }
@@ -40,8 +43,15 @@ describe('oracle: dequantization vs TypeScript block decoding', function () {
       // the block's scale and minimum.
       const steps: Record<string, number> = { Q8_0: 127, Q4_0: 7, Q4_1: 15, Q5_0: 15, Q5_1: 31 };
       for (let b = 0; b < N / 32; b++) {
-        let amax = 0, lo = Infinity, hi = -Infinity;
-        for (let j = 0; j < 32; j++) { const v = x[b * 32 + j]; amax = Math.max(amax, Math.abs(v)); lo = Math.min(lo, v); hi = Math.max(hi, v); }
+        let amax = 0,
+          lo = Infinity,
+          hi = -Infinity;
+        for (let j = 0; j < 32; j++) {
+          const v = x[b * 32 + j];
+          amax = Math.max(amax, Math.abs(v));
+          lo = Math.min(lo, v);
+          hi = Math.max(hi, v);
+        }
         const range = type.endsWith('_1') ? hi - lo : amax;
         const bound = range / steps[type] + range * 2e-3 + 1e-12;
         for (let j = 0; j < 32; j++) {
@@ -52,7 +62,10 @@ describe('oracle: dequantization vs TypeScript block decoding', function () {
     });
   }
 
-  for (const [type, encode] of [['Q8_0', encodeQ8_0], ['Q4_0', encodeQ4_0]] as const) {
+  for (const [type, encode] of [
+    ['Q8_0', encodeQ8_0],
+    ['Q4_0', encodeQ4_0],
+  ] as const) {
     it(`${type}: addon quantize writes GGML's reference rounding (TypeScript re-implementation)`, () => {
       const native = loadNative();
       const x = testData(N, 11);
@@ -64,7 +77,11 @@ describe('oracle: dequantization vs TypeScript block decoding', function () {
       for (let b = 0; b < N / 32; b++) {
         const o = b * blockBytes;
         assert.strictEqual(theirs[o] | (theirs[o + 1] << 8), ours[o] | (ours[o + 1] << 8), `${type} block ${b}: scale differs`);
-        for (let i = o + 2; i < o + blockBytes; i++) if (theirs[i] !== ours[i]) { differing++; break; }
+        for (let i = o + 2; i < o + blockBytes; i++)
+          if (theirs[i] !== ours[i]) {
+            differing++;
+            break;
+          }
       }
       // A product rounded by a fused multiply-add may land on the other side of a .5 boundary; allow
       // a handful of such blocks and nothing more.
@@ -82,7 +99,11 @@ describe('oracle: dequantization vs TypeScript block decoding', function () {
       assert.strictEqual(t.typeName, type);
       const bytes = Buffer.alloc(t.nbytes);
       const fd = fs.openSync(file, 'r');
-      try { fs.readSync(fd, bytes, 0, t.nbytes, info.dataOffset + t.offset); } finally { fs.closeSync(fd); }
+      try {
+        fs.readSync(fd, bytes, 0, t.nbytes, info.dataOffset + t.offset);
+      } finally {
+        fs.closeSync(fd);
+      }
       const n = t.dims.reduce((a, b) => a * b, 1);
       const ours = decodeBlocks(type, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), n);
       const theirs = native.tensorToF32(file, t.name);

@@ -14,7 +14,7 @@ export function oracleText(): string {
 
 export interface EngineRun {
   tokens: number[];
-  logits: Float32Array;   // [tokens.length x nVocab]
+  logits: Float32Array; // [tokens.length x nVocab]
   nVocab: number;
 }
 

@@ -14,10 +14,7 @@ const MIN_TOP1 = 0.9;
 
 // The mixes hold every K type between them (Q2_K: Q2_K+Q3_K; Q3_K_M: Q3_K+Q4_K+Q5_K; Q4_K_M and
 // Q5_K_M: Q4_K/Q5_K+Q6_K), so the pure Q3_K/Q4_K/Q5_K targets add no coverage worth the time.
-const FORMATS = [
-  'F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1',
-  'Q2_K', 'Q3_K_M', 'Q4_K_M', 'Q5_K_M', 'Q6_K',
-];
+const FORMATS = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q2_K', 'Q3_K_M', 'Q4_K_M', 'Q5_K_M', 'Q6_K'];
 
 describe('oracle: logits vs llama.cpp on the tiny model, every format', function () {
   this.timeout(15 * 60 * 1000);

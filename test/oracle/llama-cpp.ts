@@ -61,7 +61,9 @@ export async function openLlamaCpp(modelPath: string, opts: { contextSize: numbe
   });
   const sequence = context.getSequence();
   return {
-    model, context, sequence,
+    model,
+    context,
+    sequence,
     async dispose() {
       sequence.dispose();
       await context.dispose();
@@ -74,7 +76,11 @@ export async function openLlamaCpp(modelPath: string, opts: { contextSize: numbe
  * Logits after every token: row i is llama.cpp's raw next-token logits after tokens[0..i].
  * Returns Float32Array [tokens.length x nVocab], row-major, from an empty cache.
  */
-export async function llamaCppLogits(modelPath: string, tokens: readonly number[], opts: { threads?: number } = {}): Promise<{ logits: Float32Array; nVocab: number }> {
+export async function llamaCppLogits(
+  modelPath: string,
+  tokens: readonly number[],
+  opts: { threads?: number } = {},
+): Promise<{ logits: Float32Array; nVocab: number }> {
   const s = await openLlamaCpp(modelPath, { contextSize: Math.max(64, tokens.length + 8), threads: opts.threads });
   try {
     const input: Nlc.ControlledEvaluateInputItem[] = tokens.map((t) => [t as Nlc.Token, { generateNext: { logits: true } }]);
@@ -121,7 +127,11 @@ export interface PerplexityResult {
  * ctx/2 <= j <= ctx-2). Only the target's logit, the row maximum and sum(exp(logit - max)) are
  * fetched per position, which keeps this fast.
  */
-export async function llamaCppPerplexity(modelPath: string, text: string, opts: { ctx: number; maxChunks?: number; threads?: number }): Promise<PerplexityResult> {
+export async function llamaCppPerplexity(
+  modelPath: string,
+  text: string,
+  opts: { ctx: number; maxChunks?: number; threads?: number },
+): Promise<PerplexityResult> {
   const { ctx } = opts;
   const s = await openLlamaCpp(modelPath, { contextSize: ctx, batchSize: ctx, threads: opts.threads });
   try {
@@ -137,7 +147,8 @@ export async function llamaCppPerplexity(modelPath: string, text: string, opts: 
       const input: Nlc.ControlledEvaluateInputItem[] = chunk.map((t, j) =>
         j >= first && j < ctx - 1
           ? [t as Nlc.Token, { generateNext: { totalLogitWeight: true, logits: { filter: { tokens: [chunk[j + 1] as Nlc.Token], includeTop: 1 } } } }]
-          : (t as Nlc.Token));
+          : (t as Nlc.Token),
+      );
       const res = await s.sequence.controlledEvaluate(input);
       for (let j = first; j < ctx - 1; j++) {
         const next = res[j]?.next;

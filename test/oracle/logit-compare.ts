@@ -25,18 +25,25 @@ export function compareRows(ours: Float32Array, theirs: Float32Array, rows: numb
   let maxAbsDiff = 0;
   for (let r = 0; r < rows; r++) {
     const o = r * nVocab;
-    let dot = 0, aa = 0, bb = 0;
+    let dot = 0,
+      aa = 0,
+      bb = 0;
     for (let i = 0; i < nVocab; i++) {
-      const a = ours[o + i], b = theirs[o + i];
+      const a = ours[o + i],
+        b = theirs[o + i];
       if (!Number.isFinite(a) || !Number.isFinite(b)) throw new Error(`row ${r}, entry ${i}: non-finite logit (${a} vs ${b})`);
-      dot += a * b; aa += a * a; bb += b * b;
+      dot += a * b;
+      aa += a * a;
+      bb += b * b;
       maxAbsDiff = Math.max(maxAbsDiff, Math.abs(a - b));
     }
     cosines.push(aa > 0 && bb > 0 ? dot / Math.sqrt(aa * bb) : 0);
     if (argmax(ours, o, nVocab) === argmax(theirs, o, nVocab)) agree++;
   }
   let worstRow = 0;
-  cosines.forEach((c, i) => { if (c < cosines[worstRow]) worstRow = i; });
+  cosines.forEach((c, i) => {
+    if (c < cosines[worstRow]) worstRow = i;
+  });
   return { cosines, minCosine: cosines[worstRow], worstRow, top1Agreement: agree / rows, maxAbsDiff };
 }
 

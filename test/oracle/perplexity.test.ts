@@ -42,7 +42,9 @@ describe('oracle: perplexity vs llama.cpp (tiny model)', function () {
       const ours = await ourPerplexity(file);
       const theirs = await llamaCppPerplexity(file, oracleText(), { ctx: CTX, maxChunks: CHUNKS, threads: 2 });
       const rel = Math.abs(ours - theirs.perplexity) / theirs.perplexity;
-      console.log(`      ${format}: ours ${ours.toFixed(3)}, llama.cpp ${theirs.perplexity.toFixed(3)} (${theirs.nScored} tokens scored), diff ${(100 * rel).toFixed(3)}%`);
+      console.log(
+        `      ${format}: ours ${ours.toFixed(3)}, llama.cpp ${theirs.perplexity.toFixed(3)} (${theirs.nScored} tokens scored), diff ${(100 * rel).toFixed(3)}%`,
+      );
       assert.strictEqual(theirs.nChunks, CHUNKS, 'llama.cpp tokenized the text into too few chunks');
       assert.ok(Number.isFinite(ours) && ours > 1, `our perplexity ${ours} is not a perplexity`);
       assert.ok(rel <= MAX_RELATIVE_DIFF, `perplexity differs by ${(100 * rel).toFixed(3)}%`);

@@ -71,10 +71,10 @@ describe('quantizer: llama.cpp per-tensor type choices', () => {
 
   it('0.5B Q2_K: attn_v Q4_K (GQA >= 4), ffn_down Q3_K, attn_output Q3_K, with fallbacks', () => {
     const p = plan('0.5b', 'Q2_K', [0]);
-    assert.strictEqual(p['blk.0.attn_v.weight'], 'Q5_0');        // Q4_K -> Q5_0 (896 rows)
-    assert.strictEqual(p['blk.0.ffn_down.weight'], 'Q3_K');      // 4864 rows fit
-    assert.strictEqual(p['blk.0.attn_output.weight'], 'Q4_0');   // Q3_K -> Q4_0
-    assert.strictEqual(p['blk.0.attn_q.weight'], 'Q4_0');        // Q2_K -> Q4_0
+    assert.strictEqual(p['blk.0.attn_v.weight'], 'Q5_0'); // Q4_K -> Q5_0 (896 rows)
+    assert.strictEqual(p['blk.0.ffn_down.weight'], 'Q3_K'); // 4864 rows fit
+    assert.strictEqual(p['blk.0.attn_output.weight'], 'Q4_0'); // Q3_K -> Q4_0
+    assert.strictEqual(p['blk.0.attn_q.weight'], 'Q4_0'); // Q2_K -> Q4_0
     assert.strictEqual(p['token_embd.weight'], 'Q8_0');
   });
 

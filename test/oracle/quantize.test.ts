@@ -24,7 +24,10 @@ describe('quantizer: quantizeModel on the tiny model', function () {
     const inInfo = native.readGguf(input);
     const outInfo = native.readGguf(output);
     const shape = { nLayer: 2, nHead: 4, nHeadKv: 2, tiedEmbeddings: !inInfo.tensors.some((t) => t.name === 'output.weight') };
-    assert.deepStrictEqual(outInfo.tensors.map((t) => t.name), inInfo.tensors.map((t) => t.name));
+    assert.deepStrictEqual(
+      outInfo.tensors.map((t) => t.name),
+      inInfo.tensors.map((t) => t.name),
+    );
     for (const t of inInfo.tensors) {
       const written = outInfo.tensors.find((x) => x.name === t.name)!;
       assert.strictEqual(written.typeName, chooseTensorType(quantTarget('Q8_0'), t, shape), t.name);
@@ -62,6 +65,9 @@ describe('quantizer: quantizeModel on the tiny model', function () {
   it('names the file when the input is not a GGUF', () => {
     const bad = tmpFile('not-a-model.gguf');
     fs.writeFileSync(bad, 'this is not a model file at all, just some text of reasonable length');
-    assert.throws(() => quantizeModel(bad, tmpFile('x.gguf'), 'Q8_0'), (e: Error) => e.message.includes('not-a-model.gguf'));
+    assert.throws(
+      () => quantizeModel(bad, tmpFile('x.gguf'), 'Q8_0'),
+      (e: Error) => e.message.includes('not-a-model.gguf'),
+    );
   });
 });

@@ -17,7 +17,11 @@ describe('server settings: warm-up, prefetch, short window', () => {
     assert.strictEqual(off.completion.shortContextTokens, 0);
     const bad = mergeSettings(off, { completion: { warmup: 'yes', prefetch: 1, shortContextTokens: 'big' } });
     assert.deepStrictEqual(bad.completion, off.completion);
-    assert.strictEqual(mergeSettings(defaultSettings, { completion: { shortContextTokens: 10 } }).completion.shortContextTokens, 64, 'clamped to the smallest window');
+    assert.strictEqual(
+      mergeSettings(defaultSettings, { completion: { shortContextTokens: 10 } }).completion.shortContextTokens,
+      64,
+      'clamped to the smallest window',
+    );
     // A client that knows nothing of these fields (an older extension) leaves them as they were.
     assert.strictEqual(mergeSettings(off, { completion: { maxTokens: 16 } }).completion.warmup, false);
   });

@@ -7,9 +7,9 @@ import * as fs from 'fs';
 
 export interface GgufTensorInfo {
   name: string;
-  dims: number[];      // GGML order: dims[0] is the row length
-  type: number;        // GGML type id
-  offset: number;      // relative to the data section
+  dims: number[]; // GGML order: dims[0] is the row length
+  type: number; // GGML type id
+  offset: number; // relative to the data section
 }
 
 export interface GgufFloatFile {
@@ -30,7 +30,10 @@ class NeedMoreBytes extends Error {}
 
 class Cursor {
   pos = 0;
-  constructor(private readonly buf: Buffer, private readonly complete: boolean) {}
+  constructor(
+    private readonly buf: Buffer,
+    private readonly complete: boolean,
+  ) {}
 
   private need(n: number): void {
     if (this.pos + n > this.buf.length) {
@@ -38,14 +41,50 @@ class Cursor {
       throw new NeedMoreBytes();
     }
   }
-  u8(): number { this.need(1); return this.buf.readUInt8(this.pos++); }
-  i8(): number { this.need(1); return this.buf.readInt8(this.pos++); }
-  u16(): number { this.need(2); const v = this.buf.readUInt16LE(this.pos); this.pos += 2; return v; }
-  i16(): number { this.need(2); const v = this.buf.readInt16LE(this.pos); this.pos += 2; return v; }
-  u32(): number { this.need(4); const v = this.buf.readUInt32LE(this.pos); this.pos += 4; return v; }
-  i32(): number { this.need(4); const v = this.buf.readInt32LE(this.pos); this.pos += 4; return v; }
-  f32(): number { this.need(4); const v = this.buf.readFloatLE(this.pos); this.pos += 4; return v; }
-  f64(): number { this.need(8); const v = this.buf.readDoubleLE(this.pos); this.pos += 8; return v; }
+  u8(): number {
+    this.need(1);
+    return this.buf.readUInt8(this.pos++);
+  }
+  i8(): number {
+    this.need(1);
+    return this.buf.readInt8(this.pos++);
+  }
+  u16(): number {
+    this.need(2);
+    const v = this.buf.readUInt16LE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  i16(): number {
+    this.need(2);
+    const v = this.buf.readInt16LE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  i32(): number {
+    this.need(4);
+    const v = this.buf.readInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  f32(): number {
+    this.need(4);
+    const v = this.buf.readFloatLE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  f64(): number {
+    this.need(8);
+    const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
   u64(): number {
     this.need(8);
     const v = this.buf.readBigUInt64LE(this.pos);
@@ -53,7 +92,12 @@ class Cursor {
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`64-bit value ${v} at byte ${this.pos - 8} is too large`);
     return Number(v);
   }
-  i64(): number { this.need(8); const v = this.buf.readBigInt64LE(this.pos); this.pos += 8; return Number(v); }
+  i64(): number {
+    this.need(8);
+    const v = this.buf.readBigInt64LE(this.pos);
+    this.pos += 8;
+    return Number(v);
+  }
   str(): string {
     const n = this.u64();
     this.need(n);
@@ -66,15 +110,24 @@ class Cursor {
 // GGUF metadata value types, in the numbering of the format.
 function readValue(c: Cursor, type: number): unknown {
   switch (type) {
-    case 0: return c.u8();
-    case 1: return c.i8();
-    case 2: return c.u16();
-    case 3: return c.i16();
-    case 4: return c.u32();
-    case 5: return c.i32();
-    case 6: return c.f32();
-    case 7: return c.u8() !== 0;
-    case 8: return c.str();
+    case 0:
+      return c.u8();
+    case 1:
+      return c.i8();
+    case 2:
+      return c.u16();
+    case 3:
+      return c.i16();
+    case 4:
+      return c.u32();
+    case 5:
+      return c.i32();
+    case 6:
+      return c.f32();
+    case 7:
+      return c.u8() !== 0;
+    case 8:
+      return c.str();
     case 9: {
       const elemType = c.u32();
       const n = c.u64();
@@ -82,10 +135,14 @@ function readValue(c: Cursor, type: number): unknown {
       for (let i = 0; i < n; i++) out[i] = readValue(c, elemType);
       return out;
     }
-    case 10: return c.u64();
-    case 11: return c.i64();
-    case 12: return c.f64();
-    default: throw new Error(`unknown metadata value type ${type} at byte ${c.pos}`);
+    case 10:
+      return c.u64();
+    case 11:
+      return c.i64();
+    case 12:
+      return c.f64();
+    default:
+      throw new Error(`unknown metadata value type ${type} at byte ${c.pos}`);
   }
 }
 
@@ -142,7 +199,7 @@ function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >> 10) & 0x1f;
   const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;           // subnormal
+  if (exp === 0) return sign * frac * 2 ** -24; // subnormal
   if (exp === 31) return frac ? NaN : sign * Infinity;
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
@@ -171,7 +228,10 @@ function readTensor(path: string, dataOffset: number, tensors: Map<string, GgufT
     // BF16 is the top half of an IEEE float32.
     const u32 = new Uint32Array(1);
     const f32 = new Float32Array(u32.buffer);
-    for (let i = 0; i < n; i++) { u32[0] = raw.readUInt16LE(i * 2) << 16; out[i] = f32[0]; }
+    for (let i = 0; i < n; i++) {
+      u32[0] = raw.readUInt16LE(i * 2) << 16;
+      out[i] = f32[0];
+    }
   }
   return out;
 }

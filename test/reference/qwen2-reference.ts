@@ -27,12 +27,17 @@ export interface Qwen2Config {
 
 interface LayerWeights {
   attnNorm: Float32Array;
-  wq: Float32Array; bq: Float32Array;
-  wk: Float32Array; bk: Float32Array;
-  wv: Float32Array; bv: Float32Array;
+  wq: Float32Array;
+  bq: Float32Array;
+  wk: Float32Array;
+  bk: Float32Array;
+  wv: Float32Array;
+  bv: Float32Array;
   wo: Float32Array;
   ffnNorm: Float32Array;
-  wGate: Float32Array; wUp: Float32Array; wDown: Float32Array;
+  wGate: Float32Array;
+  wUp: Float32Array;
+  wDown: Float32Array;
 }
 
 function num(meta: Record<string, unknown>, key: string, fallback?: number): number {
@@ -93,8 +98,10 @@ function ropeNeox(v: Float32Array, nHeads: number, headDim: number, pos: number,
     const o = h * headDim;
     for (let i = 0; i < half; i++) {
       const theta = pos * Math.pow(base, (-2 * i) / headDim);
-      const c = Math.cos(theta), s = Math.sin(theta);
-      const a = v[o + i], b = v[o + i + half];
+      const c = Math.cos(theta),
+        s = Math.sin(theta);
+      const a = v[o + i],
+        b = v[o + i + half];
       v[o + i] = a * c - b * s;
       v[o + i + half] = a * s + b * c;
     }
@@ -105,7 +112,7 @@ export class Qwen2Reference {
   readonly cfg: Qwen2Config;
   private readonly tokEmbd: Float32Array;
   private readonly outNorm: Float32Array;
-  private readonly head: Float32Array;     // output.weight, or token_embd when tied
+  private readonly head: Float32Array; // output.weight, or token_embd when tied
   private readonly layers: LayerWeights[] = [];
   // Per layer: keys and values of every position so far, each (nHeadKv * headDim,).
   private keys: Float32Array[][] = [];
@@ -120,12 +127,17 @@ export class Qwen2Reference {
       const t = (n: string) => w.tensor(`blk.${l}.${n}`);
       this.layers.push({
         attnNorm: t('attn_norm.weight'),
-        wq: t('attn_q.weight'), bq: t('attn_q.bias'),
-        wk: t('attn_k.weight'), bk: t('attn_k.bias'),
-        wv: t('attn_v.weight'), bv: t('attn_v.bias'),
+        wq: t('attn_q.weight'),
+        bq: t('attn_q.bias'),
+        wk: t('attn_k.weight'),
+        bk: t('attn_k.bias'),
+        wv: t('attn_v.weight'),
+        bv: t('attn_v.bias'),
         wo: t('attn_output.weight'),
         ffnNorm: t('ffn_norm.weight'),
-        wGate: t('ffn_gate.weight'), wUp: t('ffn_up.weight'), wDown: t('ffn_down.weight'),
+        wGate: t('ffn_gate.weight'),
+        wUp: t('ffn_up.weight'),
+        wDown: t('ffn_down.weight'),
       });
     }
     this.reset();
@@ -142,7 +154,7 @@ export class Qwen2Reference {
     if (!Number.isInteger(token) || token < 0 || token >= nVocab) throw new Error(`token ${token} outside the vocabulary`);
     const pos = this.keys[0].length;
     const kvDim = nHeadKv * headDim;
-    const group = nHead / nHeadKv;   // query heads per key/value head (GQA)
+    const group = nHead / nHeadKv; // query heads per key/value head (GQA)
 
     // x (nEmbd,) = row `token` of the embedding table
     let x: Float32Array = this.tokEmbd.slice(token * nEmbd, (token + 1) * nEmbd);
@@ -151,8 +163,8 @@ export class Qwen2Reference {
       const L = this.layers[l];
       // --- attention block ---
       const xn = rmsNorm(x, L.attnNorm, rmsEps);
-      const q = matvec(L.wq, xn, nEmbd, nEmbd, L.bq);      // (nHead * headDim,)
-      const k = matvec(L.wk, xn, nEmbd, kvDim, L.bk);      // (nHeadKv * headDim,)
+      const q = matvec(L.wq, xn, nEmbd, nEmbd, L.bq); // (nHead * headDim,)
+      const k = matvec(L.wk, xn, nEmbd, kvDim, L.bk); // (nHeadKv * headDim,)
       const v = matvec(L.wv, xn, nEmbd, kvDim, L.bv);
       ropeNeox(q, nHead, headDim, pos, ropeBase);
       ropeNeox(k, nHeadKv, headDim, pos, ropeBase);
@@ -161,7 +173,7 @@ export class Qwen2Reference {
 
       const attn = new Float32Array(nEmbd);
       const scale = 1 / Math.sqrt(headDim);
-      const nPos = pos + 1;                              // causal: positions 0..pos
+      const nPos = pos + 1; // causal: positions 0..pos
       const scores = new Float64Array(nPos);
       for (let h = 0; h < nHead; h++) {
         const kvo = Math.floor(h / group) * headDim;
@@ -175,7 +187,10 @@ export class Qwen2Reference {
           if (scores[p] > max) max = scores[p];
         }
         let sum = 0;
-        for (let p = 0; p < nPos; p++) { scores[p] = Math.exp(scores[p] - max); sum += scores[p]; }
+        for (let p = 0; p < nPos; p++) {
+          scores[p] = Math.exp(scores[p] - max);
+          sum += scores[p];
+        }
         for (let i = 0; i < headDim; i++) {
           let acc = 0;
           for (let p = 0; p < nPos; p++) acc += scores[p] * this.values[l][p][kvo + i];
@@ -195,7 +210,7 @@ export class Qwen2Reference {
     }
 
     x = rmsNorm(x, this.outNorm, rmsEps);
-    return matvec(this.head, x, nEmbd, nVocab);            // (nVocab,)
+    return matvec(this.head, x, nEmbd, nVocab); // (nVocab,)
   }
 
   /** Logits of every position, row-major [tokens.length x nVocab], from an empty cache. */

@@ -177,8 +177,7 @@ describe('limits: bad settings and bad model files', function () {
     it('refuses top-p above 1', () => refuses([...model(), '--top-p', '1.5'], /--top-p must be at most 1, got 1\.5/));
     it('refuses a prompt over the context', () =>
       refuses(['--model', modelFile, '--ctx', '16', '--prompt', 'word '.repeat(200)], /the prompt has \d+ tokens, but the context holds only 32/));
-    it('refuses a model larger than memory', () =>
-      refuses(['--model', tooLarge, '--prompt', 'x'], /too-large\.gguf: the model needs [\d.]+ GiB of memory/));
+    it('refuses a model larger than memory', () => refuses(['--model', tooLarge, '--prompt', 'x'], /too-large\.gguf: the model needs [\d.]+ GiB of memory/));
     it('refuses another architecture', () => refuses(['--model', otherArch, '--prompt', 'x'], /architecture is 'llama'/));
     it('refuses a truncated file', () => refuses(['--model', truncated, '--prompt', 'x'], /truncated\.gguf: truncated/));
 

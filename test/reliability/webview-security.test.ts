@@ -143,7 +143,11 @@ describe('webview security (headless Chromium)', function () {
     assert.strictEqual(r.handlers, 0, 'an event handler attribute survived');
     assert.strictEqual(r.scriptUrls, 0, 'a javascript:/vbscript:/data: URL survived');
     // Rendered, as text: the payloads the markdown renderer shows literally are all there.
-    for (const literal of ['<script>window.__pwned = 1</script>', '<iframe src="javascript:window.__pwned = 3"></iframe>', '<embed src="javascript:window.__pwned=12">']) {
+    for (const literal of [
+      '<script>window.__pwned = 1</script>',
+      '<iframe src="javascript:window.__pwned = 3"></iframe>',
+      '<embed src="javascript:window.__pwned=12">',
+    ]) {
       assert.ok(r.text.includes(literal), `"${literal}" should be shown as text`);
     }
   });
@@ -173,7 +177,12 @@ describe('webview security (headless Chromium)', function () {
 
   it('has a strict CSP that blocks what a sanitizer bypass would try', async () => {
     const csp = await page.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '');
-    const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
+    const directives = new Map(
+      csp
+        .split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .map(([k, ...v]) => [k, v]),
+    );
     assert.deepStrictEqual(directives.get('default-src'), ["'none'"]);
     assert.deepStrictEqual(directives.get('script-src'), ["'nonce-c2VjdXJpdHktdGVzdA=='"], 'scripts only with the nonce');
     for (const d of ['connect-src', 'frame-src', 'object-src', 'form-action', 'base-uri']) assert.deepStrictEqual(directives.get(d), ["'none'"], d);
@@ -182,7 +191,10 @@ describe('webview security (headless Chromium)', function () {
     // Markup placed straight into the DOM, as if it had slipped past DOMPurify.
     await page.evaluate(() => {
       const host = document.getElementById('messages')!;
-      host.insertAdjacentHTML('beforeend', '<img src="https://evil.test/p.png"><iframe src="https://evil.test/"></iframe><div onclick="window.__pwned=30">x</div>');
+      host.insertAdjacentHTML(
+        'beforeend',
+        '<img src="https://evil.test/p.png"><iframe src="https://evil.test/"></iframe><div onclick="window.__pwned=30">x</div>',
+      );
       const s = document.createElement('script');
       s.textContent = 'window.__pwned = 31';
       host.appendChild(s);
@@ -245,24 +257,50 @@ describe('webview message validation under random malformed input', function () 
   // A deterministic generator of arbitrary JSON-like values (what structured clone can deliver).
   function rng(seed: number): () => number {
     let s = seed >>> 0;
-    return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+    return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
   }
-  const TYPES = ['ready', 'send', 'stop', 'regenerate', 'newChat', 'copy', 'insert', 'apply', 'runCommand', '__proto__', 'constructor', 'toString', 'hasOwnProperty', '', 'SEND'];
+  const TYPES = [
+    'ready',
+    'send',
+    'stop',
+    'regenerate',
+    'newChat',
+    'copy',
+    'insert',
+    'apply',
+    'runCommand',
+    '__proto__',
+    'constructor',
+    'toString',
+    'hasOwnProperty',
+    '',
+    'SEND',
+  ];
   const OVERSIZED = 'y'.repeat(WebviewLimits.maxCodeChars + 1);
   const FIELDS = ['text', 'code', 'includeContext', 'path', 'command', '__proto__', 'type'];
 
   function value(r: () => number, depth: number): unknown {
     switch (Math.floor(r() * 10)) {
-      case 0: return null;
-      case 1: return undefined;
-      case 2: return r() < 0.5;
-      case 3: return [NaN, Infinity, -1, 0, 1e308, 2 ** 53][Math.floor(r() * 6)];
-      case 4: return '';
-      case 5: return 'x'.repeat(Math.floor(r() * 50));
-      case 6: return OVERSIZED;
-      case 7: return depth > 2 ? {} : [value(r, depth + 1), value(r, depth + 1)];
-      case 8: return depth > 2 ? [] : message(r, depth + 1);
-      default: return TYPES[Math.floor(r() * TYPES.length)];
+      case 0:
+        return null;
+      case 1:
+        return undefined;
+      case 2:
+        return r() < 0.5;
+      case 3:
+        return [NaN, Infinity, -1, 0, 1e308, 2 ** 53][Math.floor(r() * 6)];
+      case 4:
+        return '';
+      case 5:
+        return 'x'.repeat(Math.floor(r() * 50));
+      case 6:
+        return OVERSIZED;
+      case 7:
+        return depth > 2 ? {} : [value(r, depth + 1), value(r, depth + 1)];
+      case 8:
+        return depth > 2 ? [] : message(r, depth + 1);
+      default:
+        return TYPES[Math.floor(r() * TYPES.length)];
     }
   }
   function message(r: () => number, depth: number): Record<string, unknown> {
@@ -276,11 +314,20 @@ describe('webview message validation under random malformed input', function () 
   function isWellFormed(m: Record<string, unknown>): boolean {
     const str = (v: unknown, max: number, empty: boolean) => typeof v === 'string' && v.length <= max && (empty || v.trim() !== '');
     switch (m.type) {
-      case 'ready': case 'stop': case 'regenerate': case 'newChat': return true;
-      case 'send': return str(m.text, WebviewLimits.maxPromptChars, false) && typeof m.includeContext === 'boolean';
-      case 'copy': return str(m.text, WebviewLimits.maxCodeChars, true);
-      case 'insert': case 'apply': return str(m.code, WebviewLimits.maxCodeChars, true);
-      default: return false;
+      case 'ready':
+      case 'stop':
+      case 'regenerate':
+      case 'newChat':
+        return true;
+      case 'send':
+        return str(m.text, WebviewLimits.maxPromptChars, false) && typeof m.includeContext === 'boolean';
+      case 'copy':
+        return str(m.text, WebviewLimits.maxCodeChars, true);
+      case 'insert':
+      case 'apply':
+        return str(m.code, WebviewLimits.maxCodeChars, true);
+      default:
+        return false;
     }
   }
 

@@ -18,8 +18,15 @@ import type { EngineModule } from '../../src/server/model-host';
 export const FIM_ANSWER = 'return a + b;\n}\n\nfunction next() {';
 export const CHAT_WORD = 'word ';
 const SPECIALS: Record<string, number> = {
-  '<|endoftext|>': 151643, '<|im_start|>': 151644, '<|im_end|>': 151645, '<|fim_prefix|>': 151659, '<|fim_middle|>': 151660,
-  '<|fim_suffix|>': 151661, '<|fim_pad|>': 151662, '<|repo_name|>': 151663, '<|file_sep|>': 151664,
+  '<|endoftext|>': 151643,
+  '<|im_start|>': 151644,
+  '<|im_end|>': 151645,
+  '<|fim_prefix|>': 151659,
+  '<|fim_middle|>': 151660,
+  '<|fim_suffix|>': 151661,
+  '<|fim_pad|>': 151662,
+  '<|repo_name|>': 151663,
+  '<|file_sep|>': 151664,
 };
 const SPECIAL_TEXT = new Map(Object.entries(SPECIALS).map(([k, v]) => [v, k]));
 
@@ -29,7 +36,7 @@ class FakeTokenizer implements Tokenizer {
   readonly bosId = null;
   encode(text: string, opts?: { special?: boolean }): number[] {
     const out: number[] = [];
-    for (let i = 0; i < text.length; ) {
+    for (let i = 0; i < text.length;) {
       if (opts?.special) {
         const hit = Object.keys(SPECIALS).find((s) => text.startsWith(s, i));
         if (hit) {
@@ -66,7 +73,10 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 class FakeSequence implements Sequence {
   readonly tokens: number[] = [];
-  constructor(readonly id: number, private readonly model: FakeModel) {}
+  constructor(
+    readonly id: number,
+    private readonly model: FakeModel,
+  ) {}
   truncate(n: number): void {
     if (n < this.tokens.length) this.tokens.length = n;
   }
@@ -134,7 +144,10 @@ export class FakeModel implements Model {
   private nextId = 1;
   /** Like the engine's paged KV cache (a test may choose another size). */
   blockTokens = 32;
-  constructor(readonly info: ModelInfo, readonly speed: FakeSpeed) {}
+  constructor(
+    readonly info: ModelInfo,
+    readonly speed: FakeSpeed,
+  ) {}
   createSequence(): Sequence {
     const s = new FakeSequence(this.nextId++, this);
     this.live.add(s);
@@ -161,9 +174,24 @@ export async function loadFakeModel(path: string, opts: LoadOptions, speed: Fake
   for (const f of [0.25, 0.5, 1]) opts.onProgress?.(f);
   const contextSize = opts.contextSize ?? 4096;
   const info: ModelInfo = {
-    path, architecture: 'qwen2', name: 'fake-qwen', nLayer: 2, nEmbd: 256, nHead: 4, nHeadKv: 2, nFf: 768, nVocab: 151936,
-    trainedContext: 32768, contextSize, ropeFreqBase: 1e6, parameterCount: 1000, fileSizeBytes: fs.statSync(path).size,
-    tensorTypes: { F32: 1 }, device: 'cpu', deviceReport: { requested: 'cpu', used: 'cpu', gpuUnavailable: { code: 'cpu_requested', message: "device 'cpu' was requested" } }, backend: 'fake engine (tests)',
+    path,
+    architecture: 'qwen2',
+    name: 'fake-qwen',
+    nLayer: 2,
+    nEmbd: 256,
+    nHead: 4,
+    nHeadKv: 2,
+    nFf: 768,
+    nVocab: 151936,
+    trainedContext: 32768,
+    contextSize,
+    ropeFreqBase: 1e6,
+    parameterCount: 1000,
+    fileSizeBytes: fs.statSync(path).size,
+    tensorTypes: { F32: 1 },
+    device: 'cpu',
+    deviceReport: { requested: 'cpu', used: 'cpu', gpuUnavailable: { code: 'cpu_requested', message: "device 'cpu' was requested" } },
+    backend: 'fake engine (tests)',
   };
   return new FakeModel(info, speed);
 }

@@ -1,13 +1,7 @@
 // A real JSON-RPC client for the server tests: spawns a server process and talks LSP to it over
 // its stdin/stdout with vscode-jsonrpc's stream reader and writer.
 import { ChildProcess, spawn } from 'child_process';
-import {
-  CancellationTokenSource,
-  createMessageConnection,
-  MessageConnection,
-  StreamMessageReader,
-  StreamMessageWriter,
-} from 'vscode-jsonrpc/node';
+import { CancellationTokenSource, createMessageConnection, MessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import type { ChatParams, ChatResult, CompletionContextParams, CompletionStats, DebugStats, DebugStatsParams, StatusParams } from '../../src/protocol';
 
 export interface ServerProcessSpec {

@@ -31,7 +31,11 @@ describe('language server background work (fake engine)', function () {
   before(async () => {
     fs.writeFileSync(fakeModel, 'GGUF fake model for the background tests');
     client = new LspTestClient(
-      { command: process.execPath, args: [path.join(root, 'out', 'test', 'server', 'fake-engine-server.js')], env: { FAKE_PREFILL_MS: '1', FAKE_DECODE_MS: '3' } },
+      {
+        command: process.execPath,
+        args: [path.join(root, 'out', 'test', 'server', 'fake-engine-server.js')],
+        env: { FAKE_PREFILL_MS: '1', FAKE_DECODE_MS: '3' },
+      },
       root,
     );
     await client.initialize({ modelPath: fakeModel, contextSize: 8192, completion: { maxTokens: 24, timeBudgetMs: 60000 } });

@@ -37,7 +37,9 @@ describe('language server: GPU failures fall back to the CPU', function () {
     assert.strictEqual(before.model?.runsOn, 'cuda', JSON.stringify(before));
     assert.match(before.model?.gpuSelfCheck ?? '', /^passed: cosine min/);
 
-    await assert.rejects(chat(client, 1), (e: Error) => /Chat failed: the GPU failed during generation \(.*illegal memory access.*\); the model is being reloaded on the CPU/.test(e.message));
+    await assert.rejects(chat(client, 1), (e: Error) =>
+      /Chat failed: the GPU failed during generation \(.*illegal memory access.*\); the model is being reloaded on the CPU/.test(e.message),
+    );
     // The reload happens in the background; wait for a ready model on the CPU.
     let after: StatusParams = await client.waitForState();
     for (let i = 0; i < 200 && after.model?.runsOn !== 'cpu'; i++) {

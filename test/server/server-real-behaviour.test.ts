@@ -22,7 +22,15 @@ const UTIL_TEXT = 'export function clamp(x: number, lo: number, hi: number): num
 const MAIN_TEXT = ['import { clamp } from "./util";', '', 'export function percent(x: number): number {', '  return clamp(x, 0, 100);', '}', '', ''].join('\n');
 /** A document whose cursor (at the end) sits at column 0 of an empty line: nothing ends the block early. */
 const docText = (name: string): string =>
-  [`// Module ${name}: helpers for the ${name} feature.`, `export const ${name}Name = "${name}";`, `export function ${name}Size(n: number): number {`, '  return n * 2;', '}', '', ''].join('\n');
+  [
+    `// Module ${name}: helpers for the ${name} feature.`,
+    `export const ${name}Name = "${name}";`,
+    `export function ${name}Size(n: number): number {`,
+    '  return n * 2;',
+    '}',
+    '',
+    '',
+  ].join('\n');
 
 function statsOf(result: Awaited<ReturnType<LspTestClient['complete']>>): CompletionStats | undefined {
   return items(result)[0]?.qwenStats;
@@ -65,8 +73,14 @@ describe('language server behaviour (real engine, tiny model)', function () {
     const loading = client.statuses.slice(before).filter((s) => s.state === 'loading');
     assert.ok(loading.length >= 1, 'loading was reported');
     const fractions = loading.map((s) => s.progress ?? -1);
-    assert.ok(fractions.every((f) => f >= 0 && f <= 1), `progress fractions in [0, 1]: ${fractions.join(', ')}`);
-    assert.ok(fractions.every((f, i) => i === 0 || f >= fractions[i - 1]), `progress never goes back: ${fractions.join(', ')}`);
+    assert.ok(
+      fractions.every((f) => f >= 0 && f <= 1),
+      `progress fractions in [0, 1]: ${fractions.join(', ')}`,
+    );
+    assert.ok(
+      fractions.every((f, i) => i === 0 || f >= fractions[i - 1]),
+      `progress never goes back: ${fractions.join(', ')}`,
+    );
     // A completion on the new model works, then go back to the F32 model for the other tests.
     const stats = statsOf(await client.complete(MAIN, MAIN_TEXT.length)) ?? (await client.lastStats());
     assert.ok(stats && stats.generatedTokens > 0, 'the reloaded model generates');
@@ -96,7 +110,12 @@ describe('language server behaviour (real engine, tiny model)', function () {
   });
 
   it('keeps one LRU slot per document: the least recently used one is overwritten', async () => {
-    for (const [uri, name] of [[DOC_A, 'alpha'], [DOC_B, 'beta'], [DOC_C, 'gamma']] as const) client.open(uri, docText(name));
+    for (const [uri, name] of [
+      [DOC_A, 'alpha'],
+      [DOC_B, 'beta'],
+      [DOC_C, 'gamma'],
+    ] as const)
+      client.open(uri, docText(name));
     const run = async (uri: string): Promise<CompletionStats> => {
       await client.complete(uri, client.text(uri).length);
       return (await client.lastStats())!;
@@ -155,7 +174,10 @@ describe('language server behaviour (real engine, tiny model)', function () {
     assert.strictEqual(stats.stopReason, 'aborted (cancelled by the client)');
     // The cancel travels behind the debugStats answer, so a few more tokens may be generated.
     assert.ok(stats.generatedTokens <= seen + 4, `generated ${stats.generatedTokens} tokens; ${seen} had streamed when cancelled`);
-    assert.ok(after.slots.every((s) => !s.busy), 'no slot is left busy');
+    assert.ok(
+      after.slots.every((s) => !s.busy),
+      'no slot is left busy',
+    );
     assert.strictEqual(after.scheduler.busy, false, 'the engine is free');
     assert.ok(after.completions.cancelled >= 1);
     // The slot kept what was evaluated: the same request again reuses the prompt.

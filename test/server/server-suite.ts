@@ -33,7 +33,14 @@ const TEXT_A = [
   'export function add(a: number, b: number): number {',
   '  ',
 ].join('\n');
-const TEXT_B = ['export function shout(s: string): string {', '  return s.toUpperCase() + "!";', '}', '', 'export function whisper(s: string): string {', '  '].join('\n');
+const TEXT_B = [
+  'export function shout(s: string): string {',
+  '  return s.toUpperCase() + "!";',
+  '}',
+  '',
+  'export function whisper(s: string): string {',
+  '  ',
+].join('\n');
 
 export function serverSuite(target: SuiteTarget, repoRoot: string): void {
   describe(`language server over stdio (${target.name})`, function () {
@@ -51,7 +58,10 @@ export function serverSuite(target: SuiteTarget, repoRoot: string): void {
       const status = await client.waitForState();
       assert.strictEqual(status.state, 'ready', `model should load: ${status.message ?? ''}\n${client.stderr}`);
       assert.ok(status.model && status.model.contextSize === 2048 && status.model.memoryBytes > 0, 'ready status describes the model');
-      assert.ok(client.statuses.some((s) => s.state === 'loading'), 'a loading status was sent before ready');
+      assert.ok(
+        client.statuses.some((s) => s.state === 'loading'),
+        'a loading status was sent before ready',
+      );
       client.open(DOC_A, TEXT_A);
       client.open(DOC_B, TEXT_B);
     });
@@ -183,9 +193,13 @@ export function serverSuite(target: SuiteTarget, repoRoot: string): void {
 
     it('lets a completion overtake a running chat, which then resumes', async () => {
       const n = target.overtakeChatTokens;
-      const reply = client.chat(
-        { sessionId: 's3', messages: [{ role: 'user', content: 'Long answer please.' }], maxTokens: n, temperature: 0, partialResultToken: 'p3' },
-      );
+      const reply = client.chat({
+        sessionId: 's3',
+        messages: [{ role: 'user', content: 'Long answer please.' }],
+        maxTokens: n,
+        temperature: 0,
+        partialResultToken: 'p3',
+      });
       while ((client.progress.get('p3') ?? []).length < 3) await new Promise((r) => setTimeout(r, 5));
       const completion = items(await client.complete(DOC_B, client.text(DOC_B).length));
       const chatPiecesWhenCompletionEnded = (client.progress.get('p3') ?? []).length;

@@ -25,11 +25,17 @@ describe('workspace index and context-fitted chat (fake engine over stdio)', fun
     ws = path.join(tmp, 'demo');
     fs.mkdirSync(path.join(ws, 'src'), { recursive: true });
     fs.mkdirSync(path.join(ws, 'generated'), { recursive: true });
-    fs.writeFileSync(path.join(ws, 'src', 'invoice.ts'), 'export function computeInvoiceTotal(lines: Line[]): number {\n  return lines.reduce((s, l) => s + l.price * l.quantity, 0);\n}\n');
+    fs.writeFileSync(
+      path.join(ws, 'src', 'invoice.ts'),
+      'export function computeInvoiceTotal(lines: Line[]): number {\n  return lines.reduce((s, l) => s + l.price * l.quantity, 0);\n}\n',
+    );
     fs.writeFileSync(path.join(ws, 'src', 'main.ts'), 'import { computeInvoiceTotal } from "./invoice";\nconsole.log(computeInvoiceTotal([]));\n');
     fs.writeFileSync(path.join(ws, 'generated', 'copy.ts'), 'export function computeInvoiceTotal() { return 0; }\n');
     fs.writeFileSync(path.join(tmp, 'model.gguf'), 'GGUF fake model');
-    client = new LspTestClient({ command: process.execPath, args: [path.join(root, 'out', 'test', 'server', 'fake-engine-server.js')], env: { FAKE_DECODE_MS: '1' } }, root);
+    client = new LspTestClient(
+      { command: process.execPath, args: [path.join(root, 'out', 'test', 'server', 'fake-engine-server.js')], env: { FAKE_DECODE_MS: '1' } },
+      root,
+    );
     client.conn.onNotification('qwen/indexStatus', (s: IndexStatus) => void indexStatuses.push(s));
     await client.initialize({ modelPath: path.join(tmp, 'model.gguf'), contextSize: 1024 }, pathToFileURL(ws).toString());
     await client.conn.sendNotification('qwen/indexSettings', { filesExclude: { '**/generated': true } });
@@ -49,7 +55,10 @@ describe('workspace index and context-fitted chat (fake engine over stdio)', fun
     assert.strictEqual(result.status.files, 2, 'src/invoice.ts and src/main.ts; generated/ is excluded');
     assert.strictEqual(result.hits[0].path, 'src/invoice.ts');
     assert.strictEqual(result.hits[0].uri, pathToFileURL(path.join(ws, 'src', 'invoice.ts')).toString());
-    assert.ok(indexStatuses.some((s) => s.state === 'ready' && s.files === 2), `status notifications: ${JSON.stringify(indexStatuses)}`);
+    assert.ok(
+      indexStatuses.some((s) => s.state === 'ready' && s.files === 2),
+      `status notifications: ${JSON.stringify(indexStatuses)}`,
+    );
   });
 
   it('follows saves, creations and deletions from workspace/didChangeWatchedFiles', async () => {
@@ -92,7 +101,10 @@ describe('workspace index and context-fitted chat (fake engine over stdio)', fun
     })) as ChatResultWithContext;
     assert.ok(result.stats.promptTokens <= 1024 - 64, `prompt ${result.stats.promptTokens} tokens`);
     assert.ok(result.stats.promptTokens > 500, `most of the remaining context holds the attachment: ${JSON.stringify(result)}`);
-    assert.ok(result.notices?.some((n) => /src\/big\.txt was cut to \d+ of 400 lines/.test(n)), JSON.stringify(result.notices));
+    assert.ok(
+      result.notices?.some((n) => /src\/big\.txt was cut to \d+ of 400 lines/.test(n)),
+      JSON.stringify(result.notices),
+    );
     assert.ok(result.stats.generatedTokens > 0);
   });
 
@@ -110,13 +122,23 @@ describe('workspace index and context-fitted chat (fake engine over stdio)', fun
       temperature: 0,
     })) as ChatResultWithContext;
     assert.ok(result.stats.generatedTokens > 0);
-    assert.ok(result.notices?.some((n) => n.includes('2 earlier messages left out')), JSON.stringify(result.notices));
-    assert.ok(result.notices?.some((n) => n.startsWith('Your message was cut')), JSON.stringify(result.notices));
+    assert.ok(
+      result.notices?.some((n) => n.includes('2 earlier messages left out')),
+      JSON.stringify(result.notices),
+    );
+    assert.ok(
+      result.notices?.some((n) => n.startsWith('Your message was cut')),
+      JSON.stringify(result.notices),
+    );
   });
 
   it('rejects malformed attachments clearly', async () => {
     await assert.rejects(
-      client.conn.sendRequest('qwen/chat', { sessionId: 'ws-4', messages: [{ role: 'user', content: 'x' }], attachments: [{ kind: 'disk', label: 'a', text: 'b' }] }),
+      client.conn.sendRequest('qwen/chat', {
+        sessionId: 'ws-4',
+        messages: [{ role: 'user', content: 'x' }],
+        attachments: [{ kind: 'disk', label: 'a', text: 'b' }],
+      }),
       /attachments\[0\] needs a kind/,
     );
   });

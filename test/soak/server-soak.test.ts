@@ -23,7 +23,10 @@ describe('server soak (real engine, tiny model)', function () {
     assert.ok(f.cancelRequests > REQUESTS / 10 && f.chats > REQUESTS / 10, 'the mix has cancels and chats');
     // The server's own books agree: everything it started has ended, none failed.
     const server = [f.server.completions, f.server.chats];
-    assert.strictEqual(server.reduce((n, c) => n + c.started, 0), REQUESTS);
+    assert.strictEqual(
+      server.reduce((n, c) => n + c.started, 0),
+      REQUESTS,
+    );
     assert.ok(server.every((c) => c.failed === 0 && c.started === c.answered + c.cancelled + c.superseded));
     assert.strictEqual(f.end.inFlight, 0);
     assert.ok(f.server.completions.cancelled + f.server.chats.cancelled > 0, 'some work was really stopped by a cancel');

@@ -86,9 +86,25 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
     tuning: { completionSlots: 3, chatTurnAfterCompletions: 2 },
   });
   const emptyFigures = (): SoakFigures => ({
-    requests: 0, completions: 0, chats: 0, cancelRequests: 0, answered: 0, cancelled: 0, empty: 0, errors: [], elapsedMs: 0,
-    baseline: { rssBytes: 0, kvUsedTokens: 0 }, end: { rssBytes: 0, kvUsedTokens: 0, slots: 0, inFlight: 0 }, peakKvUsedTokens: 0, rssSamplesBytes: [],
-    server: { completions: { started: 0, answered: 0, cancelled: 0, superseded: 0, failed: 0 }, chats: { started: 0, answered: 0, cancelled: 0, superseded: 0, failed: 0 }, evictions: 0, scheduler: { completionGrants: 0, chatGrants: 0, chatYields: 0, waiting: 0, busy: false } },
+    requests: 0,
+    completions: 0,
+    chats: 0,
+    cancelRequests: 0,
+    answered: 0,
+    cancelled: 0,
+    empty: 0,
+    errors: [],
+    elapsedMs: 0,
+    baseline: { rssBytes: 0, kvUsedTokens: 0 },
+    end: { rssBytes: 0, kvUsedTokens: 0, slots: 0, inFlight: 0 },
+    peakKvUsedTokens: 0,
+    rssSamplesBytes: [],
+    server: {
+      completions: { started: 0, answered: 0, cancelled: 0, superseded: 0, failed: 0 },
+      chats: { started: 0, answered: 0, cancelled: 0, superseded: 0, failed: 0 },
+      evictions: 0,
+      scheduler: { completionGrants: 0, chatGrants: 0, chatYields: 0, waiting: 0, busy: false },
+    },
   });
   const figures = emptyFigures();
   try {
@@ -143,7 +159,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
     };
 
     const deadline = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`deadlock guard: the soak did not finish within ${opts.deadlineMs} ms (${done} of ${opts.requests} done)`)), opts.deadlineMs).unref(),
+      setTimeout(
+        () => reject(new Error(`deadlock guard: the soak did not finish within ${opts.deadlineMs} ms (${done} of ${opts.requests} done)`)),
+        opts.deadlineMs,
+      ).unref(),
     );
     const launch = async (count: number, figures: SoakFigures): Promise<void> => {
       let inFlight = 0;
@@ -185,8 +204,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakFigures> {
     figures.end = { rssBytes: end.rssBytes, kvUsedTokens: end.kv?.usedTokens ?? -1, slots: end.slots.length, inFlight: end.inFlight };
     // The server's counters for the measured run only (the warm-up's subtracted).
     const minus = (a: RequestCounters, b: RequestCounters): RequestCounters => ({
-      started: a.started - b.started, answered: a.answered - b.answered, cancelled: a.cancelled - b.cancelled,
-      superseded: a.superseded - b.superseded, failed: a.failed - b.failed,
+      started: a.started - b.started,
+      answered: a.answered - b.answered,
+      cancelled: a.cancelled - b.cancelled,
+      superseded: a.superseded - b.superseded,
+      failed: a.failed - b.failed,
     });
     figures.server = {
       completions: minus(end.completions, base.completions),

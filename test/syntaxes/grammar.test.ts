@@ -106,17 +106,24 @@ describe('extension: TextMate grammars', function () {
 
   it('hands fenced code to the embedded language grammar', async () => {
     const lines = await tokenize('text.qwenchat', '```ts\nconst a = 1;\n```\n```python\ndef f(): pass\n```\n```unknown\nconst b\n```');
-    assert.deepStrictEqual(scopesOf(lines[1], 'const').slice(-3), ['markup.fenced_code.block.qwenchat', 'meta.embedded.block.typescript', 'keyword.stub.source.ts']);
+    assert.deepStrictEqual(scopesOf(lines[1], 'const').slice(-3), [
+      'markup.fenced_code.block.qwenchat',
+      'meta.embedded.block.typescript',
+      'keyword.stub.source.ts',
+    ]);
     assert.ok(scopesOf(lines[4], 'def').includes('keyword.stub.source.python'));
     assert.ok(!lines[7].some((t) => t.scopes.some((s) => s.startsWith('keyword.stub'))), 'unknown language is not highlighted');
     assert.ok(lines[7].every((t) => t.scopes.includes('meta.embedded.block.qwenchat')));
   });
 
   it('a transcript written by Save Chat As has role headings exactly on the message headings', async () => {
-    const text = formatTranscript([
-      { role: 'user', text: 'Explain:\n## Assistant\nplease' },
-      { role: 'assistant', text: 'Sure.\n\n```js\nlet x = 1;\n## User\n```' },
-    ], { title: 'Explain', savedAt: new Date(0), model: 'm' });
+    const text = formatTranscript(
+      [
+        { role: 'user', text: 'Explain:\n## Assistant\nplease' },
+        { role: 'assistant', text: 'Sure.\n\n```js\nlet x = 1;\n## User\n```' },
+      ],
+      { title: 'Explain', savedAt: new Date(0), model: 'm' },
+    );
     const lines = text.split('\n');
     const tokens = await tokenize('text.qwenchat', text);
     const headingLines = tokens

@@ -32,7 +32,15 @@ describe('chat webview (headless Chromium)', function () {
     execFileSync(process.execPath, [path.join(repoRoot, 'scripts/build-bundles.mjs'), 'webview'], { stdio: 'pipe' });
     browser = await chromium.launch({
       executablePath: chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
   });
 
@@ -87,7 +95,12 @@ describe('chat webview (headless Chromium)', function () {
 
   it('renders markdown: headings, lists, emphasis and highlighted code', async () => {
     const text = '# Plan\n\nSome **bold** and `inline`.\n\n- first\n- second\n- third\n\n```typescript\nconst answer: number = 42; // the answer\n```\n';
-    await hostSend(state([{ id: 'u1', role: 'user', text: 'how?' }, { id: 'a1', role: 'assistant', text }]));
+    await hostSend(
+      state([
+        { id: 'u1', role: 'user', text: 'how?' },
+        { id: 'a1', role: 'assistant', text },
+      ]),
+    );
     const body = page.locator('article[data-id="a1"] .message-body');
     assert.strictEqual(await body.locator('h1').textContent(), 'Plan');
     assert.strictEqual(await body.locator('li').count(), 3);
@@ -114,7 +127,12 @@ describe('chat webview (headless Chromium)', function () {
       '<svg onload="window.__pwned=7"></svg>',
       '```html\n<script>window.__pwned = 8</script>\n```',
     ].join('\n\n');
-    await hostSend(state([{ id: 'u1', role: 'user', text: '<img src=x onerror="window.__pwned=9">' }, { id: 'a1', role: 'assistant', text: evil }]));
+    await hostSend(
+      state([
+        { id: 'u1', role: 'user', text: '<img src=x onerror="window.__pwned=9">' },
+        { id: 'a1', role: 'assistant', text: evil },
+      ]),
+    );
     // markdown-it refuses the javascript: URL, so the link stays literal text; click every
     // anchor that did come out anyway (there should be none with a script URL) to be sure.
     for (const link of await page.locator('article[data-id="a1"] a').all()) await link.click({ timeout: 2000 }).catch(() => undefined);
@@ -161,7 +179,12 @@ describe('chat webview (headless Chromium)', function () {
 
   it('posts the right messages from buttons and keys', async () => {
     const code = 'print("hi")\nprint("there")';
-    await hostSend(state([{ id: 'u1', role: 'user', text: 'q' }, { id: 'a1', role: 'assistant', text: 'Here:\n\n```python\n' + code + '\n```' }]));
+    await hostSend(
+      state([
+        { id: 'u1', role: 'user', text: 'q' },
+        { id: 'a1', role: 'assistant', text: 'Here:\n\n```python\n' + code + '\n```' },
+      ]),
+    );
     await clearPosted();
     const bar = page.locator('article[data-id="a1"] .code-toolbar');
     await bar.locator('button[data-action="copy"]').click();
@@ -227,26 +250,46 @@ describe('chat webview (headless Chromium)', function () {
     // VS Code defines these on the page; set a dark theme's values the same way (CSSOM, allowed by the CSP).
     await page.evaluate(() => {
       const vars: Record<string, string> = {
-        '--vscode-font-family': 'sans-serif', '--vscode-font-size': '13px', '--vscode-editor-font-family': 'monospace',
-        '--vscode-foreground': '#cccccc', '--vscode-sideBar-background': '#1e1e1e', '--vscode-input-background': '#3c3c3c',
-        '--vscode-input-foreground': '#cccccc', '--vscode-button-background': '#0e639c', '--vscode-button-foreground': '#ffffff',
-        '--vscode-button-secondaryBackground': '#3a3d41', '--vscode-button-secondaryForeground': '#ffffff',
-        '--vscode-textCodeBlock-background': '#0a0a0a', '--vscode-descriptionForeground': '#9d9d9d',
-        '--vscode-symbolIcon-keywordForeground': '#569cd6', '--vscode-symbolIcon-stringForeground': '#ce9178',
-        '--vscode-symbolIcon-numberForeground': '#b5cea8', '--vscode-symbolIcon-functionForeground': '#dcdcaa',
-        '--vscode-textLink-foreground': '#3794ff', '--vscode-panel-border': '#444444',
+        '--vscode-font-family': 'sans-serif',
+        '--vscode-font-size': '13px',
+        '--vscode-editor-font-family': 'monospace',
+        '--vscode-foreground': '#cccccc',
+        '--vscode-sideBar-background': '#1e1e1e',
+        '--vscode-input-background': '#3c3c3c',
+        '--vscode-input-foreground': '#cccccc',
+        '--vscode-button-background': '#0e639c',
+        '--vscode-button-foreground': '#ffffff',
+        '--vscode-button-secondaryBackground': '#3a3d41',
+        '--vscode-button-secondaryForeground': '#ffffff',
+        '--vscode-textCodeBlock-background': '#0a0a0a',
+        '--vscode-descriptionForeground': '#9d9d9d',
+        '--vscode-symbolIcon-keywordForeground': '#569cd6',
+        '--vscode-symbolIcon-stringForeground': '#ce9178',
+        '--vscode-symbolIcon-numberForeground': '#b5cea8',
+        '--vscode-symbolIcon-functionForeground': '#dcdcaa',
+        '--vscode-textLink-foreground': '#3794ff',
+        '--vscode-panel-border': '#444444',
       };
       for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
     });
     await hostSend({ type: 'status', ready: true, label: 'qwen2.5-coder-1.5b · CPU AVX2' });
-    await hostSend(state([
-      { id: 'u1', role: 'user', text: 'Write a function that reverses a string.' },
-      { id: 'a1', role: 'assistant', text: 'Here is one way:\n\n```typescript\nfunction reverse(s: string): string {\n  return [...s].reverse().join("");\n}\n```\n\nIt handles **surrogate pairs** because `[...s]` splits by code point.' },
-    ]));
+    await hostSend(
+      state([
+        { id: 'u1', role: 'user', text: 'Write a function that reverses a string.' },
+        {
+          id: 'a1',
+          role: 'assistant',
+          text: 'Here is one way:\n\n```typescript\nfunction reverse(s: string): string {\n  return [...s].reverse().join("");\n}\n```\n\nIt handles **surrogate pairs** because `[...s]` splits by code point.',
+        },
+      ]),
+    );
     await hostSend({ type: 'status', ready: true, label: 'qwen2.5-coder-1.5b · CPU AVX2' });
     const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     assert.strictEqual(background, 'rgb(30, 30, 30)');
-    const keyword = await page.locator('.hljs-keyword').first().evaluate((el) => getComputedStyle(el).color);
+    const keyword = await page
+      .locator('.hljs-keyword')
+      .first()
+      .evaluate((el) => getComputedStyle(el).color);
     assert.strictEqual(keyword, 'rgb(86, 156, 214)');
     fs.mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: path.join(artifacts, 'webview-chat.png') });
@@ -270,18 +313,31 @@ describe('chat webview (headless Chromium)', function () {
     await page.keyboard.press('Tab');
     assert.strictEqual(await page.locator('#prompt').inputValue(), 'explain @file ');
     await page.keyboard.type('inv');
-    await page.waitForFunction(() => (window as unknown as { __posted: { type: string; query?: string }[] }).__posted.some((m) => m.type === 'mentionQuery' && m.query === 'inv'));
-    await hostSend({ type: 'mentionItems', kind: 'file', query: 'inv', items: [{ id: 'h1', label: 'invoice.ts', detail: 'src/invoice.ts' }, { id: 'h2', label: 'inventory.ts', detail: 'src/inventory.ts' }] });
+    await page.waitForFunction(() =>
+      (window as unknown as { __posted: { type: string; query?: string }[] }).__posted.some((m) => m.type === 'mentionQuery' && m.query === 'inv'),
+    );
+    await hostSend({
+      type: 'mentionItems',
+      kind: 'file',
+      query: 'inv',
+      items: [
+        { id: 'h1', label: 'invoice.ts', detail: 'src/invoice.ts' },
+        { id: 'h2', label: 'inventory.ts', detail: 'src/inventory.ts' },
+      ],
+    });
     assert.strictEqual(await page.locator('#mentions li').count(), 2);
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
     assert.ok((await posted()).some((m) => m.type === 'attach' && m.kind === 'file' && m.id === 'h2'));
     assert.strictEqual(await page.locator('#prompt').inputValue(), 'explain ');
     assert.ok(await page.locator('#mentions').isHidden());
-    await hostSend({ type: 'attachments', chips: [
-      { id: 'c1', kind: 'workspace', label: '@workspace', tokens: 0 },
-      { id: 'c2', kind: 'file', label: 'src/inventory.ts', tokens: 1234 },
-    ] });
+    await hostSend({
+      type: 'attachments',
+      chips: [
+        { id: 'c1', kind: 'workspace', label: '@workspace', tokens: 0 },
+        { id: 'c2', kind: 'file', label: 'src/inventory.ts', tokens: 1234 },
+      ],
+    });
     assert.deepStrictEqual(await page.locator('#chips .chip').allTextContents(), ['@workspace×', 'src/inventory.ts1,234 tokens×']);
     await page.locator('#chips .chip[data-id="c2"] .chip-remove').click();
     assert.ok((await posted()).some((m) => m.type === 'detach' && m.id === 'c2'));
@@ -291,7 +347,13 @@ describe('chat webview (headless Chromium)', function () {
     await hostSend(state([]));
     await hostSend({ type: 'append', message: { id: 'u1', role: 'user', text: 'how is the total computed?', attachments: ['@workspace', 'src/a.ts'] } });
     await hostSend({ type: 'append', message: { id: 'a1', role: 'assistant', text: '', streaming: true } });
-    await hostSend({ type: 'replyContext', id: 'a1', sources: [{ path: 'src/invoice.ts', uri: 'file:///w/src/invoice.ts', startLine: 3, endLine: 20 }], notices: ['src/a.ts was cut to 10 of 90 lines to fit the 4096-token context.'], applyFiles: ['src/invoice.ts', 'src/tax.ts'] });
+    await hostSend({
+      type: 'replyContext',
+      id: 'a1',
+      sources: [{ path: 'src/invoice.ts', uri: 'file:///w/src/invoice.ts', startLine: 3, endLine: 20 }],
+      notices: ['src/a.ts was cut to 10 of 90 lines to fit the 4096-token context.'],
+      applyFiles: ['src/invoice.ts', 'src/tax.ts'],
+    });
     await hostSend({ type: 'done', id: 'a1' });
     assert.match((await page.locator('article[data-id="u1"] .message-context').textContent()) ?? '', /with @workspace, src\/a\.ts/);
     const link = page.locator('article[data-id="a1"] .source-link');
@@ -299,11 +361,17 @@ describe('chat webview (headless Chromium)', function () {
     assert.match((await page.locator('article[data-id="a1"] .notice').textContent()) ?? '', /cut to 10 of 90 lines/);
     await clearPosted();
     await link.click();
-    assert.deepStrictEqual((await posted()).filter((m) => m.type === 'openSource'), [{ type: 'openSource', uri: 'file:///w/src/invoice.ts', line: 3 }]);
+    assert.deepStrictEqual(
+      (await posted()).filter((m) => m.type === 'openSource'),
+      [{ type: 'openSource', uri: 'file:///w/src/invoice.ts', line: 3 }],
+    );
     // A reply whose blocks name files offers Apply All, which asks the host to review that reply.
     const applyAll = page.locator('article[data-id="a1"] button.apply-all');
     assert.strictEqual(await applyAll.textContent(), 'Apply All (2 files)');
     await applyAll.click();
-    assert.deepStrictEqual((await posted()).filter((m) => m.type === 'applyAll'), [{ type: 'applyAll', id: 'a1' }]);
+    assert.deepStrictEqual(
+      (await posted()).filter((m) => m.type === 'applyAll'),
+      [{ type: 'applyAll', id: 'a1' }],
+    );
   });
 });

@@ -11,9 +11,9 @@
 import { BYTE_TO_CHAR, encodeUtf8Into } from './byte-level';
 
 const ID_LIMIT = 1 << 21;
-const LONG_PIECE = 48;        // bytes; above this the heap version is used
-const CACHE_LIMIT = 50_000;   // cached pieces; the cache is simply cleared when it fills
-const CACHE_MAX_PIECE = 256;  // longer pieces are rarely repeated and would bloat the cache
+const LONG_PIECE = 48; // bytes; above this the heap version is used
+const CACHE_LIMIT = 50_000; // cached pieces; the cache is simply cleared when it fills
+const CACHE_MAX_PIECE = 256; // longer pieces are rarely repeated and would bloat the cache
 
 export class BpeModel {
   /** pair key -> merge rank */
@@ -106,7 +106,10 @@ export class BpeModel {
     const next = new Int32Array(n);
     const prev = new Int32Array(n);
     const alive = new Uint8Array(n).fill(1);
-    for (let i = 0; i < n; i++) { next[i] = i + 1 < n ? i + 1 : -1; prev[i] = i - 1; }
+    for (let i = 0; i < n; i++) {
+      next[i] = i + 1 < n ? i + 1 : -1;
+      prev[i] = i - 1;
+    }
 
     // Heap keys pack rank (< 2^21) and position (< 2^31) into one double: rank * 2^31 + pos.
     const heap: number[] = [];

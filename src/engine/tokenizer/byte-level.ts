@@ -24,7 +24,9 @@ export const BYTE_TO_CHAR: readonly string[] = buildByteToChar();
 /** stand-in character code -> byte, or -1 for characters outside the alphabet. */
 const CHAR_TO_BYTE: Int16Array = (() => {
   const table = new Int16Array(512).fill(-1);
-  BYTE_TO_CHAR.forEach((ch, b) => { table[ch.charCodeAt(0)] = b; });
+  BYTE_TO_CHAR.forEach((ch, b) => {
+    table[ch.charCodeAt(0)] = b;
+  });
   return table;
 })();
 

@@ -28,7 +28,11 @@ export interface HfVocab {
   merges: string[];
 }
 
-interface AddedToken { id: number; content: string; special: boolean }
+interface AddedToken {
+  id: number;
+  content: string;
+  special: boolean;
+}
 
 function readJson(path: string): Record<string, unknown> {
   let text: string;

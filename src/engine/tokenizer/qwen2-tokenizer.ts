@@ -118,7 +118,10 @@ export class Qwen2Tokenizer implements Tokenizer {
     }
     const all = new Uint8Array(total);
     let off = 0;
-    for (const p of parts) { all.set(p, off); off += p.length; }
+    for (const p of parts) {
+      all.set(p, off);
+      off += p.length;
+    }
     return UTF8.decode(all);
   }
 

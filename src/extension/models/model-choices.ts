@@ -7,9 +7,7 @@ import type { Recommendation } from '../../models/recommend';
 import type { ModelOnDisk } from './model-files';
 
 export type ModelChoiceAction =
-  | { kind: 'use'; model: CatalogModel; path: string }
-  | { kind: 'download'; model: CatalogModel; resumeFrom: number }
-  | { kind: 'pickFile' };
+  { kind: 'use'; model: CatalogModel; path: string } | { kind: 'download'; model: CatalogModel; resumeFrom: number } | { kind: 'pickFile' };
 
 export interface ModelChoice {
   label: string;

@@ -32,7 +32,7 @@ function sizeOf(file: string): number | null {
 export function inspectModelOnDisk(folder: string, model: CatalogModel): ModelOnDisk {
   const finalPath = path.join(folder, model.file);
   const finished = sizeOf(finalPath) !== null;
-  return { path: finalPath, finished, partialBytes: finished ? 0 : sizeOf(`${finalPath}.part`) ?? 0 };
+  return { path: finalPath, finished, partialBytes: finished ? 0 : (sizeOf(`${finalPath}.part`) ?? 0) };
 }
 
 /**

@@ -103,15 +103,11 @@ export class ModelManager implements vscode.Disposable {
         { location: vscode.ProgressLocation.Notification, title: `Qwen Local: downloading ${model.name}`, cancellable: true },
         (progress, token) => {
           token.onCancellationRequested(() => controller.abort());
-          return downloadModel(
-            { url, sha256: model.sha256, size: model.sizeBytes, sizeApproximate: model.sizeApproximate, fileName: model.file },
-            folder,
-            {
-              signal: controller.signal,
-              onProgress: (bytes, total, speed, eta) =>
-                progress.report({ message: describeDownloadProgress(bytes, total, speed, eta), increment: increments.next(bytes, total) }),
-            },
-          );
+          return downloadModel({ url, sha256: model.sha256, size: model.sizeBytes, sizeApproximate: model.sizeApproximate, fileName: model.file }, folder, {
+            signal: controller.signal,
+            onProgress: (bytes, total, speed, eta) =>
+              progress.report({ message: describeDownloadProgress(bytes, total, speed, eta), increment: increments.next(bytes, total) }),
+          });
         },
       );
       this.log.info(
@@ -125,9 +121,7 @@ export class ModelManager implements vscode.Disposable {
       if (err.name === 'AbortError') {
         const kept = inspectModelOnDisk(folder, model).partialBytes;
         this.log.info(`Download of ${model.id} cancelled with ${kept} bytes kept.`);
-        void vscode.window.showInformationMessage(
-          `Qwen Local: download of ${model.name} paused (${formatBytes(kept)} kept). Choose it again to resume.`,
-        );
+        void vscode.window.showInformationMessage(`Qwen Local: download of ${model.name} paused (${formatBytes(kept)} kept). Choose it again to resume.`);
         return undefined;
       }
       this.log.error(`Download of ${model.id} failed: ${err.message}`);

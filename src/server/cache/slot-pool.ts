@@ -8,7 +8,6 @@
 import type { Model, Sequence } from '../../engine/api';
 import { commonPrefixLength } from '../../engine/generate';
 
-
 export type SlotKind = 'completion' | 'chat';
 
 export interface Slot {

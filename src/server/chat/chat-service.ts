@@ -68,14 +68,26 @@ export class ChatService {
     if (remote) {
       // No tokenizer for a remote model: about three characters per token.
       const estimate = (text: string) => Math.ceil(text.length / 3);
-      const fitted = this.fitted(original, this.deps.settings().contextSize, maxTokens, (m) => estimate(m.map((x) => x.content).join('')) + 8 * m.length + 16, estimate);
+      const fitted = this.fitted(
+        original,
+        this.deps.settings().contextSize,
+        maxTokens,
+        (m) => estimate(m.map((x) => x.content).join('')) + 8 * m.length + 16,
+        estimate,
+      );
       return { ...(await this.chatRemotely(remote, fitted.params, token)), ...fitted.extras };
     }
     const loaded = await this.deps.host.require();
     const { model, pool } = loaded;
     const engine = this.deps.host.engineModule;
     const encode = (messages: ChatMessage[]) => encodeChatPrompt(model.tokenizer, engine.renderChatPrompt, model.chatTemplate, messages);
-    const { params, extras } = this.fitted(original, model.info.contextSize, maxTokens, (m) => encode(m).length, (t) => model.tokenizer.encode(t).length);
+    const { params, extras } = this.fitted(
+      original,
+      model.info.contextSize,
+      maxTokens,
+      (m) => encode(m).length,
+      (t) => model.tokenizer.encode(t).length,
+    );
 
     let promptTokens: number[];
     try {

@@ -19,7 +19,14 @@
 // request for a document stops that document's background work first.
 import type { CancellationToken, InlineCompletionItem, InlineCompletionParams } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import type { BackgroundStats, CompletionStats, FimPromptLayout, PrefetchCompletionParams, QwenInlineCompletionItemExtras, WarmCompletionParams } from '../../protocol';
+import type {
+  BackgroundStats,
+  CompletionStats,
+  FimPromptLayout,
+  PrefetchCompletionParams,
+  QwenInlineCompletionItemExtras,
+  WarmCompletionParams,
+} from '../../protocol';
 import { commonPrefixLength } from '../../engine/generate';
 import type { Sequence } from '../../engine/api';
 import type { Slot } from '../cache/slot-pool';
@@ -193,7 +200,8 @@ export class CompletionService {
     const uri = params?.textDocument?.uri;
     const version = params?.textDocument?.version;
     const position = params?.position;
-    if (typeof uri !== 'string' || typeof version !== 'number' || !position || typeof position.line !== 'number' || typeof position.character !== 'number') return null;
+    if (typeof uri !== 'string' || typeof version !== 'number' || !position || typeof position.line !== 'number' || typeof position.character !== 'number')
+      return null;
     const settings = this.deps.settings();
     const c = settings.completion;
     if (!c.enabled || (kind === 'warmup' ? !c.warmup : !c.prefetch) || remoteBackendFor(settings)) return null;
@@ -349,10 +357,13 @@ export class CompletionService {
       const shows = (): boolean => postProcessCompletion(raw, ctx).trim().length > 0;
       if (kind === 'request') {
         const left = c.timeBudgetMs - (performance.now() - started);
-        const timer = setTimeout(() => {
-          budgetPassed = true;
-          if (shows()) decodeFan.abort(AbortReasons.timeBudget);
-        }, Math.max(left, c.timeBudgetMs * MIN_DECODE_SHARE));
+        const timer = setTimeout(
+          () => {
+            budgetPassed = true;
+            if (shows()) decodeFan.abort(AbortReasons.timeBudget);
+          },
+          Math.max(left, c.timeBudgetMs * MIN_DECODE_SHARE),
+        );
         decodeFan.onDispose(() => clearTimeout(timer));
       }
       const seq: Sequence = kind === 'prefetch' ? new ScheduledSequence(slot.seq, this.deps.host.scheduler, 'background', BACKGROUND_MICRO_BATCH) : slot.seq;
@@ -554,8 +565,7 @@ function outcomeOf(fan: AbortFan | null): RequestOutcome {
 
 /** The cursor's surroundings that post-processing needs. */
 export function cursorContext(doc: TextDocument, line: number, character: number, maxLines: number): CursorContext {
-  const lineText = (n: number): string =>
-    doc.getText({ start: { line: n, character: 0 }, end: { line: n + 1, character: 0 } }).replace(/\r?\n$/, '');
+  const lineText = (n: number): string => doc.getText({ start: { line: n, character: 0 }, end: { line: n + 1, character: 0 } }).replace(/\r?\n$/, '');
   const current = lineText(line);
   let lineAbove = '';
   for (let n = line - 1; n >= 0 && n >= line - 50; n--) {

@@ -207,7 +207,7 @@ function keepEnd(text: string, budget: number, measure: FimTextMeasure): string 
   let out = text;
   while (n > budget && out.length > 0) {
     // Cut in proportion, a little more than needed, then check again.
-    const keep = Math.floor((out.length * budget) / n * 0.95);
+    const keep = Math.floor(((out.length * budget) / n) * 0.95);
     out = out.slice(out.length - Math.max(0, Math.min(out.length - 1, keep)));
     n = measure.tokens(out);
   }

@@ -101,7 +101,10 @@ export function removeSuffixOverlap(text: string, ctx: CursorContext): string {
     if (k > 0) out = out.slice(0, out.length - k);
   }
   // Multi-line: drop trailing lines that equal the next lines of the document.
-  const next = ctx.nextLines.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  const next = ctx.nextLines
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   const lines = out.split('\n');
   for (let m = Math.min(lines.length - 1, next.length); m > 0; m--) {
     const tail = lines.slice(lines.length - m).map((l) => l.trim());

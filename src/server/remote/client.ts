@@ -46,7 +46,10 @@ export interface RemoteChatMessage {
 
 /** An error answer from the remote server, with its status and message. */
 export class RemoteApiError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'RemoteApiError';
   }

@@ -34,7 +34,7 @@ const MAX_SERVER_STOPS = 4;
 function stopReasonOf(r: RemoteResult, callerStopped: boolean): string {
   if (callerStopped) return 'callerStop';
   if (r.finishReason === 'length') return 'maxTokens';
-  return r.finishReason === 'stop' ? 'eos' : r.finishReason ?? 'unknown';
+  return r.finishReason === 'stop' ? 'eos' : (r.finishReason ?? 'unknown');
 }
 
 function statsOf(r: RemoteResult, elapsedMs: number, generatedFallback: number): GenerationStats & { elapsedMs: number } {
@@ -56,7 +56,10 @@ export class RemoteBackend {
   readonly client: OpenAICompatibleClient;
 
   /** `setting` is qwenLocal.remoteUrl as the user wrote it (it may carry a key). */
-  constructor(readonly setting: string, apiKey?: string) {
+  constructor(
+    readonly setting: string,
+    apiKey?: string,
+  ) {
     this.client = new OpenAICompatibleClient({ baseUrl: setting, apiKey });
   }
 

@@ -148,8 +148,7 @@ export class EngineScheduler {
     if (firstCompletion < 0) return this.waiting.splice(firstChat, 1)[0];
     if (firstChat >= 0) {
       const chat = this.waiting[firstChat];
-      const starved =
-        this.completionsInARow >= this.options.chatTurnAfter || Date.now() - chat.since >= this.options.maxChatWaitMs;
+      const starved = this.completionsInARow >= this.options.chatTurnAfter || Date.now() - chat.since >= this.options.maxChatWaitMs;
       if (starved) return this.waiting.splice(firstChat, 1)[0];
       this.counters.chatYields++;
     }

@@ -44,7 +44,8 @@ const declaration = new RegExp(
   ].join('|'),
 );
 
-const topLevelStart = /^(?:export\s|default\s|async\s|function|class|interface|type\s|enum\s|const\s|let\s|var\s|def\s|fn\s|pub\s|func\s|fun\s|struct\s|impl\s|module\.exports|exports\.|[A-Za-z_$][\w$]*\.prototype\.|#\s*define|@)/;
+const topLevelStart =
+  /^(?:export\s|default\s|async\s|function|class|interface|type\s|enum\s|const\s|let\s|var\s|def\s|fn\s|pub\s|func\s|fun\s|struct\s|impl\s|module\.exports|exports\.|[A-Za-z_$][\w$]*\.prototype\.|#\s*define|@)/;
 
 /** The name a declaration line defines, lowercased, or undefined. */
 export function declaredName(line: string): string | undefined {

@@ -14,7 +14,8 @@ export interface WalkedFile {
   absPath: string;
 }
 
-export type ReadResult = { ok: true; text: string; bytes: number } | { ok: false; reason: 'vanished' | 'binary' | 'tooLarge' | 'outside' | 'notAFile' | 'unreadable' };
+export type ReadResult =
+  { ok: true; text: string; bytes: number } | { ok: false; reason: 'vanished' | 'binary' | 'tooLarge' | 'outside' | 'notAFile' | 'unreadable' };
 
 /** Lists the files of `root` the filter lets through, depth first; reads each folder's .gitignore first. */
 export async function* walkFolder(root: string, filter: FileFilter, isCancelled: () => boolean = () => false): AsyncGenerator<WalkedFile> {

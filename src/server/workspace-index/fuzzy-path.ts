@@ -18,7 +18,8 @@ export function fuzzyScore(query: string, path: string): number {
     score += 1 + run * 2;
     if (next >= nameStart) score += 2;
     const before = path[next - 1];
-    if (next === 0 || before === '/' || before === '_' || before === '-' || before === '.' || (/[a-z]/.test(before ?? '') && /[A-Z]/.test(path[next]))) score += 3;
+    if (next === 0 || before === '/' || before === '_' || before === '-' || before === '.' || (/[a-z]/.test(before ?? '') && /[A-Z]/.test(path[next])))
+      score += 3;
     at = next;
   }
   // A query that is a substring of the file name is what people mostly type.

@@ -113,7 +113,9 @@ export class IndexService {
       if (gen !== this.generation) return;
       this.state = 'ready';
       const c = this.index.counts;
-      this.deps.log(`workspace index: ${c.files} files, ${c.chunks} chunks in ${Date.now() - started} ms (skipped: ${JSON.stringify(c.skipped)}, over the limit: ${c.overLimit})`);
+      this.deps.log(
+        `workspace index: ${c.files} files, ${c.chunks} chunks in ${Date.now() - started} ms (skipped: ${JSON.stringify(c.skipped)}, over the limit: ${c.overLimit})`,
+      );
       const status = this.status;
       this.deps.notify(status);
       // Once per session: @workspace answers repeat the notice each time they use the index.

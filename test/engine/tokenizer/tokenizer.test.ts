@@ -18,8 +18,13 @@ import { metadataRecord, qwen2TokenizerMetadata, readQwen25Vocab } from '../../.
 import type { Tokenizer } from '../../../src/engine/api';
 import { BYTE_TO_CHAR } from '../../../src/engine/tokenizer/byte-level';
 
-interface CorpusEntry { category: string; text: string }
-interface Reference { encode(text: string, opts: { add_special_tokens: boolean }): number[] }
+interface CorpusEntry {
+  category: string;
+  text: string;
+}
+interface Reference {
+  encode(text: string, opts: { add_special_tokens: boolean }): number[];
+}
 
 const corpusPath = path.resolve(__dirname, '../../../../test/fixtures/tokenizer-corpus.json');
 const corpus: CorpusEntry[] = JSON.parse(fs.readFileSync(corpusPath, 'utf8'));
@@ -108,8 +113,14 @@ describe('tokenizer (Qwen2 byte-level BPE from GGUF metadata)', function () {
 
   it('knows the Qwen2.5 special ids (FIM, ChatML, end of text) and the vocabulary size', function () {
     const expected: Record<string, number> = {
-      '<|endoftext|>': 151643, '<|im_start|>': 151644, '<|im_end|>': 151645, '<|fim_prefix|>': 151659,
-      '<|fim_middle|>': 151660, '<|fim_suffix|>': 151661, '<|fim_pad|>': 151662, '<|repo_name|>': 151663,
+      '<|endoftext|>': 151643,
+      '<|im_start|>': 151644,
+      '<|im_end|>': 151645,
+      '<|fim_prefix|>': 151659,
+      '<|fim_middle|>': 151660,
+      '<|fim_suffix|>': 151661,
+      '<|fim_pad|>': 151662,
+      '<|repo_name|>': 151663,
       '<|file_sep|>': 151664,
     };
     for (const [text, id] of Object.entries(expected)) {
@@ -128,13 +139,19 @@ describe('tokenizer (Qwen2 byte-level BPE from GGUF metadata)', function () {
   it('never produces special ids from text when special=false', function () {
     const text = '<|im_start|>user\n<|fim_prefix|>x<|endoftext|><tool_call>';
     const ids = tok.encode(text);
-    assert.ok(ids.every((id) => id < 151643), `special id in ${ids}`);
+    assert.ok(
+      ids.every((id) => id < 151643),
+      `special id in ${ids}`,
+    );
     assert.strictEqual(tok.decode(ids), text);
   });
 
   it('hides control tokens when decoding with special=false but keeps user-defined ones', function () {
     const ids = tok.encode('<|im_start|>hi<tool_call><|im_end|>', { special: true });
-    assert.deepStrictEqual(ids.filter((id) => id >= 151643), [151644, 151657, 151645]);
+    assert.deepStrictEqual(
+      ids.filter((id) => id >= 151643),
+      [151644, 151657, 151645],
+    );
     assert.strictEqual(tok.decode(ids, { special: false }), 'hi<tool_call>');
     assert.strictEqual(tok.decode(ids, { special: true }), '<|im_start|>hi<tool_call><|im_end|>');
     assert.strictEqual(tok.decode([151700], { special: false }), '', 'padding rows print nothing');
@@ -144,7 +161,10 @@ describe('tokenizer (Qwen2 byte-level BPE from GGUF metadata)', function () {
     // Feed the four single-byte tokens of a 4-byte emoji: nothing may come out before the last one.
     const vocab = readQwen25Vocab();
     const byteIds = [...Buffer.from('😀', 'utf8')].map((b) => vocab.tokens.indexOf(BYTE_TO_CHAR[b]));
-    assert.ok(byteIds.every((id) => id >= 0 && id < 256 * 2), `byte tokens ${byteIds}`);
+    assert.ok(
+      byteIds.every((id) => id >= 0 && id < 256 * 2),
+      `byte tokens ${byteIds}`,
+    );
     const stream = tok.createStreamDecoder();
     const outputs = byteIds.map((id) => stream.push(id));
     assert.deepStrictEqual(outputs, ['', '', '', '😀']);

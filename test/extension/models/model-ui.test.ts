@@ -43,7 +43,10 @@ describe('models: download progress text', () => {
     // A resumed download starts at 40 %.
     const steps = [400, 400, 550, 500 /* restart after an ignored Range */, 900, 1000, 1000];
     const given = steps.map((b) => inc.next(b, total));
-    assert.deepStrictEqual(given.map((g) => Math.round(g * 1000) / 1000), [40, 0, 15, 0, 35, 10, 0]);
+    assert.deepStrictEqual(
+      given.map((g) => Math.round(g * 1000) / 1000),
+      [40, 0, 15, 0, 35, 10, 0],
+    );
     assert.ok(Math.abs(given.reduce((a, b) => a + b, 0) - 100) < 1e-9);
     assert.strictEqual(inc.percent, 100);
     assert.strictEqual(new ProgressIncrements().next(500, 0), 0, 'unknown total: no bar movement');

@@ -9,8 +9,24 @@ import { FakeModel } from '../fake-engine';
 
 function fakeModel(contextSize: number): FakeModel {
   const info = {
-    path: 'fake.gguf', architecture: 'qwen2', name: 'fake', nLayer: 1, nEmbd: 8, nHead: 1, nHeadKv: 1, nFf: 8, nVocab: 151936,
-    trainedContext: 32768, contextSize, ropeFreqBase: 1e6, parameterCount: 1, fileSizeBytes: 1, tensorTypes: {}, device: 'cpu' as const, deviceReport: { requested: 'cpu' as const, used: 'cpu' as const }, backend: 'fake',
+    path: 'fake.gguf',
+    architecture: 'qwen2',
+    name: 'fake',
+    nLayer: 1,
+    nEmbd: 8,
+    nHead: 1,
+    nHeadKv: 1,
+    nFf: 8,
+    nVocab: 151936,
+    trainedContext: 32768,
+    contextSize,
+    ropeFreqBase: 1e6,
+    parameterCount: 1,
+    fileSizeBytes: 1,
+    tensorTypes: {},
+    device: 'cpu' as const,
+    deviceReport: { requested: 'cpu' as const, used: 'cpu' as const },
+    backend: 'fake',
   };
   return new FakeModel(info, { prefillMsPerToken: 0, decodeMs: 0 });
 }
@@ -34,32 +50,33 @@ describe('KV slot pool', () => {
   });
 
   // The block size is the engine's (kvUsage().blockTokens), not a constant of the server's.
-  for (const KV_BLOCK_TOKENS of [32, 16]) it(`counts whole blocks of the engine's size (${KV_BLOCK_TOKENS}) and the reservations of running requests`, async () => {
-    // 4 blocks in all.
-    const model = fakeModel(4 * KV_BLOCK_TOKENS);
-    model.blockTokens = KV_BLOCK_TOKENS;
-    const pool = new SlotPool(model, 4);
-    const chat = pool.chatSlot('s');
-    pool.setBusy(chat, true);
-    // A running chat plans to grow to 1.5 blocks: 2 blocks are taken although it holds nothing yet.
-    assert.strictEqual(pool.makeRoom(chat, KV_BLOCK_TOKENS + KV_BLOCK_TOKENS / 2), 4 * KV_BLOCK_TOKENS);
-    const idle = pool.pickCompletionSlot('x', range(1), true).slot;
-    await idle.seq.eval(range(1));
-    const comp = pool.pickCompletionSlot('y', range(1), true).slot;
-    pool.setBusy(comp, true);
-    // One token in the idle slot holds a whole block; it is evicted to make room, the chat's 2 blocks are not.
-    const limit = pool.makeRoom(comp, 2 * KV_BLOCK_TOKENS);
-    assert.strictEqual(limit, 2 * KV_BLOCK_TOKENS);
-    assert.ok(!pool.all.includes(idle), 'the idle slot was evicted');
-    assert.ok(pool.all.includes(chat), 'the busy chat slot was kept');
-    // Nothing more fits next to both reservations.
-    pool.setBusy(comp, false);
-    const third = pool.pickCompletionSlot('z', range(1), true).slot;
-    pool.setBusy(third, true);
-    assert.strictEqual(pool.makeRoom(third, 3 * KV_BLOCK_TOKENS), 2 * KV_BLOCK_TOKENS, 'a freed reservation is given back, the chat’s is not');
-    pool.setBusy(chat, false);
-    assert.strictEqual(pool.makeRoom(third, 3 * KV_BLOCK_TOKENS), 4 * KV_BLOCK_TOKENS);
-  });
+  for (const KV_BLOCK_TOKENS of [32, 16])
+    it(`counts whole blocks of the engine's size (${KV_BLOCK_TOKENS}) and the reservations of running requests`, async () => {
+      // 4 blocks in all.
+      const model = fakeModel(4 * KV_BLOCK_TOKENS);
+      model.blockTokens = KV_BLOCK_TOKENS;
+      const pool = new SlotPool(model, 4);
+      const chat = pool.chatSlot('s');
+      pool.setBusy(chat, true);
+      // A running chat plans to grow to 1.5 blocks: 2 blocks are taken although it holds nothing yet.
+      assert.strictEqual(pool.makeRoom(chat, KV_BLOCK_TOKENS + KV_BLOCK_TOKENS / 2), 4 * KV_BLOCK_TOKENS);
+      const idle = pool.pickCompletionSlot('x', range(1), true).slot;
+      await idle.seq.eval(range(1));
+      const comp = pool.pickCompletionSlot('y', range(1), true).slot;
+      pool.setBusy(comp, true);
+      // One token in the idle slot holds a whole block; it is evicted to make room, the chat's 2 blocks are not.
+      const limit = pool.makeRoom(comp, 2 * KV_BLOCK_TOKENS);
+      assert.strictEqual(limit, 2 * KV_BLOCK_TOKENS);
+      assert.ok(!pool.all.includes(idle), 'the idle slot was evicted');
+      assert.ok(pool.all.includes(chat), 'the busy chat slot was kept');
+      // Nothing more fits next to both reservations.
+      pool.setBusy(comp, false);
+      const third = pool.pickCompletionSlot('z', range(1), true).slot;
+      pool.setBusy(third, true);
+      assert.strictEqual(pool.makeRoom(third, 3 * KV_BLOCK_TOKENS), 2 * KV_BLOCK_TOKENS, 'a freed reservation is given back, the chat’s is not');
+      pool.setBusy(chat, false);
+      assert.strictEqual(pool.makeRoom(third, 3 * KV_BLOCK_TOKENS), 4 * KV_BLOCK_TOKENS);
+    });
 
   it('frees every idle slot on request', async () => {
     const model = fakeModel(1024);

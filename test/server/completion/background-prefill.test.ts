@@ -11,10 +11,29 @@ import { FakeModel } from '../fake-engine';
 
 const MICRO_BATCH = 32;
 
-function setup(contextSize = 8192, prefillMsPerToken = 0.5): { model: FakeModel; pool: SlotPool; scheduler: EngineScheduler; fills: BackgroundPrefill; loaded: LoadedModel } {
+function setup(
+  contextSize = 8192,
+  prefillMsPerToken = 0.5,
+): { model: FakeModel; pool: SlotPool; scheduler: EngineScheduler; fills: BackgroundPrefill; loaded: LoadedModel } {
   const info = {
-    path: 'fake.gguf', architecture: 'qwen2', name: 'fake', nLayer: 1, nEmbd: 8, nHead: 1, nHeadKv: 1, nFf: 8, nVocab: 151936,
-    trainedContext: 32768, contextSize, ropeFreqBase: 1e6, parameterCount: 1, fileSizeBytes: 1, tensorTypes: {}, device: 'cpu' as const, deviceReport: { requested: 'cpu' as const, used: 'cpu' as const }, backend: 'fake',
+    path: 'fake.gguf',
+    architecture: 'qwen2',
+    name: 'fake',
+    nLayer: 1,
+    nEmbd: 8,
+    nHead: 1,
+    nHeadKv: 1,
+    nFf: 8,
+    nVocab: 151936,
+    trainedContext: 32768,
+    contextSize,
+    ropeFreqBase: 1e6,
+    parameterCount: 1,
+    fileSizeBytes: 1,
+    tensorTypes: {},
+    device: 'cpu' as const,
+    deviceReport: { requested: 'cpu' as const, used: 'cpu' as const },
+    backend: 'fake',
   };
   const model = new FakeModel(info, { prefillMsPerToken, decodeMs: 1 });
   const pool = new SlotPool(model, 4);
@@ -39,7 +58,7 @@ const slotTokens = (pool: SlotPool, key: string): number => pool.all.find((s) =>
 describe('background prefill', function () {
   this.timeout(60000);
 
-  it('fills all but the last prompt token into the key\'s slot, one micro-batch per lease', async () => {
+  it("fills all but the last prompt token into the key's slot, one micro-batch per lease", async () => {
     const { pool, scheduler, fills, loaded } = setup(8192, 0);
     const prompt = range(300);
     await fills.start(loaded, { key: 'doc', tokens: prompt, reserve: 16, kind: 'warmup' });
@@ -60,7 +79,10 @@ describe('background prefill', function () {
       const endForeground = scheduler.beginForeground();
       const lease = await scheduler.acquire('completion');
       const atStart = slotTokens(pool, 'doc');
-      assert.ok(atStart - atArrival <= MICRO_BATCH, `round ${round}: the warm-up evaluated ${atStart - atArrival} tokens after the request arrived (one micro-batch is ${MICRO_BATCH})`);
+      assert.ok(
+        atStart - atArrival <= MICRO_BATCH,
+        `round ${round}: the warm-up evaluated ${atStart - atArrival} tokens after the request arrived (one micro-batch is ${MICRO_BATCH})`,
+      );
       // While the request runs (and until it has answered), the warm-up evaluates nothing.
       await sleep(40);
       assert.strictEqual(slotTokens(pool, 'doc'), atStart, `round ${round}: nothing ran beside the request`);
@@ -101,7 +123,10 @@ describe('background prefill', function () {
     await until(() => chatSlot.seq.tokens.length >= 1, 'the chat to start');
     const grantsAtChatStart = scheduler.counters.backgroundGrants;
     await chat;
-    assert.ok(scheduler.counters.backgroundGrants - grantsAtChatStart <= 1, `the warm-up got ${scheduler.counters.backgroundGrants - grantsAtChatStart} micro-batches during a 20-step chat (at most the one in flight when it began)`);
+    assert.ok(
+      scheduler.counters.backgroundGrants - grantsAtChatStart <= 1,
+      `the warm-up got ${scheduler.counters.backgroundGrants - grantsAtChatStart} micro-batches during a 20-step chat (at most the one in flight when it began)`,
+    );
     await job;
     assert.strictEqual(slotTokens(pool, 'doc'), 499);
   });

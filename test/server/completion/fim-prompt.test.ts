@@ -85,14 +85,11 @@ describe('FIM prompt (real Qwen2.5 tokenizer)', () => {
     const snippets = [{ path: 'src/weight.ts', text: 'export function weight(i: number): number {\n  return 1 / (i + 1);\n}' }];
     const p = builder.build(request(FILE.indexOf('// step 10'), { snippets }));
     const text = tok.decode(p.tokens, { special: true });
-    assert.ok(
-      text.startsWith(`<|repo_name|>demo\n<|file_sep|>src/weight.ts\n${snippets[0].text}\n<|file_sep|>src/sum.ts\n<|fim_prefix|>`),
-      text.slice(0, 200),
-    );
+    assert.ok(text.startsWith(`<|repo_name|>demo\n<|file_sep|>src/weight.ts\n${snippets[0].text}\n<|file_sep|>src/sum.ts\n<|fim_prefix|>`), text.slice(0, 200));
     assert.strictEqual(p.tokens[p.contextTokens], id('<|fim_prefix|>'));
   });
 
-  it('keeps everything but the cursor line\'s last tokens valid while typing along a line', () => {
+  it("keeps everything but the cursor line's last tokens valid while typing along a line", () => {
     for (const at of [FILE.indexOf('// step 300'), FILE.indexOf('values[300]')]) {
       const first = builder.build(request(at));
       let text = FILE;

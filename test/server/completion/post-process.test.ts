@@ -105,4 +105,3 @@ describe('completion post-processing', () => {
     assert.strictEqual(out, 'sum(items));');
   });
 });
-

@@ -51,7 +51,10 @@ describe('workspace index service', function () {
     const { svc, rec } = service(ws);
     await svc.rebuild();
     assert.strictEqual(rec.progress[0], 'begin Qwen Local: indexing the workspace');
-    assert.ok(rec.progress.some((p) => /^report \d+ files$/.test(p)), `no progress reports: ${JSON.stringify(rec.progress)}`);
+    assert.ok(
+      rec.progress.some((p) => /^report \d+ files$/.test(p)),
+      `no progress reports: ${JSON.stringify(rec.progress)}`,
+    );
     assert.strictEqual(rec.progress[rec.progress.length - 1], 'done', 'the progress ends');
     assert.strictEqual(rec.statuses[0].state, 'building');
     const last = rec.statuses[rec.statuses.length - 1];
@@ -95,11 +98,18 @@ describe('workspace index service', function () {
     assert.strictEqual(svc.search('applyRegionalTax', 1).hits[0]?.path, 'src/tax.ts');
     fs.writeFileSync(created, 'export function applyFlatFee(x: number) { return x + 1; }\n');
     await svc.onFilesChanged([{ uri: pathToFileURL(created).toString(), type: 'changed' }]);
-    assert.deepStrictEqual(svc.search('applyRegionalTax', 5).hits.filter((h) => h.text.includes('applyRegionalTax')), [], 'the old text is gone');
+    assert.deepStrictEqual(
+      svc.search('applyRegionalTax', 5).hits.filter((h) => h.text.includes('applyRegionalTax')),
+      [],
+      'the old text is gone',
+    );
     assert.strictEqual(svc.search('applyFlatFee', 1).hits[0]?.path, 'src/tax.ts');
     fs.rmSync(created);
     await svc.onFilesChanged([{ uri: pathToFileURL(created).toString(), type: 'deleted' }]);
     assert.strictEqual(svc.status.files, 60);
-    assert.deepStrictEqual(svc.search('applyFlatFee', 5).hits.filter((h) => h.path === 'src/tax.ts'), []);
+    assert.deepStrictEqual(
+      svc.search('applyFlatFee', 5).hits.filter((h) => h.path === 'src/tax.ts'),
+      [],
+    );
   });
 });

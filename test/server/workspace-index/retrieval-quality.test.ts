@@ -27,7 +27,11 @@ describe('workspace index: retrieval quality on node-llama-cpp (not our code)', 
 
   before(async () => {
     const installed = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', fixture.package, 'package.json'), 'utf8')) as { version: string };
-    assert.strictEqual(installed.version, fixture.version, `the questions were written for ${fixture.package} ${fixture.version}; ${installed.version} is installed`);
+    assert.strictEqual(
+      installed.version,
+      fixture.version,
+      `the questions were written for ${fixture.package} ${fixture.version}; ${installed.version} is installed`,
+    );
     index = new WorkspaceIndex();
     await index.build([{ root: folder, name: 'dist' }], Object.fromEntries(fixture.exclude.map((g) => [g, true])));
   });
@@ -35,7 +39,10 @@ describe('workspace index: retrieval quality on node-llama-cpp (not our code)', 
   it('indexes the package as a workspace, honouring files.exclude', function () {
     const files = index.files();
     assert.ok(files.length >= 250, `indexed ${files.length} files`);
-    assert.ok(files.every((f) => f.endsWith('.js')), 'no .d.ts or .map file was indexed');
+    assert.ok(
+      files.every((f) => f.endsWith('.js')),
+      'no .d.ts or .map file was indexed',
+    );
   });
 
   it(`has the defining file in the top 3 for at least 90% of the questions`, function () {

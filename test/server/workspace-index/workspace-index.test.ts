@@ -39,8 +39,14 @@ describe('workspace index', function () {
     const fn = (name: string, body: number) => [`export function ${name}() {`, ...Array.from({ length: body }, (_, i) => `  step${i}();`), '}', ''];
     const text = [...fn('first', 30), ...fn('second', 30), ...fn('third', 30)].join('\n');
     const chunks = chunkText(text, { targetLines: 20, maxLines: 80, maxChars: 100_000 });
-    assert.deepStrictEqual(chunks.map((c) => c.definitions), [['first'], ['second'], ['third']]);
-    assert.deepStrictEqual(chunks.map((c) => c.startLine), [1, 34, 67]);
+    assert.deepStrictEqual(
+      chunks.map((c) => c.definitions),
+      [['first'], ['second'], ['third']],
+    );
+    assert.deepStrictEqual(
+      chunks.map((c) => c.startLine),
+      [1, 34, 67],
+    );
     // A long run with no seam is still cut at the size limit.
     const long = chunkText(Array.from({ length: 500 }, (_, i) => `x${i}();`).join('\n'), { targetLines: 20, maxLines: 80, maxChars: 100_000 });
     assert.ok(long.length >= 6 && long.every((c) => c.endLine - c.startLine < 80));
@@ -96,15 +102,19 @@ describe('workspace index', function () {
     for (const n of names) write(ws, n, 'export const staleword = 0;\n');
     const index = new WorkspaceIndex();
     let rewritten = 0;
-    await index.build([{ root: ws, name: 'ws' }], {}, {
-      pause: async () => {
-        // Rewrite (longer, then shorter) files the walk has listed but the build has not read yet.
-        const indexed = new Set(index.files());
-        for (const n of names.filter((x) => !indexed.has(x)).slice(0, 2)) {
-          fs.writeFileSync(path.join(ws, n), rewritten++ % 2 === 0 ? `export const freshword = 1;\n${'// padding\n'.repeat(50)}` : 'fresh\n');
-        }
+    await index.build(
+      [{ root: ws, name: 'ws' }],
+      {},
+      {
+        pause: async () => {
+          // Rewrite (longer, then shorter) files the walk has listed but the build has not read yet.
+          const indexed = new Set(index.files());
+          for (const n of names.filter((x) => !indexed.has(x)).slice(0, 2)) {
+            fs.writeFileSync(path.join(ws, n), rewritten++ % 2 === 0 ? `export const freshword = 1;\n${'// padding\n'.repeat(50)}` : 'fresh\n');
+          }
+        },
       },
-    });
+    );
     assert.ok(rewritten >= 10, `only ${rewritten} files were rewritten during the build`);
     assert.strictEqual(index.counts.files, names.length);
     for (const n of index.lexical.searchFiles('staleword', 50)) {
@@ -138,17 +148,21 @@ describe('workspace index', function () {
     for (const [i, n] of names.entries()) write(ws, n, `export const value${i} = ${i};`);
     const index = new WorkspaceIndex();
     let deleted = 0;
-    await index.build([{ root: ws, name: 'ws' }], {}, {
-      pause: async () => {
-        // Delete a listed file the build has not read yet.
-        const indexed = new Set(index.files());
-        const victim = names.find((n) => !indexed.has(n) && fs.existsSync(path.join(ws, n)));
-        if (victim && deleted < 50) {
-          fs.rmSync(path.join(ws, victim));
-          deleted++;
-        }
+    await index.build(
+      [{ root: ws, name: 'ws' }],
+      {},
+      {
+        pause: async () => {
+          // Delete a listed file the build has not read yet.
+          const indexed = new Set(index.files());
+          const victim = names.find((n) => !indexed.has(n) && fs.existsSync(path.join(ws, n)));
+          if (victim && deleted < 50) {
+            fs.rmSync(path.join(ws, victim));
+            deleted++;
+          }
+        },
       },
-    });
+    );
     assert.strictEqual(deleted, 50);
     assert.strictEqual(index.counts.skipped.vanished, 50);
     assert.strictEqual(index.counts.files, 150);
@@ -207,12 +221,18 @@ describe('workspace index', function () {
     await stepped.setFileInSteps('big.ts', fs.readFileSync(path.join(ws, 'big.ts'), 'utf8'), async () => void steps++, 0);
     assert.strictEqual(stepped.chunkCount, whole.chunkCount);
     assert.strictEqual(steps, stepped.chunkCount + 1, 'with no budget it steps after chunking and after every chunk');
-    assert.deepStrictEqual(stepped.search('respond request 4242', 3).map((h) => h.chunk.startLine), whole.search('respond request 4242', 3).map((h) => h.chunk.startLine));
+    assert.deepStrictEqual(
+      stepped.search('respond request 4242', 3).map((h) => h.chunk.startLine),
+      whole.search('respond request 4242', 3).map((h) => h.chunk.startLine),
+    );
   });
 
   it('ranks the chunk that declares a name above chunks that only use it', function () {
     const index = new LexicalIndex();
-    index.setFile('use1.ts', 'import { computeTotal } from "../../unit/total";\nconst a = computeTotal(items);\nconst b = computeTotal(more);\nlog(computeTotal(x));');
+    index.setFile(
+      'use1.ts',
+      'import { computeTotal } from "../../unit/total";\nconst a = computeTotal(items);\nconst b = computeTotal(more);\nlog(computeTotal(x));',
+    );
     index.setFile('use2.ts', 'computeTotal(a); computeTotal(b); computeTotal(c);');
     index.setFile('total.ts', 'export function computeTotal(items: Item[]): number {\n  return items.reduce((s, i) => s + i.price, 0);\n}');
     assert.strictEqual(index.searchFiles('where is computeTotal defined?', 1)[0], 'total.ts');
