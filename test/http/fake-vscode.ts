@@ -24,6 +24,16 @@ export interface FakeVscode {
   onReport: (report: ProgressReport, cancel: () => void) => void;
 }
 
+// One 'vscode' module object for the whole mocha run, acting on the fake of the latest install:
+// modules that imported 'vscode' under an earlier install (Node caches them across test files)
+// then still reach the current test's fake instead of a stale one.
+let current: FakeVscode | undefined;
+let sharedApi: object | undefined;
+const now = (): FakeVscode => {
+  if (!current) throw new Error('fake vscode used before installFakeVscode()');
+  return current;
+};
+
 export function installFakeVscode(): { fake: FakeVscode; uninstall: () => void } {
   const fake: FakeVscode = {
     settings: new Map(),
@@ -36,33 +46,34 @@ export function installFakeVscode(): { fake: FakeVscode; uninstall: () => void }
     pressButton: () => undefined,
     onReport: () => undefined,
   };
+  current = fake;
 
-  const api = {
+  sharedApi ??= {
     ProgressLocation: { Notification: 15 },
     ConfigurationTarget: { Global: 1 },
     window: {
       showInformationMessage: async (message: string) => {
-        fake.info.push(message);
+        now().info.push(message);
         return undefined;
       },
       showErrorMessage: async (message: string, ...buttons: string[]) => {
-        fake.errors.push(message);
-        return fake.pressButton(message, buttons);
+        now().errors.push(message);
+        return now().pressButton(message, buttons);
       },
-      showQuickPick: async (items: unknown[]) => fake.pickQuickPick(items),
+      showQuickPick: async (items: unknown[]) => now().pickQuickPick(items),
       showOpenDialog: async () => undefined,
       withProgress: async <T>(
         opts: { title: string },
         task: (progress: { report(r: ProgressReport): void }, token: { onCancellationRequested(cb: () => void): void }) => Promise<T>,
       ): Promise<T> => {
-        fake.progressTitles.push(opts.title);
+        now().progressTitles.push(opts.title);
         const listeners: Array<() => void> = [];
         const cancel = (): void => listeners.splice(0).forEach((l) => l());
         return task(
           {
             report: (r) => {
-              fake.reports.push(r);
-              fake.onReport(r, cancel);
+              now().reports.push(r);
+              now().onReport(r, cancel);
             },
           },
           { onCancellationRequested: (cb) => listeners.push(cb) },
@@ -71,16 +82,16 @@ export function installFakeVscode(): { fake: FakeVscode; uninstall: () => void }
     },
     workspace: {
       getConfiguration: () => ({
-        get: <T>(key: string, fallback?: T): T | undefined => (fake.settings.has(key) ? (fake.settings.get(key) as T) : fallback),
+        get: <T>(key: string, fallback?: T): T | undefined => (now().settings.has(key) ? (now().settings.get(key) as T) : fallback),
         update: async (key: string, value: unknown) => {
-          fake.settings.set(key, value);
+          now().settings.set(key, value);
         },
       }),
     },
     commands: {
       registerCommand: (id: string, fn: (...args: unknown[]) => unknown) => {
-        fake.commands.set(id, fn);
-        return { dispose: () => fake.commands.delete(id) };
+        now().commands.set(id, fn);
+        return { dispose: () => now().commands.delete(id) };
       },
     },
   };
@@ -88,7 +99,7 @@ export function installFakeVscode(): { fake: FakeVscode; uninstall: () => void }
   const loader = Module as unknown as { _load: (request: string, parent: unknown, isMain: boolean) => unknown };
   const original = loader._load;
   loader._load = function (request: string, parent: unknown, isMain: boolean) {
-    if (request === 'vscode') return api;
+    if (request === 'vscode') return sharedApi;
     return original.call(this, request, parent, isMain);
   };
   return {
