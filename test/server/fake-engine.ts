@@ -163,18 +163,10 @@ export class FakeModel implements Model {
   }
 }
 
-/** loadModel over any existing file whose first bytes are "GGUF"; errors like the real engine's. */
-export async function loadFakeModel(path: string, opts: LoadOptions, speed: FakeSpeed): Promise<Model> {
-  if (!fs.existsSync(path)) throw new Error(`${path}: no such file`);
-  const head = Buffer.alloc(4);
-  const fd = fs.openSync(path, 'r');
-  fs.readSync(fd, head, 0, 4, 0);
-  fs.closeSync(fd);
-  if (head.toString('latin1') !== 'GGUF') throw new Error(`${path}: not a GGUF file (bad magic)`);
-  for (const f of [0.25, 0.5, 1]) opts.onProgress?.(f);
-  const contextSize = opts.contextSize ?? 4096;
-  const info: ModelInfo = {
-    path,
+/** The fake model's ModelInfo (a small Qwen2-shaped model on the CPU) with `contextSize` tokens of KV. */
+export function fakeModelInfo(contextSize: number, file: { path: string; fileSizeBytes: number } = { path: 'fake.gguf', fileSizeBytes: 1 }): ModelInfo {
+  return {
+    path: file.path,
     architecture: 'qwen2',
     name: 'fake-qwen',
     nLayer: 2,
@@ -187,12 +179,24 @@ export async function loadFakeModel(path: string, opts: LoadOptions, speed: Fake
     contextSize,
     ropeFreqBase: 1e6,
     parameterCount: 1000,
-    fileSizeBytes: fs.statSync(path).size,
+    fileSizeBytes: file.fileSizeBytes,
     tensorTypes: { F32: 1 },
     device: 'cpu',
     deviceReport: { requested: 'cpu', used: 'cpu', gpuUnavailable: { code: 'cpu_requested', message: "device 'cpu' was requested" } },
     backend: 'fake engine (tests)',
   };
+}
+
+/** loadModel over any existing file whose first bytes are "GGUF"; errors like the real engine's. */
+export async function loadFakeModel(path: string, opts: LoadOptions, speed: FakeSpeed): Promise<Model> {
+  if (!fs.existsSync(path)) throw new Error(`${path}: no such file`);
+  const head = Buffer.alloc(4);
+  const fd = fs.openSync(path, 'r');
+  fs.readSync(fd, head, 0, 4, 0);
+  fs.closeSync(fd);
+  if (head.toString('latin1') !== 'GGUF') throw new Error(`${path}: not a GGUF file (bad magic)`);
+  for (const f of [0.25, 0.5, 1]) opts.onProgress?.(f);
+  const info = fakeModelInfo(opts.contextSize ?? 4096, { path, fileSizeBytes: fs.statSync(path).size });
   return new FakeModel(info, speed);
 }
 

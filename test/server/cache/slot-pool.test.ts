@@ -5,30 +5,10 @@ import * as assert from 'assert';
 import { SlotPool } from '../../../src/server/cache/slot-pool';
 import { EngineScheduler } from '../../../src/server/scheduler/engine-scheduler';
 import { ScheduledSequence } from '../../../src/server/scheduler/scheduled-sequence';
-import { FakeModel } from '../fake-engine';
+import { FakeModel, fakeModelInfo } from '../fake-engine';
 
 function fakeModel(contextSize: number): FakeModel {
-  const info = {
-    path: 'fake.gguf',
-    architecture: 'qwen2',
-    name: 'fake',
-    nLayer: 1,
-    nEmbd: 8,
-    nHead: 1,
-    nHeadKv: 1,
-    nFf: 8,
-    nVocab: 151936,
-    trainedContext: 32768,
-    contextSize,
-    ropeFreqBase: 1e6,
-    parameterCount: 1,
-    fileSizeBytes: 1,
-    tensorTypes: {},
-    device: 'cpu' as const,
-    deviceReport: { requested: 'cpu' as const, used: 'cpu' as const },
-    backend: 'fake',
-  };
-  return new FakeModel(info, { prefillMsPerToken: 0, decodeMs: 0 });
+  return new FakeModel(fakeModelInfo(contextSize), { prefillMsPerToken: 0, decodeMs: 0 });
 }
 
 const range = (n: number, from = 0): number[] => Array.from({ length: n }, (_, i) => from + i);

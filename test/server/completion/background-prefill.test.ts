@@ -7,7 +7,7 @@ import { BackgroundPrefill } from '../../../src/server/completion/background-pre
 import { PrefillRate } from '../../../src/server/completion/prefill-rate';
 import type { LoadedModel } from '../../../src/server/model-host';
 import { EngineScheduler } from '../../../src/server/scheduler/engine-scheduler';
-import { FakeModel } from '../fake-engine';
+import { FakeModel, fakeModelInfo } from '../fake-engine';
 
 const MICRO_BATCH = 32;
 
@@ -15,27 +15,7 @@ function setup(
   contextSize = 8192,
   prefillMsPerToken = 0.5,
 ): { model: FakeModel; pool: SlotPool; scheduler: EngineScheduler; fills: BackgroundPrefill; loaded: LoadedModel } {
-  const info = {
-    path: 'fake.gguf',
-    architecture: 'qwen2',
-    name: 'fake',
-    nLayer: 1,
-    nEmbd: 8,
-    nHead: 1,
-    nHeadKv: 1,
-    nFf: 8,
-    nVocab: 151936,
-    trainedContext: 32768,
-    contextSize,
-    ropeFreqBase: 1e6,
-    parameterCount: 1,
-    fileSizeBytes: 1,
-    tensorTypes: {},
-    device: 'cpu' as const,
-    deviceReport: { requested: 'cpu' as const, used: 'cpu' as const },
-    backend: 'fake',
-  };
-  const model = new FakeModel(info, { prefillMsPerToken, decodeMs: 1 });
+  const model = new FakeModel(fakeModelInfo(contextSize), { prefillMsPerToken, decodeMs: 1 });
   const pool = new SlotPool(model, 4);
   const scheduler = new EngineScheduler({ chatTurnAfter: 4, maxChatWaitMs: 60000 });
   const fills = new BackgroundPrefill({ scheduler, rate: new PrefillRate(), microBatch: MICRO_BATCH });
