@@ -15,6 +15,7 @@ import { generate } from '../engine/generate';
 import { SlotPool } from '../server/cache/slot-pool';
 import { EngineScheduler } from '../server/scheduler/engine-scheduler';
 import { ScheduledSequence } from '../server/scheduler/scheduled-sequence';
+import { defaultSettings } from '../server/settings';
 import { ApiError } from './errors';
 import { KvReservations } from './kv-reservations';
 import type { GenerationRequest } from './protocol';
@@ -48,8 +49,8 @@ export interface RunnerStats {
 }
 
 export class EngineRunner {
-  /** The language server's defaults: a waiting chat gets a turn after 4 completions or 2 s. */
-  readonly scheduler = new EngineScheduler({ chatTurnAfter: 4, maxChatWaitMs: 2000 });
+  /** The language server's defaults: a waiting chat gets a turn after that many completions or 2 s. */
+  readonly scheduler = new EngineScheduler({ chatTurnAfter: defaultSettings.tuning.chatTurnAfterCompletions, maxChatWaitMs: 2000 });
   readonly pool: SlotPool;
   private readonly reservations: KvReservations;
   readonly maxTokens: number;
