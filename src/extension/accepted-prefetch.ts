@@ -20,7 +20,7 @@ export interface AcceptedPrefetchDeps {
   /** The active editor's cursor, if any. */
   cursor(): EditorCursor | undefined;
   /** Asks the server; resolves to the cleaned-up suggestion, or '' for none. */
-  request(cursor: EditorCursor, cancel: { readonly cancelled: boolean; onCancel(listener: () => void): void }): Promise<string>;
+  request(cursor: EditorCursor, signal: AbortSignal): Promise<string>;
   /** Stores a suggestion for this cursor in the completion cache. */
   store(at: CursorText, completion: string): void;
   /** Asks the editor to show inline suggestions at the cursor. */
@@ -29,23 +29,8 @@ export interface AcceptedPrefetchDeps {
 
 export type PrefetchOutcome = 'off' | 'noEditor' | 'empty' | 'cancelled' | 'stored' | 'shown';
 
-/** A cancellation flag with listeners (the prefetch's LSP request is cancelled with it). */
-class Cancel {
-  cancelled = false;
-  private readonly listeners: Array<() => void> = [];
-  onCancel(listener: () => void): void {
-    if (this.cancelled) listener();
-    else this.listeners.push(listener);
-  }
-  cancel(): void {
-    if (this.cancelled) return;
-    this.cancelled = true;
-    for (const l of this.listeners.splice(0)) l();
-  }
-}
-
 export class AcceptedPrefetch {
-  private current: Cancel | null = null;
+  private current: AbortController | null = null;
   private currentAt: EditorCursor | null = null;
 
   constructor(private readonly deps: AcceptedPrefetchDeps) {}
@@ -56,13 +41,13 @@ export class AcceptedPrefetch {
     if (!at) return 'noEditor';
     if (!this.deps.enabled(at)) return 'off';
     // Only the newest acceptance's suggestion is worth computing.
-    this.current?.cancel();
-    const cancel = new Cancel();
+    this.current?.abort();
+    const cancel = new AbortController();
     this.current = cancel;
     this.currentAt = at;
     try {
-      const text = await this.deps.request(at, cancel);
-      if (cancel.cancelled) return 'cancelled';
+      const text = await this.deps.request(at, cancel.signal);
+      if (cancel.signal.aborted) return 'cancelled';
       if (text === '') return 'empty';
       this.deps.store(at, text);
       const now = this.deps.cursor();
@@ -88,7 +73,7 @@ export class AcceptedPrefetch {
 
   /** Cancels a prefetch in flight. */
   cancel(): void {
-    this.current?.cancel();
+    this.current?.abort();
     this.current = null;
     this.currentAt = null;
   }

@@ -132,20 +132,21 @@ export class QwenInlineCompletionProvider implements vscode.InlineCompletionItem
    * qwen/prefetchCompletion at `at`: the server computes it at background priority; the answer is
    * cleaned up like a shown suggestion ('' when there is none).
    */
-  async prefetch(at: EditorCursor, cancel: { readonly cancelled: boolean; onCancel(listener: () => void): void }): Promise<string> {
+  async prefetch(at: EditorCursor, signal: AbortSignal): Promise<string> {
     if (!this.server.running) return '';
     const source = new vscode.CancellationTokenSource();
-    cancel.onCancel(() => source.cancel());
+    if (signal.aborted) source.cancel();
+    else signal.addEventListener('abort', () => source.cancel(), { once: true });
     const params: PrefetchCompletionParams = { textDocument: { uri: at.uri, version: at.version }, position: { line: at.line, character: at.character } };
     try {
       const items = await this.server.request(Requests.prefetchCompletion, params, source.token);
       // The server answers at the position asked (its items' ranges are empty, at the cursor).
       const first = items?.[0];
-      if (!first || cancel.cancelled) return '';
+      if (!first || signal.aborted) return '';
       // The server has cleaned the text up already (its post-process.ts), as for a shown suggestion.
       return typeof first.insertText === 'string' ? first.insertText : first.insertText.value;
     } catch (e) {
-      if (!cancel.cancelled) this.log.trace(`Prefetch failed: ${(e as Error).message}`);
+      if (!signal.aborted) this.log.trace(`Prefetch failed: ${(e as Error).message}`);
       return '';
     } finally {
       source.dispose();

@@ -46,7 +46,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const editor = vscode.window.activeTextEditor;
       return editor ? QwenInlineCompletionProvider.cursorOf(editor) : undefined;
     },
-    request: (at, cancel) => provider.prefetch(at, cancel),
+    request: (at, signal) => provider.prefetch(at, signal),
     store: (at, completion) => provider.cache.store(at, completion, Date.now()),
     show: () => void vscode.commands.executeCommand('editor.action.inlineSuggest.trigger'),
   });

@@ -64,23 +64,23 @@ describe('extension: prefetch after an accepted suggestion', () => {
   function harness(enabled = true): Harness {
     const cache = new CompletionCache();
     let resolve: (text: string) => void = () => undefined;
-    let lastCancel: { readonly cancelled: boolean } | undefined;
+    let lastSignal: AbortSignal | undefined;
     const h: Harness = {
       cache,
       requests: [],
       shown: 0,
       editor: cursor(),
       answer: (text) => resolve(text),
-      cancelled: () => lastCancel?.cancelled === true,
+      cancelled: () => lastSignal?.aborted === true,
       deps: {
         enabled: () => enabled,
         cursor: () => h.editor,
-        request: (at, cancel) => {
+        request: (at, signal) => {
           h.requests.push(at);
-          lastCancel = cancel;
+          lastSignal = signal;
           return new Promise<string>((r) => {
             resolve = r;
-            cancel.onCancel(() => r(''));
+            signal.addEventListener('abort', () => r(''), { once: true });
           });
         },
         store: (at, completion) => cache.store(at, completion, Date.now()),
