@@ -23,8 +23,11 @@ static inline __m256i unpack_nibbles(const uint8_t* qs) {
 static inline __m256i bits_to_bytes(const uint8_t* qh) {
   uint32_t bits;
   std::memcpy(&bits, qh, 4);
+  // Laid out by hand: one row per 128-bit lane of the shuffle mask.
+  // clang-format off
   const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
                                         2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  // clang-format on
   __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), shuf);
   const __m256i mask = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);
   v = _mm256_or_si256(v, mask);
