@@ -49,9 +49,9 @@ static inline __m256 dot_u8_i8(__m256i a, __m256i b) {
 
 // Decode reads each weight once from DRAM; the hardware prefetcher alone leaves the core waiting on
 // the first load of each block. One software prefetch per loop step, kPrefetchAhead bytes on
-// (prefetches never fault, so running past the end of the matrix is harmless), raised single-row
-// throughput from DRAM by ~10-40% for Q4_0 and Q8_0 (bench/native/matmul-bench.cpp, cold mode;
-// 512 and 1024 bytes gained less).
+// (prefetches never fault, so running past the end of the matrix is harmless), measurably raised
+// single-row throughput from DRAM for Q4_0 and Q8_0, more than 512 or 1024 bytes ahead did
+// (figures in bench/results/kernel-design-notes.md).
 static constexpr size_t kPrefetchAhead = 2048;
 
 // Two accumulators over alternating blocks: the FMA's latency, not the integer work, bounds a
