@@ -106,9 +106,12 @@ struct Mutator {
   // Edge values for integer fields: zero, one, off-by-one around the real value, powers of two,
   // sign-bit patterns and sizes near the file's own length.
   uint64_t interesting(uint64_t current, uint64_t file_size, int width) {
+    // Laid out by hand: edge values grouped by width; one per line hides them.
+    // clang-format off
     static const uint64_t fixed[] = {0, 1, 2, 3, 4, 5, 7, 8, 13, 31, 32, 33, 64, 255, 256, 0x7fff, 0xffff,
                                      0x7fffffffull, 0x80000000ull, 0xffffffffull, 0x100000000ull,
                                      0x7fffffffffffffffull, 0x8000000000000000ull, ~0ull};
+    // clang-format on
     switch (below(5)) {
       case 0: return fixed[below(sizeof fixed / sizeof fixed[0])];
       case 1: return current + 1 - 2 * below(2);

@@ -1,4 +1,5 @@
-// The whole CUDA model against a naive double-precision Qwen2 forward written here: a tiny GGUF
+// The whole CUDA model against the naive double-precision Qwen2 forward of
+// test_reference_forward.h (the one the CPU model tests use): a tiny GGUF
 // (256 hidden, 2 layers, 4 heads / 2 KV heads, 512 FFN, 300-token vocabulary, tied embeddings)
 // in F32 and in Q8_0 is written to a temporary file, loaded with load_cuda_model, and its logits
 // for a chunked prefill (micro-batch 8: tensor-core GEMM path) and for single-token decodes
@@ -23,6 +24,7 @@
 #include "loader/load_model.h"
 #include "test_cuda_util.h"
 #include "test_gguf_writer.h"
+#include "test_reference_forward.h"
 
 using namespace qwen_cuda_test;
 using qwen::GgmlType;
@@ -36,8 +38,16 @@ constexpr double kEps = 1e-6, kBase = 1e6;
 // leaves differences of a few 1e-3 of the logit range.
 constexpr double kLogitRelTol = 1e-2;
 
+// The tiny model's shape, as the reference forward pass reads it.
+qwen_test::ReferenceShape tiny_shape() {
+  qwen_test::ReferenceShape s;
+  s.n_embd = kEmbd, s.n_head = kHeads, s.n_head_kv = kKvHeads, s.n_ff = kFf, s.n_layer = kLayers, s.n_vocab = kVocab;
+  s.rope_freq_base = kBase, s.rms_eps = kEps, s.tied = true;
+  return s;
+}
+
 struct TinyModel {
-  std::map<std::string, std::vector<float>> w;   // reference weights (dequantized), by GGUF name
+  qwen_test::ReferenceWeights w;  // reference weights (dequantized), by GGUF name
   std::string path;
 };
 
@@ -94,88 +104,12 @@ TinyModel write_tiny_model(GgmlType t, uint32_t seed) {
 
 using Vec = std::vector<double>;
 
-void rms(const Vec& x, const std::vector<float>& w, Vec* y) {
-  double ss = 0.0;
-  for (double v : x) ss += v * v;
-  const double s = 1.0 / std::sqrt(ss / x.size() + kEps);
-  y->resize(x.size());
-  for (size_t i = 0; i < x.size(); ++i) (*y)[i] = x[i] * s * w[i];
-}
-
-// y (rows,) = W (rows, k) x (k,) [+ b]
-Vec matvec(const std::vector<float>& w, const Vec& x, size_t rows, const std::vector<float>* b = nullptr) {
-  Vec y(rows, 0.0);
-  for (size_t r = 0; r < rows; ++r) {
-    double a = b ? (*b)[r] : 0.0;
-    for (size_t i = 0; i < x.size(); ++i) a += w[r * x.size() + i] * x[i];
-    y[r] = a;
-  }
-  return y;
-}
-
-void rope(Vec* x, int heads, int pos) {
-  for (int h = 0; h < heads; ++h)
-    for (int i = 0; i < kHd / 2; ++i) {
-      const double th = pos * std::pow(kBase, -2.0 * i / kHd);
-      double& a = (*x)[h * kHd + i];
-      double& b = (*x)[h * kHd + i + kHd / 2];
-      const double a0 = a, b0 = b;
-      a = a0 * std::cos(th) - b0 * std::sin(th);
-      b = a0 * std::sin(th) + b0 * std::cos(th);
-    }
-}
-
-// Naive forward over the whole token list; returns logits (n, vocab).
+// The reference logits of tokens at positions 0..n-1, one row per token.
 std::vector<Vec> reference_logits(const TinyModel& m, const std::vector<int32_t>& tokens) {
-  const size_t n = tokens.size(), kvd = kKvHeads * kHd;
-  std::vector<Vec> x(n), out(n);
-  for (size_t t = 0; t < n; ++t) x[t].assign(m.w.at("token_embd.weight").begin() + tokens[t] * kEmbd,
-                                             m.w.at("token_embd.weight").begin() + (tokens[t] + 1) * kEmbd);
-  for (int l = 0; l < kLayers; ++l) {
-    const std::string p = "blk." + std::to_string(l) + ".";
-    auto W = [&](const char* s) -> const std::vector<float>& { return m.w.at(p + s); };
-    std::vector<Vec> q(n), k(n), v(n);
-    Vec h;
-    for (size_t t = 0; t < n; ++t) {
-      rms(x[t], W("attn_norm.weight"), &h);
-      q[t] = matvec(W("attn_q.weight"), h, kEmbd, &W("attn_q.bias"));
-      k[t] = matvec(W("attn_k.weight"), h, kvd, &W("attn_k.bias"));
-      v[t] = matvec(W("attn_v.weight"), h, kvd, &W("attn_v.bias"));
-      rope(&q[t], kHeads, static_cast<int>(t));
-      rope(&k[t], kKvHeads, static_cast<int>(t));
-    }
-    for (size_t t = 0; t < n; ++t) {
-      Vec att(kEmbd, 0.0);
-      for (int hh = 0; hh < kHeads; ++hh) {
-        const int kvh = hh / (kHeads / kKvHeads);
-        Vec s(t + 1);
-        double mx = -1e300, sum = 0.0;
-        for (size_t pp = 0; pp <= t; ++pp) {
-          double d = 0.0;
-          for (int i = 0; i < kHd; ++i) d += q[t][hh * kHd + i] * k[pp][kvh * kHd + i];
-          s[pp] = d / std::sqrt(static_cast<double>(kHd));
-          mx = std::max(mx, s[pp]);
-        }
-        for (double& e : s) sum += e = std::exp(e - mx);
-        for (size_t pp = 0; pp <= t; ++pp)
-          for (int i = 0; i < kHd; ++i) att[hh * kHd + i] += s[pp] / sum * v[pp][kvh * kHd + i];
-      }
-      const Vec o = matvec(W("attn_output.weight"), att, kEmbd);
-      for (int i = 0; i < kEmbd; ++i) x[t][i] += o[i];
-      rms(x[t], W("ffn_norm.weight"), &h);
-      Vec g = matvec(W("ffn_gate.weight"), h, kFf);
-      const Vec u = matvec(W("ffn_up.weight"), h, kFf);
-      for (int i = 0; i < kFf; ++i) g[i] = g[i] / (1.0 + std::exp(-g[i])) * u[i];
-      const Vec dn = matvec(W("ffn_down.weight"), g, kEmbd);
-      for (int i = 0; i < kEmbd; ++i) x[t][i] += dn[i];
-    }
-  }
-  for (size_t t = 0; t < n; ++t) {
-    Vec h;
-    rms(x[t], m.w.at("output_norm.weight"), &h);
-    out[t] = matvec(m.w.at("token_embd.weight"), h, kVocab);
-  }
-  return out;
+  const std::vector<double> flat = qwen_test::reference_logits(tiny_shape(), m.w, tokens);
+  std::vector<Vec> rows(tokens.size());
+  for (size_t t = 0; t < rows.size(); ++t) rows[t].assign(flat.begin() + t * kVocab, flat.begin() + (t + 1) * kVocab);
+  return rows;
 }
 
 // Largest |got - want| divided by the largest |want|.
@@ -290,7 +224,8 @@ QWEN_TEST(cuda_test_reference_matches_cpu_backend) {
   double worst = 0.0;
   for (size_t i = 0; i < tokens.size(); ++i) worst = std::max(worst, max_diff(logits.data() + i * kVocab, want[i]));
   std::printf("    CPU backend vs test reference: worst difference %.3e of the logit range\n", worst);
-  // Same f32 weights; the CPU backend keeps K/V in f16 (about 2e-4 of the range here) and sums in f32.
+  // Same f32 weights and, like the reference, K/V rounded to f16; what is left is the CPU backend's
+  // f32 sums (about 2e-7 of the range here).
   CHECK_NEAR(worst, 0.0, 1e-3);
   cpu.reset();
   unlink(tm.path.c_str());

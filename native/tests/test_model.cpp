@@ -16,6 +16,7 @@
 #include "quants/quants.h"
 #include "test_framework.h"
 #include "test_model_util.h"
+#include "test_reference_forward.h"
 
 using namespace qwen;
 using qwen_test::TinySpec;
@@ -73,7 +74,7 @@ void check_against_reference(const TinySpec& spec, const std::string& name, doub
   std::vector<float> got;
   l->model->eval(seq, toks.data(), (int)toks.size(), LogitsMode::All, &got, nullptr);
   CHECK(got.size() == toks.size() * (size_t)V);
-  std::vector<double> ref = qwen_test::reference_logits(l->tiny, toks);
+  std::vector<double> ref = qwen_test::reference_logits(qwen_test::reference_shape(l->tiny.spec), l->tiny.w, toks);
   std::vector<float> reff(ref.begin(), ref.end());
   for (size_t t = 0; t < toks.size(); ++t) check_rows_close(&got[t * V], &reff[t * V], V, rel);
 }

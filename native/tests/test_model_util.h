@@ -1,6 +1,6 @@
 // Test-only tiny Qwen2 models: writes a GGUF with small dimensions and random weights (through
-// the GGUF test writer), keeps float copies of those weights, and runs a naive double-precision
-// forward pass over them as the reference the engine's logits are compared with.
+// the GGUF test writer) and keeps float copies of those weights, which the naive forward pass of
+// test_reference_forward.h turns into the logits the engine is compared with.
 #pragma once
 #include <cmath>
 #include <cstdio>
@@ -11,11 +11,14 @@
 #include <string>
 #include <vector>
 
-#include "base/fp16.h"
 #include "quants/quants.h"
 #include "test_gguf_writer.h"
+#include "test_reference_forward.h"
 
 namespace qwen_test {
+
+// Written into every tiny model's metadata.
+constexpr float kTinyRopeFreqBase = 10000.0f, kTinyRmsEps = 1e-6f;
 
 struct TinySpec {
   int n_embd = 64, n_head = 4, n_head_kv = 2, n_ff = 96, n_layer = 2, n_vocab = 300, n_ctx = 512;
@@ -33,7 +36,7 @@ struct TinySpec {
 struct TinyModel {
   TinySpec spec;
   std::string path;
-  std::map<std::string, std::vector<float>> w;
+  ReferenceWeights w;
 };
 
 inline TinyModel write_tiny_model(const TinySpec& s, const std::string& name) {
@@ -45,7 +48,7 @@ inline TinyModel write_tiny_model(const TinySpec& s, const std::string& name) {
   b.kv(a + "block_count", v_u32(s.n_layer)).kv(a + "embedding_length", v_u32(s.n_embd));
   b.kv(a + "feed_forward_length", v_u32(s.n_ff)).kv(a + "attention.head_count", v_u32(s.n_head));
   b.kv(a + "attention.head_count_kv", v_u32(s.n_head_kv)).kv(a + "context_length", v_u32(s.n_ctx));
-  b.kv(a + "rope.freq_base", v_f32(10000.0f)).kv(a + "attention.layer_norm_rms_epsilon", v_f32(1e-6f));
+  b.kv(a + "rope.freq_base", v_f32(kTinyRopeFreqBase)).kv(a + "attention.layer_norm_rms_epsilon", v_f32(kTinyRmsEps));
 
   // Adds a tensor of (rows, cols) floats drawn around `mean` with spread `scale`.
   auto add = [&](const std::string& tname, int rows, int cols, float mean, float scale, qwen::GgmlType type) {
@@ -94,87 +97,13 @@ inline TinyModel write_tiny_model(const TinySpec& s, const std::string& name) {
   return m;
 }
 
-// Naive forward of tokens at positions 0..n-1 in double precision (K and V rounded to f16 as the
-// engine's cache stores them); returns logits (n, n_vocab).
-inline std::vector<double> reference_logits(const TinyModel& m, const std::vector<int32_t>& tokens) {
-  const TinySpec& s = m.spec;
-  const int E = s.n_embd, hd = E / s.n_head, kvd = s.n_head_kv * hd, n = (int)tokens.size(), F = s.n_ff;
-  auto W = [&](const std::string& k) -> const std::vector<float>& { return m.w.at(k); };
-  // y (rows,) = W (rows, cols) @ x (cols,)
-  auto mv = [](const std::vector<float>& w, const std::vector<double>& x, int rows, int cols) {
-    std::vector<double> y(rows, 0.0);
-    for (int r = 0; r < rows; ++r)
-      for (int c = 0; c < cols; ++c) y[r] += (double)w[(size_t)r * cols + c] * x[c];
-    return y;
-  };
-  auto norm = [&](const std::vector<double>& x, const std::vector<float>& w) {
-    double ss = 0;
-    for (double v : x) ss += v * v;
-    const double inv = 1.0 / std::sqrt(ss / x.size() + 1e-6);
-    std::vector<double> y(x.size());
-    for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] * inv * w[i];
-    return y;
-  };
-  auto rope = [&](std::vector<double>& v, int heads, int pos) {
-    for (int h = 0; h < heads; ++h)
-      for (int i = 0; i < hd / 2; ++i) {
-        const double th = pos * std::pow(10000.0, -2.0 * i / hd);
-        double& a = v[h * hd + i];
-        double& b = v[h * hd + i + hd / 2];
-        const double a0 = a, b0 = b;
-        a = a0 * std::cos(th) - b0 * std::sin(th);
-        b = a0 * std::sin(th) + b0 * std::cos(th);
-      }
-  };
-  auto f16 = [](double x) { return (double)qwen::fp16_to_fp32(qwen::fp32_to_fp16((float)x)); };
-  std::vector<std::vector<double>> x(n, std::vector<double>(E));
-  for (int t = 0; t < n; ++t)
-    for (int i = 0; i < E; ++i) x[t][i] = W("token_embd.weight")[(size_t)tokens[t] * E + i];
-  for (int l = 0; l < s.n_layer; ++l) {
-    const std::string p = "blk." + std::to_string(l) + ".";
-    std::vector<std::vector<double>> q(n), k(n), v(n);
-    for (int t = 0; t < n; ++t) {
-      std::vector<double> xn = norm(x[t], W(p + "attn_norm.weight"));
-      q[t] = mv(W(p + "attn_q.weight"), xn, E, E);
-      k[t] = mv(W(p + "attn_k.weight"), xn, kvd, E);
-      v[t] = mv(W(p + "attn_v.weight"), xn, kvd, E);
-      for (int i = 0; i < E; ++i) q[t][i] += W(p + "attn_q.bias")[i];
-      for (int i = 0; i < kvd; ++i) k[t][i] += W(p + "attn_k.bias")[i], v[t][i] += W(p + "attn_v.bias")[i];
-      rope(q[t], s.n_head, t);
-      rope(k[t], s.n_head_kv, t);
-      for (int i = 0; i < kvd; ++i) k[t][i] = f16(k[t][i]), v[t][i] = f16(v[t][i]);
-    }
-    for (int t = 0; t < n; ++t) {
-      std::vector<double> att(E, 0.0);
-      for (int h = 0; h < s.n_head; ++h) {
-        const int g = h / (s.n_head / s.n_head_kv);
-        std::vector<double> sc(t + 1);
-        double mx = -1e300, sum = 0;
-        for (int p2 = 0; p2 <= t; ++p2) {
-          double d = 0;
-          for (int j = 0; j < hd; ++j) d += q[t][h * hd + j] * k[p2][g * hd + j];
-          mx = std::max(mx, sc[p2] = d / std::sqrt((double)hd));
-        }
-        for (double& e : sc) sum += (e = std::exp(e - mx));
-        for (int p2 = 0; p2 <= t; ++p2)
-          for (int j = 0; j < hd; ++j) att[h * hd + j] += sc[p2] / sum * v[p2][g * hd + j];
-      }
-      std::vector<double> o = mv(W(p + "attn_output.weight"), att, E, E);
-      for (int i = 0; i < E; ++i) x[t][i] += o[i];
-      std::vector<double> xn = norm(x[t], W(p + "ffn_norm.weight"));
-      std::vector<double> gt = mv(W(p + "ffn_gate.weight"), xn, F, E), up = mv(W(p + "ffn_up.weight"), xn, F, E);
-      for (int i = 0; i < F; ++i) gt[i] = gt[i] / (1 + std::exp(-gt[i])) * up[i];
-      std::vector<double> dn = mv(W(p + "ffn_down.weight"), gt, E, F);
-      for (int i = 0; i < E; ++i) x[t][i] += dn[i];
-    }
-  }
-  std::vector<double> out;
-  const std::vector<float>& head = s.tied ? W("token_embd.weight") : W("output.weight");
-  for (int t = 0; t < n; ++t) {
-    std::vector<double> lg = mv(head, norm(x[t], W("output_norm.weight")), s.n_vocab, E);
-    out.insert(out.end(), lg.begin(), lg.end());
-  }
-  return out;
+// The shape the shared reference forward (test_reference_forward.h) needs for a tiny model.
+inline ReferenceShape reference_shape(const TinySpec& s) {
+  ReferenceShape r;
+  r.n_embd = s.n_embd, r.n_head = s.n_head, r.n_head_kv = s.n_head_kv, r.n_ff = s.n_ff;
+  r.n_layer = s.n_layer, r.n_vocab = s.n_vocab, r.tied = s.tied;
+  r.rope_freq_base = kTinyRopeFreqBase, r.rms_eps = kTinyRmsEps;
+  return r;
 }
 
 }  // namespace qwen_test

@@ -18,10 +18,9 @@ constexpr int kTokenBlock = 64;
 // Rows per task: small enough to balance two or more threads, large enough that the atomic task
 // counter is noise. Decode keeps ~32 tasks per matrix but no fewer than 32 rows (~16 KB of a
 // 896-wide Q4_0 matrix): longer runs of consecutive rows keep each thread's DRAM stream
-// sequential, which on the 151936-row output head read ~1.4-1.8x more GMAC per CPU-second at
-// 256 rows than at 16 (bench/native/matmul-bench.cpp, cold, 2 threads). The 896-row matrices of
-// the 0.5B model went from 16-row tasks (two Q4_0 groups, 8 KB) to 32: 0.5B Q4_0 decode, medians
-// of 11 alternated runs, 55.1 -> 60.5 t/s (the 1.5B and other 0.5B types within noise).
+// sequential, which on the 151936-row output head measured much faster at 256 rows than at 16,
+// and the 0.5B model's 896-row matrices decode faster in 32-row tasks than in 16-row ones (two
+// Q4_0 groups, 8 KB); figures in bench/results/kernel-design-notes.md.
 // Always a multiple of kPackRows, so packed matrices split on group boundaries.
 int64_t row_tile(int n_tok, int64_t n_rows) {
   if (n_tok != 1) return kBatchRowTile;
@@ -92,9 +91,9 @@ inline void rows_kernel(const WeightMatrix& w, const TypeTraits& t, const uint8_
   if (n_tok == 1) {
     // Decode: one row at a time. The two-row kernel is faster only while the weights sit in cache;
     // decode streams every weight from DRAM once per token (the models are far larger than L3),
-    // and there the single-row kernel reads 1.5-1.7x more GMAC per CPU-second for Q4_0 and Q8_0
-    // (bench/native/matmul-bench.cpp, 32768x1536, one thread): two interleaved row streams defeat
-    // the hardware prefetcher, one sequential stream does not.
+    // and there the single-row kernel measured faster for Q4_0 and Q8_0 (figures in
+    // bench/results/kernel-design-notes.md): two interleaved row streams defeat the hardware
+    // prefetcher, one sequential stream does not.
     for (int64_t r = r0; r < r1; ++r) y[r] = t.vec_dot(k, w.row(r), xq);
     return;
   }

@@ -15,7 +15,7 @@ struct VecOps {
   // y_j += alpha[j * alpha_stride] * x for j < m, y_j = y + j * y_stride; converts x once.
   void (*axpy_f16_rows)(int n, const float* alpha, int alpha_stride, const uint16_t* x, float* y, int y_stride, int m);
   // g = silu(g) * u, the SwiGLU gate (ops.h swiglu_inplace is the scalar form). With a scalar
-  // expf per element it was ~4% of a 512-token prefill.
+  // expf per element it was a measurable share of prefill.
   void (*swiglu)(int n, float* g, const float* u);
 };
 

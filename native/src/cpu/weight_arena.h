@@ -2,11 +2,11 @@
 // copied (and repacked, see quants/packed.h) out of the GGUF mapping at load time.
 //
 // Why not compute straight from the file mapping, as the loader did before: decode streams all
-// the weights from DRAM once per token, and on this class of machine two threads read ~18 GB/s
-// from 4 KiB pages but ~24 GB/s from 2 MiB transparent huge pages (a page walk per 4 KiB
-// otherwise). An anonymous block can ask for huge pages (madvise) and can hold the packed
-// layout; it costs the same resident memory as a fully touched mapping, since the file's pages
-// are released from this process as each tensor is copied (GgufFile::release).
+// the weights from DRAM once per token, and two threads read them measurably faster from 2 MiB
+// transparent huge pages than from 4 KiB pages (a page walk per 4 KiB otherwise; figures in
+// bench/results/kernel-design-notes.md). An anonymous block can ask for huge pages (madvise) and
+// can hold the packed layout; it costs the same resident memory as a fully touched mapping, since
+// the file's pages are released from this process as each tensor is copied (GgufFile::release).
 #pragma once
 #include <cstddef>
 #include <cstdint>

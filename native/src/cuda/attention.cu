@@ -173,8 +173,11 @@ void attention(const float* d_q, int n, int pos0, const AttentionShape& s, const
                              std::to_string(s.n_head_kv));
   const int group = s.n_head / s.n_head_kv;
   if (group > kMaxRows) throw std::runtime_error("CUDA attention: GQA group of " + std::to_string(group) + " heads is over 16");
+  // Laid out by hand: positional fields in Params' order; one per line would take 16 lines.
+  // clang-format off
   Params p{d_q, d_kcache, d_vcache, d_block_table, d_out, d_scratch, d_pos0, n, pos0, s.n_head, s.n_head_kv, group,
            kMaxRows / group, 1, 0, 1.0f / sqrtf(static_cast<float>(s.head_dim))};
+  // clang-format on
   const size_t need_per_split = static_cast<size_t>(n) * s.n_head * (s.head_dim + 2);
   if (fixed_splits > 0) {
     // Graph replay: the key count is only known on the device, so the kernel derives the split length.

@@ -17,6 +17,8 @@
 namespace qwen {
 namespace cuda {
 
+// Laid out by hand: block size and bytes per type, aligned as a table.
+// clang-format off
 template <GgmlType T> struct BlockInfo;
 template <> struct BlockInfo<GgmlType::F32>  { static constexpr int qk = 1,   bytes = 4; };
 template <> struct BlockInfo<GgmlType::F16>  { static constexpr int qk = 1,   bytes = 2; };
@@ -31,6 +33,7 @@ template <> struct BlockInfo<GgmlType::Q3_K> { static constexpr int qk = QK_K, b
 template <> struct BlockInfo<GgmlType::Q4_K> { static constexpr int qk = QK_K, bytes = sizeof(block_q4_K); };
 template <> struct BlockInfo<GgmlType::Q5_K> { static constexpr int qk = QK_K, bytes = sizeof(block_q5_K); };
 template <> struct BlockInfo<GgmlType::Q6_K> { static constexpr int qk = QK_K, bytes = sizeof(block_q6_K); };
+// clang-format on
 
 // The byte offsets the decoders below use, tied to the block structs so a layout change there
 // cannot silently desynchronise the GPU.

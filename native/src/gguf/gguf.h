@@ -20,10 +20,13 @@ struct GgufError : std::runtime_error {
 };
 
 // GGUF metadata value types (gguf_type in the spec).
+// Laid out by hand: the spec's value type ids, packed as a table.
+// clang-format off
 enum class GgufValueType : uint32_t {
   UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6, BOOL = 7,
   STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
 };
+// clang-format on
 
 struct GgufValue;
 using GgufArray = std::vector<GgufValue>;

@@ -6,6 +6,8 @@
 
 namespace qwen {
 
+// Laid out by hand: GGML's type ids, packed as a table; one per line would hide the gaps.
+// clang-format off
 enum class GgmlType : uint32_t {
   F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8, Q8_1 = 9,
   Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, Q8_K = 15,
@@ -13,6 +15,7 @@ enum class GgmlType : uint32_t {
   IQ4_XS = 23, I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, IQ1_M = 29, BF16 = 30,
   TQ1_0 = 34, TQ2_0 = 35, MXFP4 = 39, NVFP4 = 40, Q1_0 = 41, Q2_0 = 42,
 };
+// clang-format on
 // Ids 4, 5 and 31-33, 36-38 were retired by GGML; they and ids at or above this limit are unknown.
 // Only F32, F16, BF16, the legacy Q4_0 … Q8_1 and the K-quants Q2_K … Q8_K have kernels here; the
 // other ids are known (so errors can name them) but marked unsupported in the traits table.

@@ -27,12 +27,10 @@ using PackedGemvFn = void (*)(int n, const void* group, const void* x, float* ou
 // Two groups, anywhere in the matrix, against one activation row: out_a = group_a . x and
 // out_b = group_b . x, bit for bit as gemv computes each. Decode reads every weight once from DRAM;
 // walking two distant groups block by block keeps two memory streams per thread in flight, where
-// one stream leaves the core waiting on DRAM latency between its prefetches. Medians of 7 cold runs
-// (bench/native/matmul-bench.cpp, 2-core Zen 3 VM), one gemv stream -> two: Q4_0 8960x1536 1 thread
-// 10.2 -> 11.1 GB/s, 2 threads 15.3 -> 17.3; Q8_0 12.5 -> 15.3 and 20.1 -> 20.8; Q6_K output head
-// 151936x1536, 2 threads, 16.2 -> 18.4. Whole 1.5B models, decode, medians of 5: Q4_0 17.3 -> 18.7
-// t/s, Q8_0 11.7 -> 12.7. Q4_K has none: its two-group kernel was ~25% slower hot (compute-
-// bound) and no faster cold.
+// one stream leaves the core waiting on DRAM latency between its prefetches; two streams measured
+// faster for Q4_0, Q8_0 and Q6_K, in matmul-bench and in whole-model decode. Q4_K has none: its
+// two-group kernel is compute-bound and measured slower in cache and no faster from DRAM (figures
+// in bench/results/kernel-design-notes.md).
 using PackedGemv2Fn = void (*)(int n, const void* group_a, const void* group_b, const void* x, float* out_a,
                                float* out_b);
 // One group against n_x activation rows (x_t = x + t * x_stride bytes):

@@ -7,10 +7,9 @@
 //   nibbles: 4 * 128 bytes     block j, chunk k (0..3) is 32 bytes: row r's qs[4k..4k+3] at r*4
 // Scales next to their nibbles make decode one forward DRAM stream per group. With all scales first
 // and all nibbles after, each group was two streams (the scale stream 1/9 of the bytes), and the
-// two-group decode kernel four; matmul-bench cold, medians of 9, 2 threads: 8960x1536 18.0 -> 21.0
-// GB/s, 4864x896 18.7 -> 20.0; 1 thread 15.2 -> 17.2. Quads rather than single blocks keep every
-// quad on whole cache lines (a single block is 144 bytes). Other quad sizes, same runs as their
-// 4-block line: 1 block 19.4 against 19.9; 2 and 8 blocks 20.7 and 19.1 against 21.0.
+// two-group decode kernel four, which measured slower from DRAM. Quads rather than single blocks
+// keep every quad on whole cache lines (a single block is 144 bytes); of 1, 2, 4 and 8 blocks per
+// unit, 4 measured fastest (figures in bench/results/kernel-design-notes.md).
 // GGML's qs[j] holds element j in its low nibble and element j + 16 in its high nibble, so chunk k's
 // low nibbles are elements 4k..4k+3 and its high nibbles elements 16+4k..16+4k+3 of every row: int32
 // lane r is row r, and a broadcast of four activation bytes multiplies all eight rows at once.
@@ -182,8 +181,8 @@ void pack_q4_0_x8(const void* src, size_t src_row_bytes, int n, void* dst) {
 }
 
 void gemv_q4_0_x8(int n, const void* group, const void* x, float* out) {
-  // dot_tile<1>, not gemv_groups<1>: loading the block's four chunks before using them is ~10%
-  // faster for a single stream (cold, 1 thread); with two streams that no longer matters.
+  // dot_tile<1>, not gemv_groups<1>: loading the block's four chunks before using them measured
+  // faster for a single stream from DRAM (one thread); with two streams that no longer matters.
   dot_tile<1>(n, group, static_cast<const uint8_t*>(x), 0, out, 0);
 }
 

@@ -24,9 +24,8 @@ using k45::kQsOff;
 using k45::PairScales;
 constexpr int kTile = 8;  // tokens per register tile: 3 * 8 accumulators + 4 working vectors of 32
 // Small batches read the weights from DRAM about once; the hardware prefetcher alone leaves the
-// core waiting, so each record pair's 2 x 18 lines are asked for this many records ahead
-// (matmul-bench cold, 2 threads, 8-16 tokens, 3 runs each: 2 ahead was 10-20% more GMAC per
-// CPU-second than none, and no worse than 4).
+// core waiting, so each record pair's 2 x 18 lines are asked for this many records ahead: 2
+// measured faster than none and no slower than 4 (figures in bench/results/kernel-design-notes.md).
 constexpr int kPrefetchRecords = 2;
 
 // T activation rows (super-block i of each, x_stride apart) against one record pair: adds the

@@ -7,16 +7,16 @@
 //   256 bytes  chunk k (0..7) of 32 bytes: row r's levels 4k..4k+3 at byte 4r
 // so int32 lane r of a vector is row r: a broadcast of four activation bytes multiplies all eight
 // rows at once and the per-row sums never need a horizontal add. Scales and levels of a block are
-// adjacent so decode reads one forward stream (measured ~5% faster from DRAM than all scales
-// first, with no difference in gemm although half the level loads then straddle a cache line).
+// adjacent so decode reads one forward stream (measured faster from DRAM than all scales first,
+// and no slower in gemm although half the level loads then straddle a cache line).
 //
 // Arithmetic is vec_dot_q8_0's: per block an exact integer sum (maddubs of |w| with y carrying w's
 // sign, widened to int32 by madd with ones after every maddubs because one int16 pair already
 // reaches 2*128*127), then one float multiply-add with d_w * d_y. Only the float summation order
 // differs, so results equal vec_dot's to float rounding.
-// Measured slower in gemm on Zen 3 (hot 4864x896, 64 tokens), so not used: widening both sides to
-// int16 and one madd per pair (-20%), replacing the madd by xor/shift/add widening (-20%), blendv
-// between y and -y instead of sign (-24%), xor with w's sign mask plus a per-block correction (-20%).
+// Measured slower in gemm, so not used (figures in bench/results/kernel-design-notes.md): widening
+// both sides to int16 and one madd per pair, replacing the madd by xor/shift/add widening, blendv
+// between y and -y instead of sign, xor with w's sign mask plus a per-block correction.
 #include <immintrin.h>
 
 #include <cstring>
@@ -38,8 +38,8 @@ constexpr size_t kBlockBytes = kScaleBytes + kLevelBytes;  // 272 = 8 * sizeof(b
 static_assert(kBlockBytes == kRows * sizeof(block_q8_0), "a group holds exactly its rows' bytes");
 
 // Decode reads every weight once from DRAM: gemv prefetches four lines this far ahead of each
-// block (prefetches past the end of the group never fault). On the 2-core Zen 3 dev machine,
-// 1 thread, 300 MiB cycled, 512-2048 were within noise of each other and 5-15% faster than none.
+// block (prefetches past the end of the group never fault). Distances from 512 to 2048 bytes
+// measured alike, and faster than none (figures in bench/results/kernel-design-notes.md).
 // The macros only let a benchmark try other values.
 #ifndef PACKED_Q8_0_PREFETCH
 #define PACKED_Q8_0_PREFETCH 1024
@@ -48,7 +48,7 @@ constexpr size_t kPrefetchAhead = PACKED_Q8_0_PREFETCH;
 
 // Tokens per gemm register tile: the 6 int32 block sums, the chunk, |chunk|, the ones and
 // temporaries fit the 16 ymm registers through the chunk loop (the float accumulators, touched once
-// per block, may live on the stack); measured 4-10% faster than 4 on 4864x896 and 4864x4864.
+// per block, may live on the stack); measured faster than 4 (bench/results/kernel-design-notes.md).
 #ifndef PACKED_Q8_0_TILE
 #define PACKED_Q8_0_TILE 6
 #endif

@@ -1,8 +1,9 @@
 // AVX2 quantizers of the 8-bit activation formats (Q8_0 for the legacy weight types, Q8_K for
 // the K-quants). The matmul quantizes every activation row of every call, and the scalar loops
-// (a libm lround per element) were ~5% of prefill. Both give exactly the scalar reference's bytes
-// (tests compare against GGML's reference quantizers): same scale arithmetic, the same rounding
-// (half away from zero for Q8_0 as lround, half to even for Q8_K as nearest_even_int).
+// (a libm lround per element) were a measurable share of prefill. Both give exactly the scalar
+// reference's bytes (tests compare against GGML's reference quantizers): same scale arithmetic,
+// the same rounding (half away from zero for Q8_0 as lround, half to even for Q8_K as
+// nearest_even_int).
 #include <immintrin.h>
 
 #include "base/fp16.h"

@@ -89,8 +89,8 @@ float vec_dot_q3_K_avx2(int n, const void* w, const void* xv) {
 
 // Decode reads each weight once from DRAM; the hardware prefetcher alone leaves the core waiting on
 // the first load of each block. Asking for the cache lines of the block kPrefetchAhead bytes on
-// (prefetches never fault, so running past the end of the matrix is harmless) raised single-row
-// throughput from DRAM by ~10-30% (bench/native/matmul-bench.cpp, cold mode).
+// (prefetches never fault, so running past the end of the matrix is harmless) measurably raised
+// single-row throughput from DRAM (figures in bench/results/kernel-design-notes.md).
 static constexpr size_t kPrefetchAhead = 2048;
 template <typename Block>
 static inline void prefetch_block_ahead(const Block* blk) {

@@ -23,8 +23,11 @@ static inline __m256i unpack_nibbles(const uint8_t* qs) {
 static inline __m256i bits_to_bytes(const uint8_t* qh) {
   uint32_t bits;
   std::memcpy(&bits, qh, 4);
+  // Laid out by hand: one row per 128-bit lane of the shuffle mask.
+  // clang-format off
   const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
                                         2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  // clang-format on
   __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), shuf);
   const __m256i mask = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);
   v = _mm256_or_si256(v, mask);
@@ -46,9 +49,9 @@ static inline __m256 dot_u8_i8(__m256i a, __m256i b) {
 
 // Decode reads each weight once from DRAM; the hardware prefetcher alone leaves the core waiting on
 // the first load of each block. One software prefetch per loop step, kPrefetchAhead bytes on
-// (prefetches never fault, so running past the end of the matrix is harmless), raised single-row
-// throughput from DRAM by ~10-40% for Q4_0 and Q8_0 (bench/native/matmul-bench.cpp, cold mode;
-// 512 and 1024 bytes gained less).
+// (prefetches never fault, so running past the end of the matrix is harmless), measurably raised
+// single-row throughput from DRAM for Q4_0 and Q8_0, more than 512 or 1024 bytes ahead did
+// (figures in bench/results/kernel-design-notes.md).
 static constexpr size_t kPrefetchAhead = 2048;
 
 // Two accumulators over alternating blocks: the FMA's latency, not the integer work, bounds a

@@ -37,8 +37,11 @@ inline const Block* act(const void* x, size_t stride, int t) {
 inline __m256i bits_to_bytes(const uint8_t* qh) {
   uint32_t bits;
   std::memcpy(&bits, qh, 4);
+  // Laid out by hand: one row per 128-bit lane of the shuffle mask.
+  // clang-format off
   const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
                                         2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  // clang-format on
   const __m256i v = _mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), shuf),
                                     _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
   return _mm256_cmpeq_epi8(v, _mm256_set1_epi64x(-1));
