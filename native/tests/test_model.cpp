@@ -117,8 +117,14 @@ QWEN_TEST(model_batched_prefill_equals_one_by_one) {
 // prefill (gemm) and decode (gemv), with the vocabulary's rows (300, not a multiple of 8) left
 // unpacked and a vocabulary of 304 packed.
 QWEN_TEST(model_packed_weights_give_unpacked_logits) {
-  struct Case { GgmlType type; int n_embd, n_ff, n_vocab; };
+  // slack: how much wider than the bounds below a type's unpacked reference may be. GGML's Q5_1 dot
+  // reads Q8_1 activations whose block term d * sum(y) is stored in fp16; the packed Q5_1 kernels
+  // form it exactly (packed_q5_1_avx2.cpp). On 8 random 64-wide rows the unpacked dot was off the
+  // exact one by up to 8e-3 at outputs up to 8.7, the packed one by 8e-7, and through this model the
+  // two runs' logits differ by ~1% of their range on average, 2.3% at worst.
+  struct Case { GgmlType type; int n_embd, n_ff, n_vocab; double slack = 1; };
   const Case cases[] = {{GgmlType::Q8_0, 64, 96, 300},  {GgmlType::Q4_0, 64, 96, 304}, {GgmlType::Q5_0, 64, 96, 304},
+                        {GgmlType::Q5_1, 64, 96, 304, 2.5},
                         {GgmlType::Q4_K, 256, 512, 304}, {GgmlType::Q6_K, 256, 512, 300}};
   int packed = 0;
   for (const Case& c : cases) {
@@ -166,10 +172,10 @@ QWEN_TEST(model_packed_weights_give_unpacked_logits) {
     }
     const double mean = sum / (2.0 * toks.size());
     std::printf("packed %s vs unpacked: logits differ by %.2g of their range on average, %.2g at worst\n", traits(c.type).name, mean, worst);
-    CHECK_NEAR(worst, 0.0, 2e-2);
-    CHECK_NEAR(mean, 0.0, 1e-2);
+    CHECK_NEAR(worst, 0.0, 2e-2 * c.slack);
+    CHECK_NEAR(mean, 0.0, 1e-2 * c.slack);
   }
-  std::printf("packed: %d of 5 types compared\n", packed);
+  std::printf("packed: %d of %d types compared\n", packed, (int)(sizeof(cases) / sizeof(cases[0])));
 }
 
 QWEN_TEST(model_truncate_then_reeval_gives_same_logits) {

@@ -21,7 +21,8 @@ using qwen_test::avx2_or_say_why;
 
 namespace {
 
-const GgmlType kPackedTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q6_K};
+const GgmlType kPackedTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q4_K,
+                                 GgmlType::Q6_K};
 
 // A rows x n matrix of random weights quantized to `type` and packed, as cpu_weights does at load.
 struct PackedMatrix {

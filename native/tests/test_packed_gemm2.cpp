@@ -23,7 +23,12 @@ namespace {
 constexpr int kRows = 2 * kPackRows;  // two groups
 
 // The types whose packed form has a gemm2 on AVX-512 VNNI machines.
-const GgmlType kTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+const GgmlType kTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q5_1,
+                           GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
+
+// The type of the activation rows the packed kernels read: vec_dot_type, except Q5_1, whose packed
+// kernels read Q8_0 rows with block sums (packed_act_q8.h) in place of Q8_1.
+GgmlType act_type(GgmlType type) { return type == GgmlType::Q5_1 ? GgmlType::Q8_0 : traits(type).vec_dot_type; }
 
 const PackedTraits* gemm2_or_say_why(GgmlType type, const char* test) {
   const CpuFeatures& f = cpu_features();
@@ -82,7 +87,7 @@ struct Acts {
 };
 
 Acts make_acts(const PackedTraits& p, GgmlType type, int n, int n_x, uint32_t seed) {
-  const GgmlType vt = traits(type).vec_dot_type;
+  const GgmlType vt = act_type(type);
   Acts a;
   a.stride = (p.act_row_bytes ? p.act_row_bytes(n) : row_size(vt, n)) + 64;
   a.q.assign(a.stride * n_x, 0);
@@ -105,7 +110,7 @@ Acts make_acts(const PackedTraits& p, GgmlType type, int n, int n_x, uint32_t se
 double magnitude(GgmlType type, const uint8_t* row, const uint8_t* act, int n) {
   std::vector<float> w(n), x(n);
   traits(type).dequantize_row(row, w.data(), n);
-  traits(traits(type).vec_dot_type).dequantize_row(act, x.data(), n);
+  traits(act_type(type)).dequantize_row(act, x.data(), n);
   double m = 0;
   for (int i = 0; i < n; ++i) m += std::fabs((double)w[i] * x[i]);
   return m;
@@ -116,6 +121,18 @@ void expect_close(float got, float want, double magnitude, const std::string& wh
     qwen_test::fail(__FILE__, __LINE__, where + ": gemm2 " + std::to_string(got) + " vs vec_dot " + std::to_string(want));
 }
 
+// The reference dot: vec_dot, or for Q5_1 (whose vec_dot reads Q8_1 rows, with each block's
+// d * sum(y) rounded to fp16) the dequantized row times the dequantized activations in double.
+float reference_dot(GgmlType type, const uint8_t* row, const uint8_t* act, int n) {
+  if (act_type(type) == traits(type).vec_dot_type) return traits(type).vec_dot(n, row, act);
+  std::vector<float> w(n), x(n);
+  traits(type).dequantize_row(row, w.data(), n);
+  traits(act_type(type)).dequantize_row(act, x.data(), n);
+  double dot = 0;
+  for (int i = 0; i < n; ++i) dot += (double)w[i] * x[i];
+  return (float)dot;
+}
+
 void check(const PackedTraits& p, const Rows& w, const Acts& a, int n_x, const std::string& what) {
   const TypeTraits& t = traits(w.type);
   const size_t out_stride = kRows + 3;  // not 16: catches a kernel that ignores out_stride
@@ -123,7 +140,7 @@ void check(const PackedTraits& p, const Rows& w, const Acts& a, int n_x, const s
   p.gemm2(w.n, w.group(0), w.group(1), a.q.data(), a.stride, n_x, out.data(), out_stride);
   for (int tok = 0; tok < n_x; ++tok) {
     for (int r = 0; r < kRows; ++r)
-      expect_close(out[out_stride * tok + r], t.vec_dot(w.n, w.row(r), a.row(tok)), magnitude(w.type, w.row(r), a.row(tok), w.n),
+      expect_close(out[out_stride * tok + r], reference_dot(w.type, w.row(r), a.row(tok), w.n), magnitude(w.type, w.row(r), a.row(tok), w.n),
                    what + " " + t.name + " n=" + std::to_string(w.n) + " n_x=" + std::to_string(n_x) + " row " +
                        std::to_string(r) + " token " + std::to_string(tok));
     for (size_t r = kRows; r < out_stride && (size_t)tok * out_stride + r < out.size(); ++r)
@@ -134,8 +151,9 @@ void check(const PackedTraits& p, const Rows& w, const Acts& a, int n_x, const s
 
 std::vector<int> row_lengths(GgmlType type) {
   if (traits(type).block_size == QK_K) return {256, 1536, 4864};
-  // 32-value blocks: one block, three (a single short quad), 25 (a full quad run ending in a short one), 152.
-  return {32, 96, 800, 4864};
+  // 32-value blocks: one block, three (a single short quad), 25 (a full quad run ending in a short one),
+  // 28 (the 0.5B model's rows), 152.
+  return {32, 96, 800, 896, 4864};
 }
 
 }  // namespace
@@ -147,7 +165,7 @@ QWEN_TEST(packed_gemm2_matches_vec_dot) {
     for (int n : row_lengths(type)) {
       const Rows w = make_rows(*p, type, n, 300 + n);
       const Acts a = make_acts(*p, type, n, 64, 500 + n);
-      for (int n_x : {1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 17, 64}) check(*p, w, a, n_x, "random");
+      for (int n_x : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 64}) check(*p, w, a, n_x, "random");
     }
   }
 }
@@ -182,6 +200,18 @@ void set_extreme_levels(GgmlType type, uint8_t* blk, bool high) {
       std::memset(b->qs, high ? 0x7f : 0x80, sizeof(b->qs));  // +127 or -128
       break;
     }
+    case GgmlType::Q5_0: {
+      auto* b = reinterpret_cast<block_q5_0*>(blk);
+      std::memset(b->qs, high ? 0xff : 0x00, sizeof(b->qs));
+      std::memset(b->qh, high ? 0xff : 0x00, sizeof(b->qh));  // +15 or -16
+      break;
+    }
+    case GgmlType::Q5_1: {
+      auto* b = reinterpret_cast<block_q5_1*>(blk);
+      std::memset(b->qs, high ? 0xff : 0x00, sizeof(b->qs));
+      std::memset(b->qh, high ? 0xff : 0x00, sizeof(b->qh));  // levels 31 or 0
+      break;
+    }
     case GgmlType::Q4_0: {
       auto* b = reinterpret_cast<block_q4_0*>(blk);
       std::memset(b->qs, high ? 0xff : 0x00, sizeof(b->qs));  // +7 or -8
@@ -205,7 +235,7 @@ QWEN_TEST(packed_gemm2_extremes_do_not_saturate) {
       p->pack(w.src.data() + w.src_stride * kPackRows * g, w.src_stride, n, w.packed.data() + w.row_bytes * kPackRows * g);
     // All -1 quantizes to levels of -128 in Q8_K and -127 in Q8_0; all +1 to +127 in Q8_0.
     Acts a;
-    const GgmlType vt = t.vec_dot_type;
+    const GgmlType vt = act_type(type);
     a.stride = p->act_row_bytes ? p->act_row_bytes(n) : row_size(vt, n);
     a.q.assign(a.stride * 2, 0);
     for (int tok = 0; tok < 2; ++tok) {

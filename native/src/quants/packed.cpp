@@ -14,12 +14,14 @@ namespace qwen {
 namespace {
 
 #define QWEN_PACKED_ENTRY(TYPE, T) GgmlType::TYPE, kernels::pack_##T##_x8, kernels::gemv_##T##_x8, kernels::gemm_##T##_x8
-// Q4_0 and Q5_0 read Q8_0 activations with per-block terms appended (packed_act_q8.h).
+// Q4_0, Q5_0 and Q5_1 read Q8_0 activations with per-block terms appended (packed_act_q8.h); for Q5_1
+// that replaces its vec_dot_type Q8_1, whose block sums the terms carry.
 constexpr PackedTraits kPacked[] = {
     {QWEN_PACKED_ENTRY(Q8_0, q8_0), nullptr, nullptr, kernels::gemv2_q8_0_x8},
     {QWEN_PACKED_ENTRY(Q4_0, q4_0), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms,
      kernels::gemv2_q4_0_x8},
     {QWEN_PACKED_ENTRY(Q5_0, q5_0), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms},
+    {QWEN_PACKED_ENTRY(Q5_1, q5_1), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms},
     {QWEN_PACKED_ENTRY(Q4_K, q4_K)},
     {QWEN_PACKED_ENTRY(Q5_K, q5_K)},
     {QWEN_PACKED_ENTRY(Q6_K, q6_K), nullptr, nullptr, kernels::gemv2_q6_K_x8},
@@ -32,7 +34,10 @@ constexpr PackedTraits kPackedVnni[] = {
      kernels::gemv2_q8_0_x8, kernels::gemm2_q8_0_x8},
     {QWEN_PACKED_ENTRY(Q4_0, q4_0), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms,
      kernels::gemv2_q4_0_x8, kernels::gemm2_q4_0_x8},
-    {QWEN_PACKED_ENTRY(Q5_0, q5_0), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms},
+    {QWEN_PACKED_ENTRY(Q5_0, q5_0), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms, nullptr,
+     kernels::gemm2_q5_0_x8},
+    {QWEN_PACKED_ENTRY(Q5_1, q5_1), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms, nullptr,
+     kernels::gemm2_q5_1_x8},
     {QWEN_PACKED_ENTRY(Q4_K, q4_K), nullptr, nullptr, nullptr, kernels::gemm2_q4_K_x8},
     {QWEN_PACKED_ENTRY(Q5_K, q5_K), nullptr, nullptr, nullptr, kernels::gemm2_q5_K_x8},
     {QWEN_PACKED_ENTRY(Q6_K, q6_K), nullptr, nullptr, kernels::gemv2_q6_K_x8, kernels::gemm2_q6_K_x8},

@@ -1,5 +1,5 @@
-// The activation format of the packed Q4_0 and Q5_0 kernels: one token's Q8_0 blocks followed by
-// two per-block terms those kernels need for every group they multiply,
+// The activation format of the packed Q4_0, Q5_0 and Q5_1 kernels (and Q8_0's gemm2): one token's
+// Q8_0 blocks followed by two per-block terms those kernels need for every group they multiply,
 //   [nb x block_q8_0][padding to 32 bytes][float d[nb]][int32 sum[nb]]
 // where d is the block's fp16 scale as a float and sum the sum of its 32 levels. They are computed
 // once per token instead of once per group of 8 weight rows, where they were a measurable share of

@@ -13,6 +13,7 @@ namespace qwen::kernels {
 QWEN_DECLARE_PACKED(q8_0)  // packed_q8_0_avx2.cpp
 QWEN_DECLARE_PACKED(q4_0)  // packed_q4_0_avx2.cpp
 QWEN_DECLARE_PACKED(q5_0)  // packed_q5_0_avx2.cpp
+QWEN_DECLARE_PACKED(q5_1)  // packed_q5_1_avx2.cpp
 QWEN_DECLARE_PACKED(q4_K)  // packed_q4_K_avx2.cpp
 QWEN_DECLARE_PACKED(q5_K)  // packed_q5_K_avx2.cpp
 QWEN_DECLARE_PACKED(q6_K)  // packed_q6_K_avx2.cpp
@@ -33,6 +34,8 @@ QWEN_DECLARE_PACKED_GEMV2(q6_K)
                       int n_x, float* out, size_t out_stride);
 QWEN_DECLARE_PACKED_GEMM2(q8_0)
 QWEN_DECLARE_PACKED_GEMM2(q4_0)
+QWEN_DECLARE_PACKED_GEMM2(q5_0)
+QWEN_DECLARE_PACKED_GEMM2(q5_1)
 QWEN_DECLARE_PACKED_GEMM2(q4_K)
 QWEN_DECLARE_PACKED_GEMM2(q5_K)
 QWEN_DECLARE_PACKED_GEMM2(q6_K)

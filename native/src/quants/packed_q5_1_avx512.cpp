@@ -1,0 +1,70 @@
+// The AVX-512 VNNI group-pair kernel for packed Q5_1 (PackedTraits::gemm2, contract in packed.h).
+// The groups are in packed_q5_1_avx2.cpp's layout: nb * 32 bytes of fp16 row scales and minimums
+// (block b's d_0..d_7 then m_0..m_7), then per block the 160-byte body of packed_q5_avx2.h.
+//
+// Arithmetic as the AVX2 kernel's: per block d * dy * sum_j u_j y_j (levels u in 0..31, one vpdpbusd
+// per chunk half into int32) plus m * dy * sum_j y_j (the activation terms of packed_act_q8.h), so
+// results agree with the exact product of the dequantized weights and activations to float rounding.
+#include <immintrin.h>
+
+#include "quants/ggml_types.h"
+#include "quants/packed_act_q8.h"
+#include "quants/packed_avx512_util.h"
+#include "quants/packed_impl.h"
+#include "quants/packed_q5_avx512.h"
+
+namespace qwen::kernels {
+
+namespace {
+
+constexpr size_t kHalfBytes = 16;               // eight fp16 values
+constexpr size_t kScaleBytes = 2 * kHalfBytes;  // a block's scales and minimums
+constexpr int kTile = 8;                        // tokens per register tile
+
+template <int T>
+void dot_tile(int n, const uint8_t* ga, const uint8_t* gb, const uint8_t* x, size_t x_stride, float* out,
+              size_t out_stride) {
+  const int nb = n / QK5_1;
+  const uint8_t* blocks_a = ga + kScaleBytes * nb;
+  const uint8_t* blocks_b = gb + kScaleBytes * nb;
+  const block_q8_0* y[T];
+  const float* yd[T];
+  const int32_t* ysum[T];
+  for (int t = 0; t < T; ++t) {
+    y[t] = reinterpret_cast<const block_q8_0*>(x + x_stride * t);
+    yd[t] = q8_terms_d(y[t], n);
+    ysum[t] = q8_terms_sum(y[t], n);
+  }
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int b = 0; b < nb; ++b) {
+    const uint8_t* block_a = blocks_a + q5_avx512::kBlockBytes * b;
+    const uint8_t* block_b = blocks_b + q5_avx512::kBlockBytes * b;
+    q5_avx512::prefetch_block(block_a);
+    q5_avx512::prefetch_block(block_b);
+    __m512i isum[T];
+    for (int t = 0; t < T; ++t) isum[t] = _mm512_setzero_si512();
+    q5_avx512::block_dots<T>(block_a, block_b, y, b, isum);
+    const __m512 dw = load_pair_f16(ga + kScaleBytes * b, gb + kScaleBytes * b);
+    const __m512 mw = load_pair_f16(ga + kScaleBytes * b + kHalfBytes, gb + kScaleBytes * b + kHalfBytes);
+    for (int t = 0; t < T; ++t) {
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(yd[t][b])), _mm512_cvtepi32_ps(isum[t]), acc[t]);
+      acc[t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(yd[t][b] * static_cast<float>(ysum[t][b])), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(out + out_stride * t, acc[t]);
+}
+
+}  // namespace
+
+void gemm2_q5_1_x8(int n, const void* group_a, const void* group_b, const void* x, size_t x_stride, int n_x, float* out,
+                   size_t out_stride) {
+  const uint8_t* ga = static_cast<const uint8_t*>(group_a);
+  const uint8_t* gb = static_cast<const uint8_t*>(group_b);
+  const uint8_t* xb = static_cast<const uint8_t*>(x);
+  for_token_tiles<kTile>(n_x, [&](auto nt, int t) {
+    dot_tile<decltype(nt)::value>(n, ga, gb, xb + x_stride * t, x_stride, out + out_stride * t, out_stride);
+  });
+}
+
+}  // namespace qwen::kernels
