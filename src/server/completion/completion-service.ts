@@ -41,6 +41,7 @@ import type { CompletionContextStore, OpenDocumentView } from './context-store';
 import { BackgroundPrefill } from './background-prefill';
 import { FimPrompt, FimPromptBuilder } from './fim-prompt';
 import { PrefillRate } from './prefill-rate';
+import { nextStepPassesDeadline } from './decode-deadline';
 import { FIM_STOP_TEXTS, FimRequest } from './fim-layout';
 import { completionSampling } from './completion-sampling';
 import { remoteBackendFor, RemoteBackend } from '../remote/remote-backend';
@@ -355,17 +356,19 @@ export class CompletionService {
       // stopping would answer nothing (maxTokens and the block end still bound it).
       let budgetPassed = false;
       const shows = (): boolean => postProcessCompletion(raw, ctx).trim().length > 0;
+      const decodeStarted = performance.now();
+      let deadline = Infinity;
+      let pieces = 0;
       if (kind === 'request') {
-        const left = c.timeBudgetMs - (performance.now() - started);
-        const timer = setTimeout(
-          () => {
-            budgetPassed = true;
-            if (shows()) decodeFan.abort(AbortReasons.timeBudget);
-          },
-          Math.max(left, c.timeBudgetMs * MIN_DECODE_SHARE),
-        );
+        const delay = Math.max(c.timeBudgetMs - (decodeStarted - started), c.timeBudgetMs * MIN_DECODE_SHARE);
+        deadline = decodeStarted + delay;
+        const timer = setTimeout(() => {
+          budgetPassed = true;
+          if (shows()) decodeFan.abort(AbortReasons.timeBudget);
+        }, delay);
         decodeFan.onDispose(() => clearTimeout(timer));
       }
+      const stepWouldOverrun = (): boolean => nextStepPassesDeadline(performance.now(), decodeStarted, pieces, deadline);
       const seq: Sequence = kind === 'prefetch' ? new ScheduledSequence(slot.seq, this.deps.host.scheduler, 'background', BACKGROUND_MICRO_BATCH) : slot.seq;
       if (kind === 'request') this.live.set(doc.uri, 0);
       const builder = this.promptBuilder(model);
@@ -380,8 +383,9 @@ export class CompletionService {
           // token would be thrown away by post-processing anyway.
           onText: (piece) => {
             raw += piece;
+            pieces++;
             if (kind === 'request') this.live.set(doc.uri, (this.live.get(doc.uri) ?? 0) + 1);
-            if (budgetPassed && shows()) decodeFan.abort(AbortReasons.timeBudget);
+            if ((budgetPassed || stepWouldOverrun()) && shows()) decodeFan.abort(AbortReasons.timeBudget);
             return !cutCompletion(raw, ctx, false).ended;
           },
         });
