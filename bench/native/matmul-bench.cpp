@@ -55,7 +55,10 @@ int main(int argc, char** argv) {
   GgmlType type = GgmlType::F32;
   for (uint32_t id = 0; id < kGgmlTypeIdLimit; ++id) {
     const TypeTraits* t = type_traits(id);
-    if (t && type_name == t->name) { tt = t; type = static_cast<GgmlType>(id); }
+    if (t && type_name == t->name) {
+      tt = t;
+      type = static_cast<GgmlType>(id);
+    }
   }
   if (!tt || !tt->quantize_row) {
     std::fprintf(stderr, "unknown or unwritable type %s\n", type_name.c_str());
@@ -108,8 +111,9 @@ int main(int argc, char** argv) {
   const double gmac = (double)rows * cols * n_tok * reps * 1e-9;
   double check = 0;
   for (float v : y) check += v;
-  std::printf("%s%s %lldx%lld ntok=%d threads=%d %s: %.2f GMAC/cpu-s, %.2f GMAC/wall-s, %.3f ms/call wall, %.1f GB/s wall (weights), checksum %.4f\n",
-              type_name.c_str(), packed ? " packed" : "", (long long)rows, (long long)cols, n_tok, threads, cache_mode.c_str(), gmac / cpu, gmac / wall, wall * 1e3 / reps,
-              (double)wq.size() * reps / wall * 1e-9, check);
+  std::printf(
+      "%s%s %lldx%lld ntok=%d threads=%d %s: %.2f GMAC/cpu-s, %.2f GMAC/wall-s, %.3f ms/call wall, %.1f GB/s wall (weights), checksum %.4f\n",
+      type_name.c_str(), packed ? " packed" : "", (long long)rows, (long long)cols, n_tok, threads, cache_mode.c_str(),
+      gmac / cpu, gmac / wall, wall * 1e3 / reps, (double)wq.size() * reps / wall * 1e-9, check);
   return 0;
 }

@@ -52,8 +52,8 @@ inline LoaderResult run_from_disk(const std::vector<uint8_t>& bytes, const std::
     std::vector<float> logits;
     model->eval(seq, tokens, 3, qwen::LogitsMode::All, &logits, nullptr);
     if (logits.size() != size_t(3) * n_vocab) {
-      result = {LoaderVerdict::Failed, "eval returned " + std::to_string(logits.size()) + " logits for 3 rows of " +
-                                           std::to_string(n_vocab)};
+      result = {LoaderVerdict::Failed,
+                "eval returned " + std::to_string(logits.size()) + " logits for 3 rows of " + std::to_string(n_vocab)};
     }
     qwen::SamplerParams greedy, random;
     random.temperature = 0.8f;
@@ -63,16 +63,17 @@ inline LoaderResult run_from_disk(const std::vector<uint8_t>& bytes, const std::
     random.repeat_penalty = 1.1f;
     for (const qwen::SamplerParams& p : {greedy, random}) {
       const int32_t t = model->sample(seq, p, tokens, 3);
-      if (t < 0 || t >= n_vocab) result = {LoaderVerdict::Failed, "sampled token " + std::to_string(t) + " is out of range"};
+      if (t < 0 || t >= n_vocab)
+        result = {LoaderVerdict::Failed, "sampled token " + std::to_string(t) + " is out of range"};
     }
     // A token past the vocabulary must be refused without touching the cache.
     const int32_t bad = n_vocab;
     try {
       model->eval(seq, &bad, 1, qwen::LogitsMode::Last, &logits, nullptr);
       result = {LoaderVerdict::Failed, "eval accepted token id " + std::to_string(bad)};
-    } catch (const std::runtime_error&) {
-    }
-    if (model->sequence_length(seq) != 3) result = {LoaderVerdict::Failed, "a refused eval changed the sequence length"};
+    } catch (const std::runtime_error&) {}
+    if (model->sequence_length(seq) != 3)
+      result = {LoaderVerdict::Failed, "a refused eval changed the sequence length"};
   } catch (const std::runtime_error& e) {
     result = {LoaderVerdict::Failed, std::string("disk load refused what the memory load accepted: ") + e.what()};
   } catch (const std::exception& e) {
@@ -90,7 +91,8 @@ inline LoaderResult check_loader(const qwen::GgufFile& file, const std::string& 
     (void)w;
   } catch (const std::runtime_error& e) {
     // GgufError derives from runtime_error too: both must say which file.
-    if (!names_file(e.what(), name)) return {LoaderVerdict::Failed, std::string("loader error does not name the file: ") + e.what()};
+    if (!names_file(e.what(), name))
+      return {LoaderVerdict::Failed, std::string("loader error does not name the file: ") + e.what()};
     return {LoaderVerdict::Rejected, e.what()};
   } catch (const std::exception& e) {
     return {LoaderVerdict::Failed, std::string("unexpected exception from the loader: ") + e.what()};

@@ -83,9 +83,12 @@ inline qwen_test::Bytes make_model_seed(const ModelSeedSpec& s) {
 inline std::vector<qwen_test::Bytes> make_model_seeds() {
   using qwen::GgmlType;
   return {
-      make_model_seed({8, 2, 1, 16, 1, 16, 64, GgmlType::F32, GgmlType::F32, GgmlType::F32, GgmlType::F32, false, false}),
-      make_model_seed({16, 2, 1, 24, 1, 20, 128, GgmlType::F16, GgmlType::F16, GgmlType::F16, GgmlType::BF16, false, false}),
-      make_model_seed({32, 4, 2, 64, 2, 24, 256, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::F16, true, true}),
+      make_model_seed(
+          {8, 2, 1, 16, 1, 16, 64, GgmlType::F32, GgmlType::F32, GgmlType::F32, GgmlType::F32, false, false}),
+      make_model_seed(
+          {16, 2, 1, 24, 1, 20, 128, GgmlType::F16, GgmlType::F16, GgmlType::F16, GgmlType::BF16, false, false}),
+      make_model_seed(
+          {32, 4, 2, 64, 2, 24, 256, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::F16, true, true}),
   };
 }
 

@@ -58,10 +58,26 @@ inline std::vector<Bytes> make_seeds() {
 // Visits a value through every accessor; wrong-type accessors must refuse with GgufError.
 inline uint64_t exercise_value(const qwen::GgufValue& v) {
   uint64_t h = static_cast<uint64_t>(v.type);
-  try { h += v.as_u64(); } catch (const qwen::GgufError&) { h += 1; }
-  try { h += static_cast<uint64_t>(v.as_i64()); } catch (const qwen::GgufError&) { h += 2; }
-  try { h += static_cast<uint64_t>(v.as_f64() != 0.0); } catch (const qwen::GgufError&) { h += 3; }
-  try { h += v.as_string().size(); } catch (const qwen::GgufError&) { h += 4; }
+  try {
+    h += v.as_u64();
+  } catch (const qwen::GgufError&) {
+    h += 1;
+  }
+  try {
+    h += static_cast<uint64_t>(v.as_i64());
+  } catch (const qwen::GgufError&) {
+    h += 2;
+  }
+  try {
+    h += static_cast<uint64_t>(v.as_f64() != 0.0);
+  } catch (const qwen::GgufError&) {
+    h += 3;
+  }
+  try {
+    h += v.as_string().size();
+  } catch (const qwen::GgufError&) {
+    h += 4;
+  }
   try {
     for (const qwen::GgufValue& e : v.as_array()) h = h * 31 + exercise_value(e);
   } catch (const qwen::GgufError&) {
@@ -78,8 +94,16 @@ inline uint64_t exercise(const qwen::GgufFile& f) {
     h = h * 31 + exercise_value(kv.second);
     if (f.find(kv.first) != &kv.second) h ^= 0xdead;  // index must agree with the list
   }
-  try { h += f.get_string("general.architecture").size(); } catch (const qwen::GgufError&) { h += 7; }
-  try { h += f.get_u64("general.alignment"); } catch (const qwen::GgufError&) { h += 8; }
+  try {
+    h += f.get_string("general.architecture").size();
+  } catch (const qwen::GgufError&) {
+    h += 7;
+  }
+  try {
+    h += f.get_u64("general.alignment");
+  } catch (const qwen::GgufError&) {
+    h += 8;
+  }
   for (const qwen::GgufTensorInfo& t : f.tensors()) {
     h += static_cast<uint64_t>(t.n_elements()) + static_cast<uint64_t>(t.type);
     const uint8_t* p = f.tensor_data(t);

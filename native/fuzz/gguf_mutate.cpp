@@ -212,7 +212,8 @@ Verdict check_one(const std::vector<uint8_t>& input, uint64_t& checksum, const s
     checksum += qwen_fuzz::exercise(*f);
   } catch (const qwen::GgufError& e) {
     // A rejection must say which file and stay readable (bounded length).
-    if (!qwen_fuzz::names_file(e.what(), kInputName)) return {Outcome::Failed, std::string("badly formed error message: ") + e.what()};
+    if (!qwen_fuzz::names_file(e.what(), kInputName))
+      return {Outcome::Failed, std::string("badly formed error message: ") + e.what()};
     return {Outcome::ParserRejected, e.what()};
   } catch (const std::exception& e) {
     return {Outcome::Failed, std::string("unexpected exception from the parser (not GgufError): ") + e.what()};
@@ -257,7 +258,8 @@ bool same_verdict_from_disk(const std::vector<uint8_t>& input, const std::string
 // its name, count as one kind of error.
 std::string error_kind(const std::string& msg) {
   std::string m = msg.compare(0, std::strlen(kInputName) + 2, std::string(kInputName) + ": ") == 0
-                      ? msg.substr(std::strlen(kInputName) + 2) : msg;
+                      ? msg.substr(std::strlen(kInputName) + 2)
+                      : msg;
   std::string out;
   for (size_t i = 0; i < m.size(); ++i) {
     if (m[i] == '\'' && m.find('\'', i + 1) != std::string::npos) {
@@ -342,9 +344,10 @@ int main(int argc, char** argv) {
       std::printf("%s: %s%s%s\n", path.c_str(), outcome_name(v.outcome), v.message.empty() ? "" : ": ",
                   v.message.c_str());
     }
-    std::printf("replayed %zu files: %llu loaded and ran, %llu rejected by the loader, %llu rejected by the parser, %llu failures\n",
-                files.size(), (unsigned long long)counts[0], (unsigned long long)counts[1],
-                (unsigned long long)counts[2], (unsigned long long)counts[3]);
+    std::printf(
+        "replayed %zu files: %llu loaded and ran, %llu rejected by the loader, %llu rejected by the parser, %llu failures\n",
+        files.size(), (unsigned long long)counts[0], (unsigned long long)counts[1], (unsigned long long)counts[2],
+        (unsigned long long)counts[3]);
     return counts[3] == 0 && !files.empty() ? 0 : 1;
   }
 
@@ -354,9 +357,12 @@ int main(int argc, char** argv) {
   const size_t n_model_seeds = seeds.size() - n_format_seeds;
   if (!write_dir.empty()) {
     for (size_t i = 0; i < seeds.size(); ++i) {
-      std::string path = write_dir + (i < n_format_seeds ? "/seed-" + std::to_string(i) : "/model-" + std::to_string(i - n_format_seeds)) + ".gguf";
-      std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(seeds[i].data.data()),
-                                                 static_cast<std::streamsize>(seeds[i].size()));
+      std::string path =
+          write_dir +
+          (i < n_format_seeds ? "/seed-" + std::to_string(i) : "/model-" + std::to_string(i - n_format_seeds)) +
+          ".gguf";
+      std::ofstream(path, std::ios::binary)
+          .write(reinterpret_cast<const char*>(seeds[i].data.data()), static_cast<std::streamsize>(seeds[i].size()));
       std::printf("wrote %s (%zu bytes)\n", path.c_str(), seeds[i].size());
     }
     return 0;
@@ -381,7 +387,8 @@ int main(int argc, char** argv) {
     const bool ok = i < n_format_seeds ? v.outcome != Outcome::ParserRejected && v.outcome != Outcome::Failed
                                        : v.outcome == Outcome::Ran;
     if (!ok) {
-      std::fprintf(stderr, "gguf_mutate: seed %zu is not valid: %s %s\n", i, outcome_name(v.outcome), v.message.c_str());
+      std::fprintf(stderr, "gguf_mutate: seed %zu is not valid: %s %s\n", i, outcome_name(v.outcome),
+                   v.message.c_str());
       return 1;
     }
   }
@@ -434,10 +441,11 @@ int main(int argc, char** argv) {
       std::fclose(f);
     }
   }
-  std::printf("fuzzed %llu files: %llu loaded and ran, %llu rejected by the model loader, %llu rejected by the GGUF parser, "
-              "%zu distinct kinds of error, %llu crashes (seed %llu, %zu seeds, %.1f s, checksum %llx)\n",
-              (unsigned long long)iterations, (unsigned long long)counts[0], (unsigned long long)counts[1],
-              (unsigned long long)counts[2], kinds.size(), (unsigned long long)counts[3], (unsigned long long)seed,
-              seeds.size(), secs, (unsigned long long)checksum);
+  std::printf(
+      "fuzzed %llu files: %llu loaded and ran, %llu rejected by the model loader, %llu rejected by the GGUF parser, "
+      "%zu distinct kinds of error, %llu crashes (seed %llu, %zu seeds, %.1f s, checksum %llx)\n",
+      (unsigned long long)iterations, (unsigned long long)counts[0], (unsigned long long)counts[1],
+      (unsigned long long)counts[2], kinds.size(), (unsigned long long)counts[3], (unsigned long long)seed,
+      seeds.size(), secs, (unsigned long long)checksum);
   return counts[3] == 0 ? 0 : 1;
 }

@@ -27,7 +27,7 @@ constexpr double kAttnAbsTol = 2e-3;
 
 struct Case {
   int n_head, n_head_kv, hd;
-  float freq_scale;   // 1 = plain RoPE; 0.5 exercises linear scaling through the tables
+  float freq_scale;  // 1 = plain RoPE; 0.5 exercises linear scaling through the tables
 };
 
 class Harness {
@@ -83,7 +83,8 @@ class Harness {
           double m = -1e300, sum = 0.0;
           for (int p = 0; p < n_keys; ++p) {
             double dot = 0.0;
-            for (int d = 0; d < c_.hd; ++d) dot += q[(t * c_.n_head + h) * c_.hd + d] * keys_[(p * c_.n_head_kv + kvh) * c_.hd + d];
+            for (int d = 0; d < c_.hd; ++d)
+              dot += q[(t * c_.n_head + h) * c_.hd + d] * keys_[(p * c_.n_head_kv + kvh) * c_.hd + d];
             s[p] = dot / std::sqrt(static_cast<double>(c_.hd));
             m = std::max(m, s[p]);
           }
@@ -118,16 +119,16 @@ class Harness {
   size_t scratch_floats_ = 0;
   float mscale_ = 1.0f;
   int len_ = 0;
-  std::vector<float> keys_, vals_;   // (positions, n_head_kv, hd) as the cache holds them
+  std::vector<float> keys_, vals_;  // (positions, n_head_kv, hd) as the cache holds them
 };
 
 void run_case(const Case& c) {
   Harness h(c);
-  const double prefill = h.step(45, true, 100);   // flash kernel over a partial query tile
-  const double decode = h.step(1, true, 200);     // short decode: one split
-  h.step(654, false, 300);                        // fill the cache to 700 positions
-  const double long_decode = h.step(1, true, 400);   // 701 keys: several splits + combine
-  const double two_tokens = h.step(2, true, 500);    // a 2-token decode batch at 701..702
+  const double prefill = h.step(45, true, 100);     // flash kernel over a partial query tile
+  const double decode = h.step(1, true, 200);       // short decode: one split
+  h.step(654, false, 300);                          // fill the cache to 700 positions
+  const double long_decode = h.step(1, true, 400);  // 701 keys: several splits + combine
+  const double two_tokens = h.step(2, true, 500);   // a 2-token decode batch at 701..702
   std::printf("    heads %d/%d hd %d: prefill %.2e decode %.2e long decode %.2e two-token %.2e\n", c.n_head,
               c.n_head_kv, c.hd, prefill, decode, long_decode, two_tokens);
   CHECK_NEAR(prefill, 0.0, kAttnAbsTol);

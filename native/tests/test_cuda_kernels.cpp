@@ -27,7 +27,7 @@ constexpr double kGemvRelTol = 2e-5;
 constexpr double kGemmRelTol = 4e-3;
 constexpr double kAbsFloor = 1e-6;
 
-const GgmlType kTypes[] = {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q4_0, GgmlType::Q4_1,
+const GgmlType kTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16, GgmlType::Q4_0, GgmlType::Q4_1,
                            GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K,
                            GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
 
@@ -67,10 +67,8 @@ double check_matmul(GgmlType t, int n, bool use_gemm, double rel_tol, bool with_
   cu::DeviceBuffer dw = to_device(bytes), dx = to_device(x), dy = to_device(y0);
   cu::DeviceBuffer db = with_bias ? to_device(bias) : cu::DeviceBuffer();
   const float* bias_ptr = with_bias ? db.as<float>() : nullptr;
-  if (use_gemm)
-    cu::gemm(t, dw.get(), rows, k, dx.as<float>(), n, dy.as<float>(), bias_ptr, accumulate);
-  else
-    cu::gemv(t, dw.get(), rows, k, dx.as<float>(), n, dy.as<float>(), bias_ptr, accumulate);
+  if (use_gemm) cu::gemm(t, dw.get(), rows, k, dx.as<float>(), n, dy.as<float>(), bias_ptr, accumulate);
+  else cu::gemv(t, dw.get(), rows, k, dx.as<float>(), n, dy.as<float>(), bias_ptr, accumulate);
   const std::vector<float> got = from_device(dy, n * rows);
   for (double& s : scale) s *= rel_tol;
   const double worst = worst_ratio(got, want, scale, kAbsFloor);
@@ -98,8 +96,9 @@ QWEN_TEST(cuda_block_decoders_match_cpu_dequantize_on_host) {
       worst = std::fmax(worst, std::fabs(got[i] - want[i]));
       range = std::fmax(range, std::fabs(want[i]));
     }
-    if (worst > 1e-6 * range) std::printf("    %s: decoder differs by %.3e (values up to %.3e)\n", qwen::traits(t).name, worst, range);
-    CHECK(worst <= 1e-6 * range);   // same formula; only the grouping of two float products may differ
+    if (worst > 1e-6 * range)
+      std::printf("    %s: decoder differs by %.3e (values up to %.3e)\n", qwen::traits(t).name, worst, range);
+    CHECK(worst <= 1e-6 * range);  // same formula; only the grouping of two float products may differ
   }
 }
 
@@ -108,7 +107,7 @@ QWEN_TEST(cuda_gemv_matches_scalar_reference_for_every_weight_type) {
   for (GgmlType t : kTypes) {
     CHECK(check_matmul(t, 1, false, kGemvRelTol, false, false) <= 1.0);
     CHECK(check_matmul(t, 3, false, kGemvRelTol, true, false) <= 1.0);
-    CHECK(check_matmul(t, 6, false, kGemvRelTol, true, true) <= 1.0);   // 4 + 2 columns, residual add
+    CHECK(check_matmul(t, 6, false, kGemvRelTol, true, true) <= 1.0);  // 4 + 2 columns, residual add
   }
 }
 
@@ -132,7 +131,8 @@ QWEN_TEST(cuda_gemm_handles_activations_beyond_f16_range) {
     if (!encode_rows(t, random_floats(rows * k, 21, 0.02f), rows, k, &bytes)) continue;
     const std::vector<float> w = decode_rows(t, bytes, rows, k);
     std::vector<float> x = random_floats(n * k, 22, 3.0f);
-    for (int m = 0; m < n; m += 3) x[m * k + (m * 37) % k] = (m % 2 ? -1.0f : 1.0f) * (2.0e4f + 2.5e3f * m);   // up to ~1.2e5
+    for (int m = 0; m < n; m += 3)
+      x[m * k + (m * 37) % k] = (m % 2 ? -1.0f : 1.0f) * (2.0e4f + 2.5e3f * m);  // up to ~1.2e5
     std::vector<double> want, scale;
     reference_matmul(w, x, rows, k, n, {}, &want, &scale);
     cu::DeviceBuffer dw = to_device(bytes), dx = to_device(x), dy(n * rows * sizeof(float));
@@ -140,7 +140,8 @@ QWEN_TEST(cuda_gemm_handles_activations_beyond_f16_range) {
     const std::vector<float> got = from_device(dy, n * rows);
     for (double& v : scale) v *= kGemmRelTol;
     const double worst = worst_ratio(got, want, scale, kAbsFloor);
-    std::printf("    %s gemm, activations up to 1.2e5: worst error %.2f x the tolerance\n", qwen::traits(t).name, worst);
+    std::printf("    %s gemm, activations up to 1.2e5: worst error %.2f x the tolerance\n", qwen::traits(t).name,
+                worst);
     CHECK(worst <= 1.0);
   }
 }
@@ -159,7 +160,7 @@ QWEN_TEST(cuda_get_rows_returns_dequantized_rows) {
     double worst = 0.0;
     for (size_t j = 0; j < ids.size(); ++j)
       for (int64_t i = 0; i < k; ++i) worst = std::fmax(worst, std::fabs(got[j * k + i] - w[ids[j] * k + i]));
-    CHECK_NEAR(worst, 0.0, 1e-6);   // decoding is exact: same formula, f32 arithmetic
+    CHECK_NEAR(worst, 0.0, 1e-6);  // decoding is exact: same formula, f32 arithmetic
   }
 }
 
@@ -185,15 +186,15 @@ QWEN_TEST(cuda_rms_norm_and_swiglu_match_cpu) {
       worst_act = std::fmax(worst_act, std::fabs(act[t * d + i] - a) / (1e-3 + std::fabs(a)));
     }
   }
-  CHECK_NEAR(worst_norm, 0.0, 1e-4);   // relative: rsqrt and f32 sums
-  CHECK_NEAR(worst_act, 0.0, 1e-3);    // relative: fast-math expf in silu
+  CHECK_NEAR(worst_norm, 0.0, 1e-4);  // relative: rsqrt and f32 sums
+  CHECK_NEAR(worst_act, 0.0, 1e-3);   // relative: fast-math expf in silu
 }
 
 QWEN_TEST(cuda_argmax_picks_lowest_index_of_the_maximum) {
   if (!gpu_or_skip("cuda_argmax")) return;
   std::vector<float> x = random_floats(151936, 41);
   x[90001] = 50.0f;
-  x[120000] = 50.0f;   // a tie: the lower index must win, as on the CPU
+  x[120000] = 50.0f;  // a tie: the lower index must win, as on the CPU
   cu::DeviceBuffer dx = to_device(x), dout(sizeof(int32_t));
   cu::argmax(dx.as<float>(), static_cast<int>(x.size()), dout.as<int32_t>());
   int32_t got = -1;

@@ -58,9 +58,12 @@ TinyModel write_tiny_model(GgmlType t, uint32_t seed) {
   TinyModel m;
   Builder b;
   b.kv("general.architecture", v_str("qwen2"))
-      .kv("qwen2.embedding_length", v_u32(kEmbd)).kv("qwen2.block_count", v_u32(kLayers))
-      .kv("qwen2.attention.head_count", v_u32(kHeads)).kv("qwen2.attention.head_count_kv", v_u32(kKvHeads))
-      .kv("qwen2.feed_forward_length", v_u32(kFf)).kv("qwen2.context_length", v_u32(2048))
+      .kv("qwen2.embedding_length", v_u32(kEmbd))
+      .kv("qwen2.block_count", v_u32(kLayers))
+      .kv("qwen2.attention.head_count", v_u32(kHeads))
+      .kv("qwen2.attention.head_count_kv", v_u32(kKvHeads))
+      .kv("qwen2.feed_forward_length", v_u32(kFf))
+      .kv("qwen2.context_length", v_u32(2048))
       .kv("qwen2.attention.layer_norm_rms_epsilon", v_f32(static_cast<float>(kEps)))
       .kv("qwen2.rope.freq_base", v_f32(static_cast<float>(kBase)));
   auto add = [&](const std::string& name, int64_t rows, int64_t k, float scale, bool matrix) {
@@ -69,7 +72,8 @@ TinyModel write_tiny_model(GgmlType t, uint32_t seed) {
     const GgmlType type = matrix ? t : GgmlType::F32;
     encode_rows(type, v, rows, k, &bytes);
     m.w[name] = decode_rows(type, bytes, rows, k);
-    Tensor tensor{name, matrix ? std::vector<uint64_t>{uint64_t(k), uint64_t(rows)} : std::vector<uint64_t>{uint64_t(k)},
+    Tensor tensor{name,
+                  matrix ? std::vector<uint64_t>{uint64_t(k), uint64_t(rows)} : std::vector<uint64_t>{uint64_t(k)},
                   static_cast<uint32_t>(type), bytes};
     b.tensor(tensor);
   };
@@ -136,14 +140,14 @@ void check_model(GgmlType t, double tol, bool graphs) {
   const std::vector<int32_t> tokens = {1, 17, 299, 42, 42, 7, 150, 3, 88, 200, 5, 61, 0, 12};
   const std::vector<Vec> want = reference_logits(tm, tokens);
   const int seq = model->create_sequence();
-  const int prompt = 11;   // two micro-batches of 8 and 3: GEMM, then GEMV on the tail
+  const int prompt = 11;  // two micro-batches of 8 and 3: GEMM, then GEMV on the tail
   std::vector<float> logits;
   model->eval(seq, tokens.data(), prompt, qwen::LogitsMode::All, &logits, nullptr);
   CHECK(logits.size() == static_cast<size_t>(prompt) * kVocab);
   double worst = 0.0;
   for (int i = 0; i < prompt && logits.size() == static_cast<size_t>(prompt) * kVocab; ++i)
     worst = std::max(worst, max_diff(logits.data() + i * kVocab, want[i]));
-  for (size_t i = prompt; i < tokens.size(); ++i) {   // single-token decode steps
+  for (size_t i = prompt; i < tokens.size(); ++i) {  // single-token decode steps
     model->eval(seq, &tokens[i], 1, qwen::LogitsMode::Last, &logits, nullptr);
     CHECK(logits.size() == static_cast<size_t>(kVocab));
     worst = std::max(worst, max_diff(logits.data(), want[i]));
@@ -193,14 +197,26 @@ QWEN_TEST(cuda_model_rejects_bad_input_with_clear_errors) {
   const int seq = model->create_sequence();
   const int32_t bad = kVocab;
   std::string msg;
-  try { model->eval(seq, &bad, 1, qwen::LogitsMode::Last, nullptr, nullptr); } catch (const std::exception& e) { msg = e.what(); }
+  try {
+    model->eval(seq, &bad, 1, qwen::LogitsMode::Last, nullptr, nullptr);
+  } catch (const std::exception& e) {
+    msg = e.what();
+  }
   CHECK(msg.find("outside the vocabulary") != std::string::npos);
   std::vector<int32_t> many(65, 1);
   msg.clear();
-  try { model->eval(seq, many.data(), 65, qwen::LogitsMode::None, nullptr, nullptr); } catch (const std::exception& e) { msg = e.what(); }
+  try {
+    model->eval(seq, many.data(), 65, qwen::LogitsMode::None, nullptr, nullptr);
+  } catch (const std::exception& e) {
+    msg = e.what();
+  }
   CHECK(msg.find("KV cache full") != std::string::npos);
   msg.clear();
-  try { qwen::load_cuda_model("/nonexistent/model.gguf", opts); } catch (const std::exception& e) { msg = e.what(); }
+  try {
+    qwen::load_cuda_model("/nonexistent/model.gguf", opts);
+  } catch (const std::exception& e) {
+    msg = e.what();
+  }
   CHECK(msg.find("/nonexistent/model.gguf") != std::string::npos);
   unlink(tm.path.c_str());
 }

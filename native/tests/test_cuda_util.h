@@ -39,7 +39,7 @@ inline uint16_t f32_to_f16_bits(float f) {
   const uint32_t sign = (x >> 16) & 0x8000;
   int32_t exp = static_cast<int32_t>((x >> 23) & 0xFF) - 127 + 15;
   uint32_t mant = x & 0x7FFFFF;
-  if (exp <= 0) return static_cast<uint16_t>(sign);   // flush tiny values to zero
+  if (exp <= 0) return static_cast<uint16_t>(sign);  // flush tiny values to zero
   if (exp >= 31) return static_cast<uint16_t>(sign | 0x7C00);
   uint32_t h = sign | (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
   const uint32_t rest = mant & 0x1FFF;
@@ -51,7 +51,7 @@ inline float f16_bits_to_f32(uint16_t h) {
   const uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
   uint32_t x;
   if (exp == 0) {
-    const float f = std::ldexp(static_cast<float>(mant), -24);   // subnormal
+    const float f = std::ldexp(static_cast<float>(mant), -24);  // subnormal
     return sign ? -f : f;
   }
   x = sign | ((exp == 31 ? 255 : exp - 15 + 127) << 23) | (mant << 13);
@@ -77,9 +77,17 @@ inline bool encode_rows(qwen::GgmlType t, const std::vector<float>& w, int64_t r
     if (t == qwen::GgmlType::F32) {
       std::memcpy(dst, src, k * 4);
     } else if (t == qwen::GgmlType::F16) {
-      for (int64_t i = 0; i < k; ++i) { const uint16_t h = f32_to_f16_bits(src[i]); std::memcpy(dst + 2 * i, &h, 2); }
+      for (int64_t i = 0; i < k; ++i) {
+        const uint16_t h = f32_to_f16_bits(src[i]);
+        std::memcpy(dst + 2 * i, &h, 2);
+      }
     } else if (t == qwen::GgmlType::BF16) {
-      for (int64_t i = 0; i < k; ++i) { uint32_t b; std::memcpy(&b, src + i, 4); const uint16_t h = uint16_t((b + 0x8000) >> 16); std::memcpy(dst + 2 * i, &h, 2); }
+      for (int64_t i = 0; i < k; ++i) {
+        uint32_t b;
+        std::memcpy(&b, src + i, 4);
+        const uint16_t h = uint16_t((b + 0x8000) >> 16);
+        std::memcpy(dst + 2 * i, &h, 2);
+      }
     } else if (tt.quantize_row) {
       tt.quantize_row(src, dst, k);
     } else {
@@ -99,8 +107,7 @@ inline std::vector<float> decode_rows(qwen::GgmlType t, const std::vector<uint8_
   return w;
 }
 
-template <typename T>
-inline qwen::cuda::DeviceBuffer to_device(const std::vector<T>& v) {
+template <typename T> inline qwen::cuda::DeviceBuffer to_device(const std::vector<T>& v) {
   qwen::cuda::DeviceBuffer b(v.size() * sizeof(T));
   b.upload(v.data(), v.size() * sizeof(T));
   return b;
@@ -119,7 +126,7 @@ inline double worst_ratio(const std::vector<float>& got, const std::vector<doubl
   double worst = 0.0;
   for (size_t i = 0; i < got.size(); ++i) {
     const double r = std::fabs(got[i] - want[i]) / (abs_floor + scale[i]);
-    if (std::isnan(r)) return INFINITY;   // a NaN anywhere is a failure
+    if (std::isnan(r)) return INFINITY;  // a NaN anywhere is a failure
     if (r > worst) worst = r;
   }
   return worst;

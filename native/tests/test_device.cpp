@@ -94,7 +94,7 @@ QWEN_TEST(self_check_comparison_passes_noise_and_catches_real_errors) {
   CHECK(!r.passed && r.cosine_min < qwen::kSelfCheckCosine);
   // One wrong logit in one row: cosine barely moves, but the best token is clearly wrong.
   std::vector<float> spike = cpu;
-  spike[static_cast<size_t>(5) * V + 123] = 30.0f;   // 10 sd: far above any real logit of the row
+  spike[static_cast<size_t>(5) * V + 123] = 30.0f;  // 10 sd: far above any real logit of the row
   r = qwen::compare_logits(cpu.data(), spike.data(), rows, V);
   std::printf("    one wrong logit: %s\n", r.summary().c_str());
   CHECK(r.cosine_min > qwen::kSelfCheckCosine);
@@ -103,13 +103,15 @@ QWEN_TEST(self_check_comparison_passes_noise_and_catches_real_errors) {
   std::vector<float> tie = cpu;
   float* row = &tie[0];
   int best = 0, second = -1;
-  for (int j = 1; j < V; ++j) if (row[j] > row[best]) best = j;
-  for (int j = 0; j < V; ++j) if (j != best && (second < 0 || row[j] > row[second])) second = j;
+  for (int j = 1; j < V; ++j)
+    if (row[j] > row[best]) best = j;
+  for (int j = 0; j < V; ++j)
+    if (j != best && (second < 0 || row[j] > row[second])) second = j;
   const float gap = row[best] - row[second];
   std::vector<float> want = cpu;
-  want[second] = want[best] - std::min(gap, 0.1f);   // CPU: a 0.1 gap (0.03 sd)
+  want[second] = want[best] - std::min(gap, 0.1f);  // CPU: a 0.1 gap (0.03 sd)
   tie = want;
-  std::swap(tie[best], tie[second]);                  // GPU: the two swapped
+  std::swap(tie[best], tie[second]);  // GPU: the two swapped
   r = qwen::compare_logits(want.data(), tie.data(), rows, V);
   CHECK(r.passed && r.top1_mismatches == 0);
   // NaN anywhere fails.
@@ -132,7 +134,8 @@ QWEN_TEST(device_cpu_never_probes_the_gpu) {
 
 QWEN_TEST(device_reports_each_reason_the_gpu_is_unavailable) {
   TinyFile f;
-  const char* codes[] = {"built_without_cuda", "no_driver", "driver_too_old", "no_device", "unsupported_gpu", "not_enough_memory", "probe_failed"};
+  const char* codes[] = {"built_without_cuda", "no_driver",         "driver_too_old", "no_device",
+                         "unsupported_gpu",    "not_enough_memory", "probe_failed"};
   for (const char* code : codes) {
     EnvVar hook("QWEN_TEST_CUDA_UNAVAILABLE", code);
     auto m = load(f.tiny.path, "auto");
@@ -224,10 +227,18 @@ QWEN_TEST(device_gpu_fault_is_sticky_and_typed) {
     const int32_t tok = 3;
     m->eval(seq, &tok, 1, qwen::LogitsMode::Last, nullptr, nullptr);
     bool fault = false;
-    try { m->eval(seq, &tok, 1, qwen::LogitsMode::Last, nullptr, nullptr); } catch (const qwen::GpuFault&) { fault = true; }
+    try {
+      m->eval(seq, &tok, 1, qwen::LogitsMode::Last, nullptr, nullptr);
+    } catch (const qwen::GpuFault&) {
+      fault = true;
+    }
     CHECK(fault);
     fault = false;
-    try { m->sample(seq, qwen::SamplerParams{}, nullptr, 0); } catch (const qwen::GpuFault&) { fault = true; }
+    try {
+      m->sample(seq, qwen::SamplerParams{}, nullptr, 0);
+    } catch (const qwen::GpuFault&) {
+      fault = true;
+    }
     CHECK(fault);
   }
   // A fault during the self-check itself: auto runs on the CPU and says so.

@@ -41,18 +41,17 @@ struct Registrar {
   static ::qwen_test::Registrar qwen_test_registrar_##name(#name, name); \
   static void name()
 
-#define CHECK(cond)                                                                 \
-  do {                                                                              \
-    if (!(cond)) ::qwen_test::fail(__FILE__, __LINE__, "CHECK failed: " #cond);     \
+#define CHECK(cond)                                                             \
+  do {                                                                          \
+    if (!(cond)) ::qwen_test::fail(__FILE__, __LINE__, "CHECK failed: " #cond); \
   } while (0)
 
-#define CHECK_NEAR(a, b, tol)                                                                  \
-  do {                                                                                         \
-    const double qwen_a_ = (double)(a), qwen_b_ = (double)(b), qwen_t_ = (double)(tol);        \
-    if (!(std::fabs(qwen_a_ - qwen_b_) <= qwen_t_)) {                                          \
-      std::ostringstream qwen_os_;                                                             \
-      qwen_os_ << "CHECK_NEAR failed: " #a " = " << qwen_a_ << ", " #b " = " << qwen_b_        \
-               << ", tolerance " << qwen_t_;                                                   \
-      ::qwen_test::fail(__FILE__, __LINE__, qwen_os_.str());                                   \
-    }                                                                                          \
+#define CHECK_NEAR(a, b, tol)                                                                                         \
+  do {                                                                                                                \
+    const double qwen_a_ = (double)(a), qwen_b_ = (double)(b), qwen_t_ = (double)(tol);                               \
+    if (!(std::fabs(qwen_a_ - qwen_b_) <= qwen_t_)) {                                                                 \
+      std::ostringstream qwen_os_;                                                                                    \
+      qwen_os_ << "CHECK_NEAR failed: " #a " = " << qwen_a_ << ", " #b " = " << qwen_b_ << ", tolerance " << qwen_t_; \
+      ::qwen_test::fail(__FILE__, __LINE__, qwen_os_.str());                                                          \
+    }                                                                                                                 \
   } while (0)

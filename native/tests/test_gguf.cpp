@@ -78,7 +78,8 @@ QWEN_TEST(gguf_reads_every_metadata_value_type) {
   CHECK(f.find("ints")->array_type == GgufValueType::INT32);
   CHECK(ints.size() == 3 && ints[0].as_i64() == 1 && ints[1].as_i64() == -2 && ints[2].as_i64() == 3);
   const qwen::GgufArray& words = f.find("words")->as_array();
-  CHECK(words.size() == 3 && words[0].as_string() == "a" && words[1].as_string() == "bc" && words[2].as_string().empty());
+  CHECK(words.size() == 3 && words[0].as_string() == "a" && words[1].as_string() == "bc" &&
+        words[2].as_string().empty());
   const qwen::GgufValue& nested = *f.find("nested");
   CHECK(nested.array_type == GgufValueType::ARRAY && nested.as_array().size() == 2);
   if (nested.as_array().size() == 2) {
@@ -130,7 +131,8 @@ QWEN_TEST(gguf_reads_tensor_infos_and_data) {
     const qwen::GgufTensorInfo& t = f.tensors()[i];
     CHECK(t.name == b.tensors[i].name);
     CHECK(t.dims.size() == b.tensors[i].dims.size());
-    for (size_t d = 0; d < t.dims.size() && d < b.tensors[i].dims.size(); ++d) CHECK(uint64_t(t.dims[d]) == b.tensors[i].dims[d]);
+    for (size_t d = 0; d < t.dims.size() && d < b.tensors[i].dims.size(); ++d)
+      CHECK(uint64_t(t.dims[d]) == b.tensors[i].dims[d]);
     CHECK(static_cast<uint32_t>(t.type) == b.tensors[i].type);
     CHECK(t.offset == expected_offset[i]);
     CHECK(t.nbytes == expected_nbytes[i]);

@@ -50,15 +50,19 @@ QWEN_TEST(gguf_rejects_truncation_at_every_byte) {
   }
   CHECK(failures == 0);
   std::vector<uint8_t> one_short(full.begin(), full.end() - 1);
-  CHECK(rejects_with(one_short, {"truncated: tensor 'blk.0.attn_q.weight' data ends at byte " + std::to_string(full.size()) +
-                                     " but the file has " + std::to_string(full.size() - 1) + " bytes"}));
+  CHECK(rejects_with(one_short,
+                     {"truncated: tensor 'blk.0.attn_q.weight' data ends at byte " + std::to_string(full.size()) +
+                      " but the file has " + std::to_string(full.size() - 1) + " bytes"}));
   CHECK(rejects_with({}, {"truncated: the file is empty"}));
   CHECK(rejects_with({'G', 'G', 'U'}, {"truncated: the file has 3 bytes"}));
 }
 
 QWEN_TEST(gguf_rejects_wrong_magic_and_versions) {
   std::vector<uint8_t> zip = valid().build().data;
-  zip[0] = 'P'; zip[1] = 'K'; zip[2] = 3; zip[3] = 4;
+  zip[0] = 'P';
+  zip[1] = 'K';
+  zip[2] = 3;
+  zip[3] = 4;
   CHECK(error_of(zip) == "t.gguf: not a GGUF file (magic 'PK\\x03\\x04')");
 
   for (uint32_t version : {0u, 1u, 4u, 99u}) {
@@ -92,7 +96,8 @@ QWEN_TEST(gguf_rejects_absurd_counts_and_lengths_without_allocating) {
   array.kv("tokenizer.ggml.tokens", v_array(T_UINT8, {v_u8(1)}));
   Bytes image = array.build();
   image.patch_u64(24 + 8 + 21 + 4 + 4, 1ull << 60);  // header, key length, key, value type, element type
-  CHECK(rejects_with(image.data, {"the array in metadata key 'tokenizer.ggml.tokens' claims 1152921504606846976 UINT8"}));
+  CHECK(
+      rejects_with(image.data, {"the array in metadata key 'tokenizer.ggml.tokens' claims 1152921504606846976 UINT8"}));
 
   Builder key;
   key.kv("k", v_u8(1));
@@ -104,7 +109,8 @@ QWEN_TEST(gguf_rejects_absurd_counts_and_lengths_without_allocating) {
   str.kv("general.name", v_str("qwen"));
   image = str.build();
   image.patch_u64(24 + 8 + 12 + 4, ~0ull);  // the string value's length
-  CHECK(rejects_with(image.data, {"the STRING value of metadata key 'general.name' claims 18446744073709551615 bytes"}));
+  CHECK(
+      rejects_with(image.data, {"the STRING value of metadata key 'general.name' claims 18446744073709551615 bytes"}));
 
   // Each decoded value costs memory far beyond its byte in the file, so the total is capped.
   Builder many;
@@ -125,7 +131,8 @@ QWEN_TEST(gguf_rejects_bad_alignment) {
   for (uint32_t a : {0u, 3u, 48u, 0x80000001u}) {
     Builder b = valid();
     b.kv("general.alignment", v_u32(a));
-    CHECK(rejects_with(b.build().data, {"general.alignment is " + std::to_string(a) + "; it must be a nonzero power of two"}));
+    CHECK(rejects_with(b.build().data,
+                       {"general.alignment is " + std::to_string(a) + "; it must be a nonzero power of two"}));
   }
   Builder negative = valid();
   negative.kv("general.alignment", v_i32(-32));
@@ -141,8 +148,8 @@ QWEN_TEST(gguf_rejects_tensor_data_outside_the_file) {
   const uint64_t q_nbytes = 68;
   image.patch_u64(tensor_offset_at(b, 1), 1024);
   CHECK(rejects_with(image.data, {"truncated: tensor 'blk.0.attn_q.weight' data ends at byte " +
-                                      std::to_string(b.data_offset + 1024 + q_nbytes) + " but the file has " +
-                                      std::to_string(image.size()) + " bytes"}));
+                                  std::to_string(b.data_offset + 1024 + q_nbytes) + " but the file has " +
+                                  std::to_string(image.size()) + " bytes"}));
   // Offsets so large that offset + size wraps around 64 bits must not slip through.
   image.patch_u64(tensor_offset_at(b, 1), ~0ull - 31);
   CHECK(rejects_with(image.data, {"truncated: tensor 'blk.0.attn_q.weight'", "beyond the end of the file"}));
@@ -150,7 +157,8 @@ QWEN_TEST(gguf_rejects_tensor_data_outside_the_file) {
   CHECK(rejects_with(image.data, {"truncated: tensor 'blk.0.attn_q.weight'"}));
 
   image.patch_u64(tensor_offset_at(b, 1), 40);  // inside the data section, but misaligned
-  CHECK(rejects_with(image.data, {"tensor 'blk.0.attn_q.weight' has data offset 40, not a multiple of the alignment 32"}));
+  CHECK(rejects_with(image.data,
+                     {"tensor 'blk.0.attn_q.weight' has data offset 40, not a multiple of the alignment 32"}));
   image.patch_u64(tensor_offset_at(b, 1), 32);  // aligned, but shares bytes with token_embd.weight
   CHECK(rejects_with(image.data, {"tensors 'token_embd.weight' and 'blk.0.attn_q.weight' overlap"}));
 }
@@ -166,10 +174,12 @@ QWEN_TEST(gguf_rejects_bad_tensor_types_and_shapes) {
   CHECK(rejects_with(one_tensor({2, 2, 1, 1, 1}).build().data, {"tensor 'x' has 5 dimensions; GGML allows 1 to 4"}));
   CHECK(rejects_with(one_tensor({}).build().data, {"tensor 'x' has 0 dimensions"}));
   CHECK(rejects_with(one_tensor({4, 0}).build().data, {"tensor 'x' has dimension 1 of size 0"}));
-  CHECK(rejects_with(one_tensor({1ull << 32, 1ull << 32}).build().data, {"tensor 'x' has too many elements", "overflow"}));
+  CHECK(rejects_with(one_tensor({1ull << 32, 1ull << 32}).build().data,
+                     {"tensor 'x' has too many elements", "overflow"}));
   CHECK(rejects_with(one_tensor({~0ull}).build().data, {"tensor 'x' has too many elements"}));
   // 2^62 F32 elements fit an int64 count, but not a 64-bit byte size.
-  CHECK(rejects_with(one_tensor({1ull << 62}).build().data, {"tensor 'x' is too large: its byte size overflows 64 bits"}));
+  CHECK(rejects_with(one_tensor({1ull << 62}).build().data,
+                     {"tensor 'x' is too large: its byte size overflows 64 bits"}));
   CHECK(rejects_with(one_tensor({33}, kQ8_0, 34).build().data,
                      {"tensor 'x' of type Q8_0 has row length 33, not a multiple of its block size 32"}));
   Builder empty_name;
@@ -190,7 +200,8 @@ QWEN_TEST(gguf_rejects_bad_metadata_values) {
   Value bad_type = v_u8(1);
   bad_type.type = 13;
   CHECK(rejects_with(Builder().kv("k", bad_type).build().data, {"metadata key 'k' has unknown value type 13"}));
-  CHECK(rejects_with(Builder().kv("k", v_array(99, {})).build().data, {"the array in metadata key 'k' has unknown element type 99"}));
+  CHECK(rejects_with(Builder().kv("k", v_array(99, {})).build().data,
+                     {"the array in metadata key 'k' has unknown element type 99"}));
   Value two = v_u8(2);
   two.type = T_BOOL;
   CHECK(rejects_with(Builder().kv("flag", two).build().data, {"metadata key 'flag' is a BOOL stored as 2"}));

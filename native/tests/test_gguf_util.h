@@ -58,7 +58,9 @@ inline bool rejects_with(const std::vector<uint8_t>& data, const std::vector<std
 
 // Byte position of a tensor info's fields, from where build() recorded the info's start.
 inline size_t tensor_ndims_at(const Builder& b, size_t i) { return b.tensor_info_at[i] + 8 + b.tensors[i].name.size(); }
-inline size_t tensor_type_at(const Builder& b, size_t i) { return tensor_ndims_at(b, i) + 4 + 8 * b.tensors[i].dims.size(); }
+inline size_t tensor_type_at(const Builder& b, size_t i) {
+  return tensor_ndims_at(b, i) + 4 + 8 * b.tensors[i].dims.size();
+}
 inline size_t tensor_offset_at(const Builder& b, size_t i) { return tensor_type_at(b, i) + 4; }
 
 }  // namespace qwen_test

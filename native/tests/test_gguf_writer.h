@@ -35,10 +35,24 @@ class Bytes {
   size_t size() const { return data.size(); }
   void u8(uint8_t v) { data.push_back(v); }
   void u16(uint16_t v) { le(v, 2); }
-  void u32(uint32_t v) { fields.push_back({data.size(), 4}); le(v, 4); }
-  void u64(uint64_t v) { fields.push_back({data.size(), 8}); le(v, 8); }
-  void f32(float f) { uint32_t b; std::memcpy(&b, &f, 4); le(b, 4); }
-  void f64(double d) { uint64_t b; std::memcpy(&b, &d, 8); le(b, 8); }
+  void u32(uint32_t v) {
+    fields.push_back({data.size(), 4});
+    le(v, 4);
+  }
+  void u64(uint64_t v) {
+    fields.push_back({data.size(), 8});
+    le(v, 8);
+  }
+  void f32(float f) {
+    uint32_t b;
+    std::memcpy(&b, &f, 4);
+    le(b, 4);
+  }
+  void f64(double d) {
+    uint64_t b;
+    std::memcpy(&b, &d, 8);
+    le(b, 8);
+  }
   void str(const std::string& s) {
     u64(s.size());
     data.insert(data.end(), s.begin(), s.end());
@@ -52,8 +66,12 @@ class Bytes {
     for (Field f : other.fields) fields.push_back({f.offset + data.size(), f.width});
     raw(other.data);
   }
-  void patch_u32(size_t at, uint32_t v) { for (int i = 0; i < 4; ++i) data[at + i] = uint8_t(v >> (8 * i)); }
-  void patch_u64(size_t at, uint64_t v) { for (int i = 0; i < 8; ++i) data[at + i] = uint8_t(v >> (8 * i)); }
+  void patch_u32(size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) data[at + i] = uint8_t(v >> (8 * i));
+  }
+  void patch_u64(size_t at, uint64_t v) {
+    for (int i = 0; i < 8; ++i) data[at + i] = uint8_t(v >> (8 * i));
+  }
 
  private:
   void le(uint64_t v, int n) {
@@ -96,7 +114,7 @@ struct Tensor {
   uint32_t type;               // GGML type id
   std::vector<uint8_t> data;   // the tensor's bytes, written at `offset` in the data section
   bool explicit_offset = false;
-  uint64_t offset = 0;         // used when explicit_offset; otherwise packed, aligned
+  uint64_t offset = 0;  // used when explicit_offset; otherwise packed, aligned
 };
 
 // Builds a whole image. Counts default to the real ones; tests override them to lie.
@@ -111,8 +129,14 @@ struct Builder {
   size_t data_offset = 0;
   std::vector<size_t> tensor_info_at;  // where each tensor info (its name length) starts
 
-  Builder& kv(const std::string& key, Value v) { kvs.emplace_back(key, std::move(v)); return *this; }
-  Builder& tensor(Tensor t) { tensors.push_back(std::move(t)); return *this; }
+  Builder& kv(const std::string& key, Value v) {
+    kvs.emplace_back(key, std::move(v));
+    return *this;
+  }
+  Builder& tensor(Tensor t) {
+    tensors.push_back(std::move(t));
+    return *this;
+  }
 
   Bytes build() {
     Bytes b;
@@ -168,10 +192,18 @@ inline std::vector<uint8_t> pattern_bytes(size_t n, uint8_t seed) {
 inline Builder all_value_types() {
   Builder b;
   b.kv("general.architecture", v_str("qwen2"))
-      .kv("u8", v_u8(200)).kv("i8", v_i8(-100)).kv("u16", v_u16(60000)).kv("i16", v_i16(-30000))
-      .kv("u32", v_u32(4000000000u)).kv("i32", v_i32(-2000000000)).kv("f32", v_f32(0.5f))
-      .kv("bool", v_bool(true)).kv("u64", v_u64(1ull << 40)).kv("i64", v_i64(-(1ll << 40)))
-      .kv("f64", v_f64(-2.25)).kv("empty", v_str(""))
+      .kv("u8", v_u8(200))
+      .kv("i8", v_i8(-100))
+      .kv("u16", v_u16(60000))
+      .kv("i16", v_i16(-30000))
+      .kv("u32", v_u32(4000000000u))
+      .kv("i32", v_i32(-2000000000))
+      .kv("f32", v_f32(0.5f))
+      .kv("bool", v_bool(true))
+      .kv("u64", v_u64(1ull << 40))
+      .kv("i64", v_i64(-(1ll << 40)))
+      .kv("f64", v_f64(-2.25))
+      .kv("empty", v_str(""))
       .kv("ints", v_array(T_INT32, {v_i32(1), v_i32(-2), v_i32(3)}))
       .kv("words", v_array(T_STRING, {v_str("a"), v_str("bc"), v_str("")}))
       .kv("nested", v_array(T_ARRAY, {v_array(T_UINT8, {v_u8(1), v_u8(2)}), v_array(T_UINT8, {})}));

@@ -50,10 +50,13 @@ std::vector<int32_t> some_tokens(int n, int vocab, int salt) {
 // Relative closeness of two logits rows: max |a-b| / max |b|.
 double rows_rel_diff(const float* a, const float* b, int n) {
   double mx = 0, diff = 0;
-  for (int i = 0; i < n; ++i) mx = std::max(mx, (double)std::fabs(b[i])), diff = std::max(diff, (double)std::fabs(a[i] - b[i]));
+  for (int i = 0; i < n; ++i)
+    mx = std::max(mx, (double)std::fabs(b[i])), diff = std::max(diff, (double)std::fabs(a[i] - b[i]));
   return diff / std::max(mx, 1e-6);
 }
-void check_rows_close(const float* a, const float* b, int n, double rel) { CHECK_NEAR(rows_rel_diff(a, b, n), 0.0, rel); }
+void check_rows_close(const float* a, const float* b, int n, double rel) {
+  CHECK_NEAR(rows_rel_diff(a, b, n), 0.0, rel);
+}
 
 std::string error_of(const std::function<void()>& fn) {
   try {
@@ -122,14 +125,19 @@ QWEN_TEST(model_packed_weights_give_unpacked_logits) {
   // form it exactly (packed_q5_1_avx2.cpp). On 8 random 64-wide rows the unpacked dot was off the
   // exact one by up to 8e-3 at outputs up to 8.7, the packed one by 8e-7, and through this model the
   // two runs' logits differ by ~1% of their range on average, 2.3% at worst.
-  struct Case { GgmlType type; int n_embd, n_ff, n_vocab; double slack = 1; };
-  const Case cases[] = {{GgmlType::Q8_0, 64, 96, 300},  {GgmlType::Q4_0, 64, 96, 304}, {GgmlType::Q5_0, 64, 96, 304},
-                        {GgmlType::Q5_1, 64, 96, 304, 2.5},
+  struct Case {
+    GgmlType type;
+    int n_embd, n_ff, n_vocab;
+    double slack = 1;
+  };
+  const Case cases[] = {{GgmlType::Q8_0, 64, 96, 300},   {GgmlType::Q4_0, 64, 96, 304},
+                        {GgmlType::Q5_0, 64, 96, 304},   {GgmlType::Q5_1, 64, 96, 304, 2.5},
                         {GgmlType::Q4_K, 256, 512, 304}, {GgmlType::Q6_K, 256, 512, 300}};
   int packed = 0;
   for (const Case& c : cases) {
     if (!packed_traits(c.type)) {
-      std::printf("SKIP packed %s: packed kernels are off (no AVX2, QWEN_FORCE_SCALAR or QWEN_NO_PACK)\n", traits(c.type).name);
+      std::printf("SKIP packed %s: packed kernels are off (no AVX2, QWEN_FORCE_SCALAR or QWEN_NO_PACK)\n",
+                  traits(c.type).name);
       continue;
     }
     ++packed;
@@ -165,13 +173,15 @@ QWEN_TEST(model_packed_weights_give_unpacked_logits) {
     double sum = 0, worst = 0;
     for (size_t t = 0; t < toks.size(); ++t) {
       const size_t at = t * c.n_vocab;
-      for (double d : {rows_rel_diff(&pre_p[at], &pre_u[at], c.n_vocab), rows_rel_diff(&dec_p[at], &dec_u[at], c.n_vocab)}) {
+      for (double d :
+           {rows_rel_diff(&pre_p[at], &pre_u[at], c.n_vocab), rows_rel_diff(&dec_p[at], &dec_u[at], c.n_vocab)}) {
         sum += d;
         worst = std::max(worst, d);
       }
     }
     const double mean = sum / (2.0 * toks.size());
-    std::printf("packed %s vs unpacked: logits differ by %.2g of their range on average, %.2g at worst\n", traits(c.type).name, mean, worst);
+    std::printf("packed %s vs unpacked: logits differ by %.2g of their range on average, %.2g at worst\n",
+                traits(c.type).name, mean, worst);
     CHECK_NEAR(worst, 0.0, 2e-2 * c.slack);
     CHECK_NEAR(mean, 0.0, 1e-2 * c.slack);
   }
@@ -186,7 +196,7 @@ QWEN_TEST(model_truncate_then_reeval_gives_same_logits) {
   const int seq = m.create_sequence();
   std::vector<float> first, again;
   m.eval(seq, toks.data(), 45, LogitsMode::All, &first, nullptr);
-  m.truncate(seq, 30);   // frees the second block's tail and the third block
+  m.truncate(seq, 30);  // frees the second block's tail and the third block
   CHECK(m.sequence_length(seq) == 30);
   CHECK(m.kv_used() == 30);
   m.eval(seq, &toks[30], 15, LogitsMode::All, &again, nullptr);
@@ -234,13 +244,14 @@ QWEN_TEST(model_kv_full_and_bad_token_errors) {
   m.eval(seq, toks.data(), 60, LogitsMode::Last, nullptr, nullptr);
   const std::string full = error_of([&] { m.eval(seq, &toks[60], 10, LogitsMode::Last, nullptr, nullptr); });
   CHECK(contains(full, "KV cache full") && contains(full, "64"));
-  CHECK(m.sequence_length(seq) == 60);   // nothing changed by the failed call
+  CHECK(m.sequence_length(seq) == 60);  // nothing changed by the failed call
   m.eval(seq, &toks[60], 4, LogitsMode::Last, nullptr, nullptr);
   CHECK(m.sequence_length(seq) == 64);
 
   const int other = m.create_sequence();
   const int32_t bad[] = {5, 300};
-  CHECK(contains(error_of([&] { m.eval(other, bad, 2, LogitsMode::Last, nullptr, nullptr); }), "token id 300 is out of range"));
+  CHECK(contains(error_of([&] { m.eval(other, bad, 2, LogitsMode::Last, nullptr, nullptr); }),
+                 "token id 300 is out of range"));
   const int32_t neg[] = {-1};
   CHECK(contains(error_of([&] { m.eval(other, neg, 1, LogitsMode::Last, nullptr, nullptr); }), "token id -1"));
   CHECK(m.sequence_length(other) == 0);
@@ -275,7 +286,8 @@ QWEN_TEST(model_loader_errors_name_the_problem) {
   CHECK(contains(load_error(missing, "missing"), "missing tensor 'blk.1.ffn_up.weight'"));
   TinySpec shape;
   shape.misshape_tensor = "blk.0.attn_q.weight";
-  CHECK(contains(load_error(shape, "shape"), "tensor 'blk.0.attn_q.weight' has shape [128, 64] but the model needs [64, 64]"));
+  CHECK(contains(load_error(shape, "shape"),
+                 "tensor 'blk.0.attn_q.weight' has shape [128, 64] but the model needs [64, 64]"));
   TinySpec arch;
   arch.arch = "llama";
   CHECK(contains(load_error(arch, "arch"), "architecture 'llama' is not supported (Qwen Local runs qwen2 models"));

@@ -22,8 +22,8 @@ constexpr float kTinyRopeFreqBase = 10000.0f, kTinyRmsEps = 1e-6f;
 
 struct TinySpec {
   int n_embd = 64, n_head = 4, n_head_kv = 2, n_ff = 96, n_layer = 2, n_vocab = 300, n_ctx = 512;
-  qwen::GgmlType matrix_type = qwen::GgmlType::F32;   // every weight matrix
-  qwen::GgmlType vector_type = qwen::GgmlType::F32;   // norms and biases
+  qwen::GgmlType matrix_type = qwen::GgmlType::F32;  // every weight matrix
+  qwen::GgmlType vector_type = qwen::GgmlType::F32;  // norms and biases
   bool tied = true;
   std::string arch = "qwen2";
   std::string drop_tensor;      // leave this tensor out
@@ -92,7 +92,8 @@ inline TinyModel write_tiny_model(const TinySpec& s, const std::string& name) {
   }
   Bytes img = b.build();
   FILE* f = std::fopen(m.path.c_str(), "wb");
-  if (!f || std::fwrite(img.data.data(), 1, img.size(), f) != img.size()) throw std::runtime_error("cannot write " + m.path);
+  if (!f || std::fwrite(img.data.data(), 1, img.size(), f) != img.size())
+    throw std::runtime_error("cannot write " + m.path);
   std::fclose(f);
   return m;
 }

@@ -150,7 +150,8 @@ QWEN_TEST(ops_attention_gqa_matches_naive) {
     std::vector<float> q = random_vec((size_t)n_tok * n_head * hd, 9), out((size_t)n_tok * n_head * hd);
     ThreadPool pool(2);
     std::vector<float> scratch(2 * group * 256);
-    attention(pool, kv, 1, a, AttentionShape{n_head, n_kv, hd}, q.data(), n_tok, pos0, out.data(), scratch.data(), group * 256);
+    attention(pool, kv, 1, a, AttentionShape{n_head, n_kv, hd}, q.data(), n_tok, pos0, out.data(), scratch.data(),
+              group * 256);
     for (int i = 0; i < n_tok; ++i) {
       for (int h = 0; h < n_head; ++h) {
         const int g = h / group, n_pos = pos0 + i + 1;
@@ -159,14 +160,16 @@ QWEN_TEST(ops_attention_gqa_matches_naive) {
         for (int p = 0; p < n_pos; ++p) {
           double d = 0;
           for (int j = 0; j < hd; ++j)
-            d += (double)q[((size_t)i * n_head + h) * hd + j] * fp16_to_fp32(fp32_to_fp16(keys[(size_t)p * kv_dim + g * hd + j]));
+            d += (double)q[((size_t)i * n_head + h) * hd + j] *
+                 fp16_to_fp32(fp32_to_fp16(keys[(size_t)p * kv_dim + g * hd + j]));
           s[p] = d / std::sqrt((double)hd);
           mx = std::max(mx, s[p]);
         }
         for (double& v : s) sum += (v = std::exp(v - mx));
         for (int j = 0; j < hd; ++j) {
           double o = 0;
-          for (int p = 0; p < n_pos; ++p) o += s[p] / sum * fp16_to_fp32(fp32_to_fp16(vals[(size_t)p * kv_dim + g * hd + j]));
+          for (int p = 0; p < n_pos; ++p)
+            o += s[p] / sum * fp16_to_fp32(fp32_to_fp16(vals[(size_t)p * kv_dim + g * hd + j]));
           CHECK_NEAR(out[((size_t)i * n_head + h) * hd + j], o, 1e-4);
         }
       }

@@ -62,8 +62,8 @@ QWEN_TEST(sampler_repetition_penalty_moves_argmax) {
   SamplerParams p;
   p.repeat_penalty = 1.5f;
   const int32_t recent[] = {3, 3, 3};
-  CHECK(s.sample(l.data(), 10, p, recent, 3, rng) == 5);   // 2.0 / 1.5 < 1.5
-  CHECK(l[3] == 2.0f);                                     // the input row is left unchanged
+  CHECK(s.sample(l.data(), 10, p, recent, 3, rng) == 5);  // 2.0 / 1.5 < 1.5
+  CHECK(l[3] == 2.0f);                                    // the input row is left unchanged
 }
 
 QWEN_TEST(sampler_filters_keep_only_allowed_tokens) {

@@ -21,8 +21,8 @@ using qwen_test::avx2_or_say_why;
 
 namespace {
 
-const GgmlType kPackedTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q4_K,
-                                 GgmlType::Q6_K};
+const GgmlType kPackedTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q5_0,
+                                 GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q6_K};
 
 // A rows x n matrix of random weights quantized to `type` and packed, as cpu_weights does at load.
 struct PackedMatrix {
@@ -84,8 +84,10 @@ QWEN_TEST(packed_gemv2_equals_gemv_on_each_group_bit_for_bit) {
         p->gemv2(n, m.w.group(a), m.w.group(b), xq.data(), got_a, got_b);
         const std::string where = std::string(traits(type).name) + " n=" + std::to_string(n) + " groups " +
                                   std::to_string(a) + "," + std::to_string(b);
-        if (!same_bits(got_a, want_a, kPackRows)) qwen_test::fail(__FILE__, __LINE__, "gemv2 first group differs from gemv, " + where);
-        if (!same_bits(got_b, want_b, kPackRows)) qwen_test::fail(__FILE__, __LINE__, "gemv2 second group differs from gemv, " + where);
+        if (!same_bits(got_a, want_a, kPackRows))
+          qwen_test::fail(__FILE__, __LINE__, "gemv2 first group differs from gemv, " + where);
+        if (!same_bits(got_b, want_b, kPackRows))
+          qwen_test::fail(__FILE__, __LINE__, "gemv2 second group differs from gemv, " + where);
       }
     }
   }
@@ -118,8 +120,9 @@ QWEN_TEST(packed_decode_matmul_puts_each_group_in_its_rows) {
         float want[kPackRows];
         p->gemv(n, m.w.group(g), xq.data(), want);
         if (!same_bits(y.data() + g * kPackRows, want, kPackRows))
-          qwen_test::fail(__FILE__, __LINE__, std::string(traits(type).name) + " rows=" + std::to_string(rows) +
-                                                  ": decode matmul differs from gemv in group " + std::to_string(g));
+          qwen_test::fail(__FILE__, __LINE__,
+                          std::string(traits(type).name) + " rows=" + std::to_string(rows) +
+                              ": decode matmul differs from gemv in group " + std::to_string(g));
       }
     }
   }

@@ -34,13 +34,14 @@ const PackedTraits* gemm2_or_say_why(GgmlType type, const char* test) {
   const CpuFeatures& f = cpu_features();
   if (!f.use_avx512_vnni()) {
     std::printf("  %s skipped for %s: %s\n", test, traits(type).name,
-                !f.use_avx2()        ? "the packed kernels are off (no AVX2, or QWEN_FORCE_SCALAR)"
-                : f.no_avx512        ? "QWEN_NO_AVX512 turns the AVX-512 kernels off"
-                                     : "this CPU lacks AVX-512 F/BW/VL with VNNI");
+                !f.use_avx2() ? "the packed kernels are off (no AVX2, or QWEN_FORCE_SCALAR)"
+                : f.no_avx512 ? "QWEN_NO_AVX512 turns the AVX-512 kernels off"
+                              : "this CPU lacks AVX-512 F/BW/VL with VNNI");
     return nullptr;
   }
   const PackedTraits* p = packed_traits(type);
-  if (!p || !p->gemm2) qwen_test::fail(__FILE__, __LINE__, std::string(traits(type).name) + " has no gemm2 on this CPU");
+  if (!p || !p->gemm2)
+    qwen_test::fail(__FILE__, __LINE__, std::string(traits(type).name) + " has no gemm2 on this CPU");
   return p;
 }
 
@@ -118,7 +119,8 @@ double magnitude(GgmlType type, const uint8_t* row, const uint8_t* act, int n) {
 
 void expect_close(float got, float want, double magnitude, const std::string& where) {
   if (!(std::fabs(got - want) <= 1e-5 * (std::fabs(want) + 30.0) + 2e-7 * magnitude))
-    qwen_test::fail(__FILE__, __LINE__, where + ": gemm2 " + std::to_string(got) + " vs vec_dot " + std::to_string(want));
+    qwen_test::fail(__FILE__, __LINE__,
+                    where + ": gemm2 " + std::to_string(got) + " vs vec_dot " + std::to_string(want));
 }
 
 // The reference dot: vec_dot, or for Q5_1 (whose vec_dot reads Q8_1 rows, with each block's
@@ -140,12 +142,14 @@ void check(const PackedTraits& p, const Rows& w, const Acts& a, int n_x, const s
   p.gemm2(w.n, w.group(0), w.group(1), a.q.data(), a.stride, n_x, out.data(), out_stride);
   for (int tok = 0; tok < n_x; ++tok) {
     for (int r = 0; r < kRows; ++r)
-      expect_close(out[out_stride * tok + r], reference_dot(w.type, w.row(r), a.row(tok), w.n), magnitude(w.type, w.row(r), a.row(tok), w.n),
+      expect_close(out[out_stride * tok + r], reference_dot(w.type, w.row(r), a.row(tok), w.n),
+                   magnitude(w.type, w.row(r), a.row(tok), w.n),
                    what + " " + t.name + " n=" + std::to_string(w.n) + " n_x=" + std::to_string(n_x) + " row " +
                        std::to_string(r) + " token " + std::to_string(tok));
     for (size_t r = kRows; r < out_stride && (size_t)tok * out_stride + r < out.size(); ++r)
       if (!std::isnan(out[out_stride * tok + r]))
-        qwen_test::fail(__FILE__, __LINE__, what + " wrote slot " + std::to_string(r) + " of token " + std::to_string(tok));
+        qwen_test::fail(__FILE__, __LINE__,
+                        what + " wrote slot " + std::to_string(r) + " of token " + std::to_string(tok));
   }
 }
 
@@ -217,8 +221,7 @@ void set_extreme_levels(GgmlType type, uint8_t* blk, bool high) {
       std::memset(b->qs, high ? 0xff : 0x00, sizeof(b->qs));  // +7 or -8
       break;
     }
-    default:
-      qwen_test::fail(__FILE__, __LINE__, std::string("no extreme levels for ") + traits(type).name);
+    default: qwen_test::fail(__FILE__, __LINE__, std::string("no extreme levels for ") + traits(type).name);
   }
 }
 
@@ -230,9 +233,11 @@ QWEN_TEST(packed_gemm2_extremes_do_not_saturate) {
     const int n = t.block_size == QK_K ? 512 : 128;
     Rows w = make_rows(*p, type, n, 77);  // keeps each block's quantized fp16 scales
     for (int r = 0; r < kRows; ++r)
-      for (int b = 0; b < n / t.block_size; ++b) set_extreme_levels(type, w.src.data() + w.src_stride * r + t.type_size * b, r % 2 == 0);
+      for (int b = 0; b < n / t.block_size; ++b)
+        set_extreme_levels(type, w.src.data() + w.src_stride * r + t.type_size * b, r % 2 == 0);
     for (int g = 0; g < 2; ++g)
-      p->pack(w.src.data() + w.src_stride * kPackRows * g, w.src_stride, n, w.packed.data() + w.row_bytes * kPackRows * g);
+      p->pack(w.src.data() + w.src_stride * kPackRows * g, w.src_stride, n,
+              w.packed.data() + w.row_bytes * kPackRows * g);
     // All -1 quantizes to levels of -128 in Q8_K and -127 in Q8_0; all +1 to +127 in Q8_0.
     Acts a;
     const GgmlType vt = act_type(type);

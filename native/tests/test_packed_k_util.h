@@ -29,7 +29,8 @@ struct Kernels {
 
 inline void expect_close(float got, float want, const std::string& where) {
   if (!(std::fabs(got - want) <= 1e-5f * (std::fabs(want) + 30.0f)))
-    qwen_test::fail(__FILE__, __LINE__, where + ": packed " + std::to_string(got) + " vs vec_dot " + std::to_string(want));
+    qwen_test::fail(__FILE__, __LINE__,
+                    where + ": packed " + std::to_string(got) + " vs vec_dot " + std::to_string(want));
 }
 
 // Eight rows (GGML layout, src_stride bytes apart, with padding to catch a wrong stride) and
@@ -94,8 +95,9 @@ inline void check_gemm(const Kernels& k, const Group& g, const std::vector<uint8
   for (int tok = 0; tok < n_x; ++tok)
     for (size_t r = kGroupRows; r < out_stride; ++r)
       if (!std::isnan(out[out_stride * tok + r]))
-        qwen_test::fail(__FILE__, __LINE__, what + " n_x=" + std::to_string(n_x) + ": wrote out slot " + std::to_string(r) +
-                                                " of token " + std::to_string(tok));
+        qwen_test::fail(__FILE__, __LINE__,
+                        what + " n_x=" + std::to_string(n_x) + ": wrote out slot " + std::to_string(r) + " of token " +
+                            std::to_string(tok));
 }
 
 // gemv for each of three tokens, and gemm for 1..9, 17 and 64 tokens (padded activation rows),
@@ -113,7 +115,8 @@ inline void check_gemv_sizes(const Kernels& k) {
       k.gemv(n, g.packed.data(), xq.data() + stride * tok, got);
       for (int r = 0; r < kGroupRows; ++r)
         expect_close(got[r], t.vec_dot(n, g.row(r), xq.data() + stride * tok),
-                     std::string(t.name) + " gemv n=" + std::to_string(n) + " row " + std::to_string(r) + " token " + std::to_string(tok));
+                     std::string(t.name) + " gemv n=" + std::to_string(n) + " row " + std::to_string(r) + " token " +
+                         std::to_string(tok));
     }
   }
 }

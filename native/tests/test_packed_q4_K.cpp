@@ -21,7 +21,8 @@ using qwen_test::avx2_or_say_why;
 
 namespace {
 
-const qwen_test::packed_k::Kernels kQ4K{GgmlType::Q4_K, kernels::pack_q4_K_x8, kernels::gemv_q4_K_x8, kernels::gemm_q4_K_x8};
+const qwen_test::packed_k::Kernels kQ4K{GgmlType::Q4_K, kernels::pack_q4_K_x8, kernels::gemv_q4_K_x8,
+                                        kernels::gemm_q4_K_x8};
 
 }  // namespace
 
@@ -76,9 +77,9 @@ QWEN_TEST(packed_q4_K_extremes_do_not_saturate) {
   for (int r = 0; r < kGroupRows; ++r) {
     auto* blocks = reinterpret_cast<block_q4_K*>(g.rows.data() + g.row_bytes * r);
     for (int i = 0; i < n / QK_K; ++i) {
-      blocks[i].d = 0x3c00;                 // 1.0
-      blocks[i].dmin = r % 2 ? 0x3800 : 0;  // 0.5 or 0
-      std::memset(blocks[i].scales, 0xff, sizeof(blocks[i].scales));  // every scale and min 63
+      blocks[i].d = 0x3c00;                                                   // 1.0
+      blocks[i].dmin = r % 2 ? 0x3800 : 0;                                    // 0.5 or 0
+      std::memset(blocks[i].scales, 0xff, sizeof(blocks[i].scales));          // every scale and min 63
       std::memset(blocks[i].qs, r == 7 ? 0x0f : 0xff, sizeof(blocks[i].qs));  // row 7: high nibbles 0
     }
   }

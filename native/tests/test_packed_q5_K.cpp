@@ -22,7 +22,8 @@ using qwen_test::avx2_or_say_why;
 
 namespace {
 
-const qwen_test::packed_k::Kernels kQ5K{GgmlType::Q5_K, kernels::pack_q5_K_x8, kernels::gemv_q5_K_x8, kernels::gemm_q5_K_x8};
+const qwen_test::packed_k::Kernels kQ5K{GgmlType::Q5_K, kernels::pack_q5_K_x8, kernels::gemv_q5_K_x8,
+                                        kernels::gemm_q5_K_x8};
 
 }  // namespace
 
@@ -80,7 +81,7 @@ QWEN_TEST(packed_q5_K_fifth_bits_belong_to_their_sub_block) {
     auto* b = reinterpret_cast<block_q5_K*>(g.rows.data() + g.row_bytes * r);
     b->d = 0x3c00;  // 1.0
     b->dmin = 0;
-    std::memset(b->scales, 0x01, 8);  // scales and mins of sub-blocks 0..3: 1 (min unused, dmin 0)
+    std::memset(b->scales, 0x01, 8);      // scales and mins of sub-blocks 0..3: 1 (min unused, dmin 0)
     std::memset(b->scales + 8, 0x11, 4);  // sub-blocks 4..7: low bits 1, top bits 0
     for (int l = 0; l < 32; ++l) b->qh[l] = (uint8_t)(1u << r);  // row r: sub-block r's fifth bits
   }
@@ -122,8 +123,8 @@ QWEN_TEST(packed_q5_K_extremes_do_not_saturate) {
   for (int r = 0; r < kGroupRows; ++r) {
     auto* blocks = reinterpret_cast<block_q5_K*>(g.rows.data() + g.row_bytes * r);
     for (int i = 0; i < n / QK_K; ++i) {
-      blocks[i].d = 0x3c00;                 // 1.0
-      blocks[i].dmin = r % 2 ? 0x3800 : 0;  // 0.5 or 0
+      blocks[i].d = 0x3c00;                                           // 1.0
+      blocks[i].dmin = r % 2 ? 0x3800 : 0;                            // 0.5 or 0
       std::memset(blocks[i].scales, 0xff, sizeof(blocks[i].scales));  // every scale and min 63
       std::memset(blocks[i].qs, 0xff, sizeof(blocks[i].qs));
       std::memset(blocks[i].qh, r == 7 ? 0x55 : 0xff, sizeof(blocks[i].qh));  // row 7: odd sub-blocks 15

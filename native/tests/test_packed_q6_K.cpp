@@ -21,7 +21,8 @@ using qwen_test::avx2_or_say_why;
 
 namespace {
 
-const qwen_test::packed_k::Kernels kQ6K{GgmlType::Q6_K, kernels::pack_q6_K_x8, kernels::gemv_q6_K_x8, kernels::gemm_q6_K_x8};
+const qwen_test::packed_k::Kernels kQ6K{GgmlType::Q6_K, kernels::pack_q6_K_x8, kernels::gemv_q6_K_x8,
+                                        kernels::gemm_q6_K_x8};
 
 size_t q6k_bit_count(uint8_t v) {
   size_t bits = 0;
@@ -90,7 +91,7 @@ QWEN_TEST(packed_q6_K_extremes_do_not_saturate) {
   for (int r = 0; r < kGroupRows; ++r) {
     auto* blocks = reinterpret_cast<block_q6_K*>(g.rows.data() + g.row_bytes * r);
     for (int i = 0; i < n / QK_K; ++i) {
-      blocks[i].d = 0x3c00;  // 1.0
+      blocks[i].d = 0x3c00;                      // 1.0
       const uint8_t bits = r % 2 ? 0x00 : 0xff;  // every level 0 (-32) or 63 (+31)
       std::memset(blocks[i].ql, bits, sizeof(blocks[i].ql));
       std::memset(blocks[i].qh, bits, sizeof(blocks[i].qh));

@@ -124,7 +124,8 @@ QWEN_TEST(packed_q8_0_pack_writes_exactly_the_group) {
     std::vector<uint8_t> dst(bytes + 64, kSentinel);
     kernels::pack_q8_0_x8(g.rows.data(), g.row_bytes, n, dst.data());
     for (size_t i = bytes; i < dst.size(); ++i)
-      if (dst[i] != kSentinel) qwen_test::fail(__FILE__, __LINE__, "pack wrote past the group at byte " + std::to_string(i));
+      if (dst[i] != kSentinel)
+        qwen_test::fail(__FILE__, __LINE__, "pack wrote past the group at byte " + std::to_string(i));
     // Same bytes, only reordered: the multisets of byte values agree, and every byte was written
     // (a count of sentinel bytes above the rows' own count would mean a hole).
     std::vector<size_t> in_count(256, 0), out_count(256, 0);
@@ -134,9 +135,10 @@ QWEN_TEST(packed_q8_0_pack_writes_exactly_the_group) {
     }
     for (int v = 0; v < 256; ++v)
       if (in_count[v] != out_count[v])
-        qwen_test::fail(__FILE__, __LINE__, "n=" + std::to_string(n) + ": byte value " + std::to_string(v) + " occurs " +
-                                                std::to_string(out_count[v]) + " times packed, " +
-                                                std::to_string(in_count[v]) + " times in the rows");
+        qwen_test::fail(__FILE__, __LINE__,
+                        "n=" + std::to_string(n) + ": byte value " + std::to_string(v) + " occurs " +
+                            std::to_string(out_count[v]) + " times packed, " + std::to_string(in_count[v]) +
+                            " times in the rows");
   }
 }
 

@@ -41,10 +41,9 @@ struct Case {
 // quantizers measure (F16 2e-4, BF16 1.6e-3, Q8_0 0.0052, Q5_0 0.042, Q5_1 0.037, Q4_0 0.084,
 // Q4_1 0.077, Q6_K 0.018, Q5_K 0.036, Q4_K 0.071, Q3_K 0.150, Q2_K 0.292).
 const Case kCases[] = {
-    {GgmlType::F32, 0.0},     {GgmlType::F16, 5e-4},   {GgmlType::BF16, 2.5e-3},
-    {GgmlType::Q8_0, 0.0075}, {GgmlType::Q5_0, 0.055}, {GgmlType::Q5_1, 0.05},
-    {GgmlType::Q4_0, 0.11},   {GgmlType::Q4_1, 0.10},  {GgmlType::Q6_K, 0.025},
-    {GgmlType::Q5_K, 0.05},   {GgmlType::Q4_K, 0.09},  {GgmlType::Q3_K, 0.19},
+    {GgmlType::F32, 0.0},    {GgmlType::F16, 5e-4},  {GgmlType::BF16, 2.5e-3}, {GgmlType::Q8_0, 0.0075},
+    {GgmlType::Q5_0, 0.055}, {GgmlType::Q5_1, 0.05}, {GgmlType::Q4_0, 0.11},   {GgmlType::Q4_1, 0.10},
+    {GgmlType::Q6_K, 0.025}, {GgmlType::Q5_K, 0.05}, {GgmlType::Q4_K, 0.09},   {GgmlType::Q3_K, 0.19},
     {GgmlType::Q2_K, 0.36},
 };
 
@@ -100,8 +99,8 @@ QWEN_TEST(quants_q4_0_hand_block) {
 QWEN_TEST(quants_q5_0_hand_block) {
   block_q5_0 b;
   b.d = fp32_to_fp16(0.25f);
-  std::memset(b.qs, 0x33, sizeof b.qs);   // every nibble 3
-  const uint32_t qh = 0x80000001u;        // fifth bit set for elements 0 and 31
+  std::memset(b.qs, 0x33, sizeof b.qs);  // every nibble 3
+  const uint32_t qh = 0x80000001u;       // fifth bit set for elements 0 and 31
   std::memcpy(b.qh, &qh, 4);
   float y[32];
   traits(GgmlType::Q5_0).dequantize_row(&b, y, 32);
@@ -117,7 +116,8 @@ QWEN_TEST(quants_roundtrip_error_per_type) {
     const auto y = dequantize(c.type, quantize(c.type, x), n);
     const double err = rel_rms(x, y);
     if (!(err <= c.max_rel_rms)) {
-      qwen_test::fail(__FILE__, __LINE__, std::string(traits(c.type).name) + " round-trip error " + std::to_string(err));
+      qwen_test::fail(__FILE__, __LINE__,
+                      std::string(traits(c.type).name) + " round-trip error " + std::to_string(err));
     }
     // Requantizing the dequantized values must be (nearly) lossless: catches layout mismatches
     // between quantizer and dequantizer that a loose tolerance alone could hide.
@@ -150,13 +150,17 @@ QWEN_TEST(quants_scalar_dot_matches_float_dot) {
     std::vector<float> xd(n);
     at.dequantize_row(xq.data(), xd.data(), n);
     double ref = 0, mag = 0;
-    for (int i = 0; i < n; ++i) { ref += (double)wd[i] * xd[i]; mag += std::fabs((double)wd[i] * xd[i]); }
+    for (int i = 0; i < n; ++i) {
+      ref += (double)wd[i] * xd[i];
+      mag += std::fabs((double)wd[i] * xd[i]);
+    }
     const float got = t.vec_dot_scalar(n, wq.data(), xq.data());
     // Q8_1 stores each block's sum d*sum(q) as fp16 (as GGML does), so the offset formats' dots
     // carry that rounding (about 2^-11 of the block sum) on top of exact integer arithmetic.
     const double tol = t.vec_dot_type == GgmlType::Q8_1 ? 2e-3 * mag : 1e-5 * mag + 1e-4;
     if (!(std::fabs(got - ref) <= tol)) {
-      qwen_test::fail(__FILE__, __LINE__, std::string(t.name) + " scalar dot " + std::to_string(got) + " vs " + std::to_string(ref));
+      qwen_test::fail(__FILE__, __LINE__,
+                      std::string(t.name) + " scalar dot " + std::to_string(got) + " vs " + std::to_string(ref));
     }
   }
 }
@@ -180,8 +184,9 @@ QWEN_TEST(quants_avx2_matches_scalar) {
       double mag = 0;
       for (int i = 0; i < n; ++i) mag += std::fabs(w[i] * x[i]);
       if (!(std::fabs(a - s) <= 2e-5 * mag + 1e-5)) {
-        qwen_test::fail(__FILE__, __LINE__, std::string(t.name) + " n=" + std::to_string(n) + " avx2 " +
-                                                std::to_string(a) + " vs scalar " + std::to_string(s));
+        qwen_test::fail(__FILE__, __LINE__,
+                        std::string(t.name) + " n=" + std::to_string(n) + " avx2 " + std::to_string(a) + " vs scalar " +
+                            std::to_string(s));
       }
     }
   }

@@ -60,8 +60,8 @@ using GgmlDequantize = void (*)(const void*, float*, int64_t);
 
 struct Pair {
   GgmlType type;
-  const char* quantize;    // GGML's reference quantizer symbol
-  const char* dequantize;  // GGML's dequantizer symbol
+  const char* quantize;     // GGML's reference quantizer symbol
+  const char* dequantize;   // GGML's dequantizer symbol
   double min_equal_blocks;  // fraction of blocks that must be byte-identical
 };
 
@@ -107,8 +107,9 @@ QWEN_TEST(quants_match_ggml_reference_bytes) {
     for (int b = 0; b < blocks; ++b)
       equal += std::memcmp(&ours[b * t.type_size], &theirs[b * t.type_size], t.type_size) == 0;
     if (equal < p.min_equal_blocks * blocks) {
-      qwen_test::fail(__FILE__, __LINE__, std::string(t.name) + ": only " + std::to_string(equal) + " of " +
-                                              std::to_string(blocks) + " blocks match GGML's reference quantizer");
+      qwen_test::fail(__FILE__, __LINE__,
+                      std::string(t.name) + ": only " + std::to_string(equal) + " of " + std::to_string(blocks) +
+                          " blocks match GGML's reference quantizer");
     }
     // Both decoders must read our blocks identically (bit-exact floats).
     std::vector<float> a(n), b(n);
@@ -116,8 +117,9 @@ QWEN_TEST(quants_match_ggml_reference_bytes) {
     gd(ours.data(), b.data(), n);
     for (int i = 0; i < n; ++i) {
       if (a[i] != b[i]) {
-        qwen_test::fail(__FILE__, __LINE__, std::string(t.name) + ": value " + std::to_string(i) + " decodes to " +
-                                                std::to_string(a[i]) + " here but " + std::to_string(b[i]) + " in GGML");
+        qwen_test::fail(__FILE__, __LINE__,
+                        std::string(t.name) + ": value " + std::to_string(i) + " decodes to " + std::to_string(a[i]) +
+                            " here but " + std::to_string(b[i]) + " in GGML");
       }
     }
     summary += std::string(" ") + t.name + " " + std::to_string(equal) + "/" + std::to_string(blocks);

@@ -28,8 +28,7 @@ block_q8_K ones_q8_K() {
 
 // Dequantizes a hand block and checks both dots (scalar and, where present, AVX2) against the
 // exact sum of the dequantized values (all values here are small multiples of 1/4, exact in float).
-template <typename Block>
-std::vector<float> decode_and_check_dots(GgmlType t, const Block& blk) {
+template <typename Block> std::vector<float> decode_and_check_dots(GgmlType t, const Block& blk) {
   std::vector<float> y(QK_K);
   traits(t).dequantize_row(&blk, y.data(), QK_K);
   double sum = 0;
@@ -61,9 +60,9 @@ QWEN_TEST(quants_q4_K_hand_block) {
   hand_k4_scales(b.scales);
   std::memset(b.qs, 0x72, sizeof b.qs);  // low nibbles 2, high nibbles 7
   const auto y = decode_and_check_dots(GgmlType::Q4_K, b);
-  CHECK(y[0] == 1.0f * 3 * 2 - 0.5f * 1);     // sub-block 0: low nibbles of bytes 0-31
+  CHECK(y[0] == 1.0f * 3 * 2 - 0.5f * 1);  // sub-block 0: low nibbles of bytes 0-31
   CHECK(y[31] == 5.5f);
-  CHECK(y[40] == 0.0f);                       // sub-block 1: scale 0, min 0
+  CHECK(y[40] == 0.0f);                        // sub-block 1: scale 0, min 0
   CHECK(y[160] == 1.0f * 37 * 7 - 0.5f * 20);  // sub-block 5: high nibbles of bytes 64-95
   CHECK(y[191] == 249.0f);
 }
@@ -100,7 +99,7 @@ QWEN_TEST(quants_q3_K_hand_block) {
   // Every sub-block scale is 35 - 32 = 3: low nibbles 3 in bytes 0-7, top bits 0b10 in bytes 8-11.
   std::memset(b.scales, 0x33, 8);
   std::memset(b.scales + 8, 0xAA, 4);
-  std::memset(b.qs, 0xE4, sizeof b.qs);    // 2-bit levels 0, 1, 2, 3 for r/32 = 0..3 of each half
+  std::memset(b.qs, 0xE4, sizeof b.qs);        // 2-bit levels 0, 1, 2, 3 for r/32 = 0..3 of each half
   std::memset(b.hmask, 0x0F, sizeof b.hmask);  // high bit set for values 0-127 only
   const auto y = decode_and_check_dots(GgmlType::Q3_K, b);
   CHECK(y[0] == 0.0f);
@@ -131,8 +130,12 @@ QWEN_TEST(quants_k_scale_search_beats_absmax) {
   std::normal_distribution<float> dist(0.0f, 1.0f);
   std::vector<float> x(n);
   for (auto& v : x) v = dist(rng);
-  struct Want { GgmlType type; int levels; };  // levels of the naive symmetric quantizer
-  for (const Want& w : {Want{GgmlType::Q3_K, 8}, Want{GgmlType::Q4_K, 16}, Want{GgmlType::Q5_K, 32}, Want{GgmlType::Q6_K, 64}}) {
+  struct Want {
+    GgmlType type;
+    int levels;
+  };  // levels of the naive symmetric quantizer
+  for (const Want& w :
+       {Want{GgmlType::Q3_K, 8}, Want{GgmlType::Q4_K, 16}, Want{GgmlType::Q5_K, 32}, Want{GgmlType::Q6_K, 64}}) {
     std::vector<uint8_t> q(row_size(w.type, n));
     std::vector<float> y(n);
     traits(w.type).quantize_row(x.data(), q.data(), n);
@@ -152,8 +155,9 @@ QWEN_TEST(quants_k_scale_search_beats_absmax) {
       ref += (double)x[i] * x[i];
     }
     if (!(err < naive)) {
-      qwen_test::fail(__FILE__, __LINE__, std::string(traits(w.type).name) + " rel RMS " + std::to_string(std::sqrt(err / ref)) +
-                                              " not better than absmax " + std::to_string(std::sqrt(naive / ref)));
+      qwen_test::fail(__FILE__, __LINE__,
+                      std::string(traits(w.type).name) + " rel RMS " + std::to_string(std::sqrt(err / ref)) +
+                          " not better than absmax " + std::to_string(std::sqrt(naive / ref)));
     }
   }
 }

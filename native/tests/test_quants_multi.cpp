@@ -37,8 +37,9 @@ QWEN_TEST(quants_vec_dot_multi_matches_single_rows) {
       for (int r = 0; r < n_x; ++r) {
         const float want = t.vec_dot(n, wq.data(), xq.data() + stride * r);
         if (!(std::fabs(got[r] - want) <= 1e-5f * (std::fabs(want) + 30.0f))) {
-          qwen_test::fail(__FILE__, __LINE__, std::string(t.name) + " n_x=" + std::to_string(n_x) + " row " + std::to_string(r) +
-                                                  ": multi " + std::to_string(got[r]) + " vs single " + std::to_string(want));
+          qwen_test::fail(__FILE__, __LINE__,
+                          std::string(t.name) + " n_x=" + std::to_string(n_x) + " row " + std::to_string(r) +
+                              ": multi " + std::to_string(got[r]) + " vs single " + std::to_string(want));
         }
       }
     }
@@ -74,9 +75,10 @@ QWEN_TEST(quants_vec_dot_2rows_multi_matches_single_rows) {
           const float want = t.vec_dot(n, wq.data() + w_row * r, xq.data() + stride * i);
           const float g = got[r * out_stride + i];
           if (!(std::fabs(g - want) <= 1e-5f * (std::fabs(want) + 30.0f))) {
-            qwen_test::fail(__FILE__, __LINE__, std::string(t.name) + " n_x=" + std::to_string(n_x) + " row " + std::to_string(r) +
-                                                    " x " + std::to_string(i) + ": two-row " + std::to_string(g) + " vs single " +
-                                                    std::to_string(want));
+            qwen_test::fail(__FILE__, __LINE__,
+                            std::string(t.name) + " n_x=" + std::to_string(n_x) + " row " + std::to_string(r) + " x " +
+                                std::to_string(i) + ": two-row " + std::to_string(g) + " vs single " +
+                                std::to_string(want));
           }
         }
       }

@@ -45,8 +45,12 @@ QWEN_TEST(rope_scaling_decision_is_the_same_for_every_backend) {
 // the CPU Rope rotating a unit vector: the same cos/sin up to float rounding, for every declared
 // scaling, including the ones the shared decision ignores.
 QWEN_TEST(cuda_rope_tables_apply_scaling_exactly_when_the_cpu_does) {
-  struct Case { const char* type; float factor; };
-  const Case cases[] = {{"none", 1.0f}, {"yarn", 4.0f}, {"yarn", 1.0f}, {"yarn", 0.5f}, {"linear", 2.0f}, {"linear", 0.5f}};
+  struct Case {
+    const char* type;
+    float factor;
+  };
+  const Case cases[] = {{"none", 1.0f}, {"yarn", 4.0f},   {"yarn", 1.0f},
+                        {"yarn", 0.5f}, {"linear", 2.0f}, {"linear", 0.5f}};
   for (const Case& c : cases) {
     qwen::HParams hp;
     hp.n_embd = 896;
@@ -72,7 +76,7 @@ QWEN_TEST(cuda_rope_tables_apply_scaling_exactly_when_the_cpu_does) {
     for (int pos : {1, 100, 5000, 60000}) {
       for (int i = 0; i < half; ++i) {
         std::vector<float> v(hd, 0.0f);
-        v[i] = 1.0f;   // rotating (1, 0) gives (cos, sin) * mscale
+        v[i] = 1.0f;  // rotating (1, 0) gives (cos, sin) * mscale
         rope.apply(v.data(), 1, pos);
         const double theta = static_cast<double>(pos) * tables[i] * tables[half + i];
         // Relative to the rotation: float angles at position 60000 carry ~4e-3 rad of rounding.
@@ -128,7 +132,8 @@ QWEN_TEST(gemm_f16_row_scale_keeps_large_activations_finite) {
   got *= s;
   double mag = 0;
   for (int i = 0; i < k; ++i) mag += std::fabs(static_cast<double>(x[i]) * w[i]);
-  std::printf("    activations up to 1e5: scale %.0f, result %.3f vs %.3f exact (unscaled f16: %g)\n", s, got, want, unscaled);
+  std::printf("    activations up to 1e5: scale %.0f, result %.3f vs %.3f exact (unscaled f16: %g)\n", s, got, want,
+              unscaled);
   CHECK(!std::isfinite(unscaled));
   CHECK(std::isfinite(got));
   // f16 keeps 11 significant bits: each product is off by at most ~2^-10 of its size.

@@ -10,8 +10,16 @@
 
 namespace qwen {
 
-static inline float fp32_from_bits(uint32_t w) { float f; std::memcpy(&f, &w, 4); return f; }
-static inline uint32_t fp32_to_bits(float f) { uint32_t w; std::memcpy(&w, &f, 4); return w; }
+static inline float fp32_from_bits(uint32_t w) {
+  float f;
+  std::memcpy(&f, &w, 4);
+  return f;
+}
+static inline uint32_t fp32_to_bits(float f) {
+  uint32_t w;
+  std::memcpy(&w, &f, 4);
+  return w;
+}
 
 // IEEE binary16 -> binary32, exact for every input (normals, subnormals, inf, nan).
 static inline float fp16_to_fp32(uint16_t h) {
@@ -34,10 +42,10 @@ static inline uint16_t fp32_to_fp16(float f) {
   const uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
   x &= 0x7fffffffu;
   if (x >= 0x7f800000u) return sign | (x > 0x7f800000u ? 0x7e00 : 0x7c00);  // nan / inf
-  if (x >= 0x477ff000u) return sign | 0x7c00;                              // overflow -> inf
+  if (x >= 0x477ff000u) return sign | 0x7c00;                               // overflow -> inf
   if (x < 0x38800000u) {
     // Result is subnormal or zero: scale so that the integer part is the half mantissa.
-    if (x < 0x33000000u) return sign;  // below half of the smallest subnormal
+    if (x < 0x33000000u) return sign;                 // below half of the smallest subnormal
     const float v = fp32_from_bits(x) * 16777216.0f;  // * 2^24
     // nearbyint-like rounding to even on an exactly representable float.
     float r = (float)(int32_t)v;

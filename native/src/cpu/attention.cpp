@@ -30,8 +30,8 @@ void softmax_scaled(float* scores, int n, float scale) {
 
 }  // namespace
 
-void attention(ThreadPool& pool, const KvCache& kv, int layer, int seq, const AttentionShape& s,
-               const float* q, int n_tok, int pos0, float* out, float* scratch, int scratch_stride) {
+void attention(ThreadPool& pool, const KvCache& kv, int layer, int seq, const AttentionShape& s, const float* q,
+               int n_tok, int pos0, float* out, float* scratch, int scratch_stride) {
   const int hd = s.head_dim;
   const int group = s.n_head / s.n_head_kv;
   const int kv_dim = s.n_head_kv * hd;

@@ -14,8 +14,8 @@ struct AttentionShape {
   int n_head, n_head_kv, head_dim;
 };
 
-void attention(ThreadPool& pool, const KvCache& kv, int layer, int seq, const AttentionShape& shape,
-               const float* q, int n_tok, int pos0, float* out,
+void attention(ThreadPool& pool, const KvCache& kv, int layer, int seq, const AttentionShape& shape, const float* q,
+               int n_tok, int pos0, float* out,
                float* scratch /* (threads, scratch_stride): (n_head / n_head_kv) * max_ctx floats each */,
                int scratch_stride);
 

@@ -69,8 +69,8 @@ class CpuQwen2Model final : public Model {
   int kv_used() const override { return kv_.used_tokens(); }
   int kv_block_tokens() const override { return KvCache::kBlockTokens; }
   std::string backend_description() const override {
-    return std::string("CPU ") + (cpu_features().use_avx2() ? "AVX2" : "scalar") + ", " +
-           std::to_string(pool_.size()) + (pool_.size() == 1 ? " thread" : " threads");
+    return std::string("CPU ") + (cpu_features().use_avx2() ? "AVX2" : "scalar") + ", " + std::to_string(pool_.size()) +
+           (pool_.size() == 1 ? " thread" : " threads");
   }
 
   int create_sequence() override {
@@ -94,7 +94,7 @@ class CpuQwen2Model final : public Model {
 
  private:
   struct SeqState {
-    std::vector<float> last_logits;   // (n_vocab,) row after the last evaluated token
+    std::vector<float> last_logits;  // (n_vocab,) row after the last evaluated token
     bool has_logits = false;
     std::mt19937_64 rng;
     uint64_t seed = 0;
@@ -218,7 +218,10 @@ void CpuQwen2Model::eval(int seq, const int32_t* tokens, int n, LogitsMode mode,
     int row0 = 0;
     if (mode == LogitsMode::All) {
       out = logits_out ? logits_out->data() + (size_t)off * hp.n_vocab : nullptr;
-      if (!out) { out = st.last_logits.data(); row0 = nb - 1; }
+      if (!out) {
+        out = st.last_logits.data();
+        row0 = nb - 1;
+      }
     } else if (last_chunk) {
       out = st.last_logits.data();
       row0 = nb - 1;
@@ -246,14 +249,16 @@ int32_t CpuQwen2Model::sample(int seq, const SamplerParams& params, const int32_
 }
 
 int clamp_context(const std::string& path, const HParams& hp, int requested, size_t bytes_per_token) {
-  if (requested <= 0) throw std::runtime_error(path + ": context size must be positive (got " + std::to_string(requested) + ")");
+  if (requested <= 0)
+    throw std::runtime_error(path + ": context size must be positive (got " + std::to_string(requested) + ")");
   int ctx = std::min(requested, hp.n_ctx_train);
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
   const double ram = pages > 0 && page > 0 ? (double)pages * page : 0;
   const double need = (double)ctx * bytes_per_token;
   if (ram > 0 && need > 0.75 * ram) {
     throw std::runtime_error(path + ": a context of " + std::to_string(ctx) + " tokens needs " +
-                             std::to_string((int)(need / (1 << 20))) + " MiB of KV cache, more than this machine can spare (" +
+                             std::to_string((int)(need / (1 << 20))) +
+                             " MiB of KV cache, more than this machine can spare (" +
                              std::to_string((int)(ram / (1 << 20))) + " MiB of RAM); choose a smaller context size");
   }
   return ctx;

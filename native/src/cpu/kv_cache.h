@@ -38,8 +38,12 @@ class KvCache {
   // Row of K (or V) for (layer, seq, position): kv_dim f16 values.
   uint16_t* k_row(int layer, int seq, int pos) { return row(k_base(), layer, seq, pos); }
   uint16_t* v_row(int layer, int seq, int pos) { return row(v_base(), layer, seq, pos); }
-  const uint16_t* k_row(int layer, int seq, int pos) const { return const_cast<KvCache*>(this)->k_row(layer, seq, pos); }
-  const uint16_t* v_row(int layer, int seq, int pos) const { return const_cast<KvCache*>(this)->v_row(layer, seq, pos); }
+  const uint16_t* k_row(int layer, int seq, int pos) const {
+    return const_cast<KvCache*>(this)->k_row(layer, seq, pos);
+  }
+  const uint16_t* v_row(int layer, int seq, int pos) const {
+    return const_cast<KvCache*>(this)->v_row(layer, seq, pos);
+  }
 
   // Block-level access for attention, which walks a sequence's blocks without per-row lookups.
   const std::vector<int>& blocks(int seq) const { return get(seq).blocks; }
@@ -61,7 +65,7 @@ class KvCache {
   const Seq& get(int seq) const;
 
   int n_layer_, kv_dim_, n_blocks_;
-  AnonymousMemory k_, v_;   // f16 (n_layer, n_blocks, kBlockTokens, kv_dim)
+  AnonymousMemory k_, v_;  // f16 (n_layer, n_blocks, kBlockTokens, kv_dim)
   std::vector<int> free_;
   std::map<int, Seq> seqs_;
   int next_id_ = 1;

@@ -75,7 +75,8 @@ inline void packed_rows_kernel(const WeightMatrix& w, const uint8_t* xq, size_t 
     float* yt = y + (size_t)t0 * out_stride;
     int64_t g = g0;
     if (p.gemm2)  // neighbouring groups in pairs (their outputs are adjacent columns of y)
-      for (; g + 2 <= g1; g += 2) p.gemm2(k, w.group(g), w.group(g + 1), xt, xq_row, nt, yt + g * kPackRows, out_stride);
+      for (; g + 2 <= g1; g += 2)
+        p.gemm2(k, w.group(g), w.group(g + 1), xt, xq_row, nt, yt + g * kPackRows, out_stride);
     for (; g < g1; ++g) p.gemm(k, w.group(g), xt, xq_row, nt, yt + g * kPackRows, out_stride);
   }
 }

@@ -25,9 +25,9 @@ void softmax_inplace(float* x, int n);
 struct RopeConfig {
   int head_dim = 64;
   float freq_base = 1000000.0f;
-  std::string scaling = "none";   // "none" | "linear" | "yarn"
-  float factor = 1.0f;            // context extension factor s
-  int orig_ctx = 32768;           // original training context (YaRN)
+  std::string scaling = "none";  // "none" | "linear" | "yarn"
+  float factor = 1.0f;           // context extension factor s
+  int orig_ctx = 32768;          // original training context (YaRN)
   float beta_fast = 32.0f, beta_slow = 1.0f;
 };
 
@@ -41,9 +41,9 @@ class Rope {
  private:
   RopeConfig cfg_;
   RopeScaling mode_ = RopeScaling::None;
-  std::vector<float> inv_freq_;   // (head_dim/2,) base^(-2i/d)
-  std::vector<float> ramp_;       // (head_dim/2,) YaRN: 1 = extrapolate, 0 = interpolate
-  float mscale_ = 1.0f;           // YaRN attention magnitude factor on cos/sin
+  std::vector<float> inv_freq_;  // (head_dim/2,) base^(-2i/d)
+  std::vector<float> ramp_;      // (head_dim/2,) YaRN: 1 = extrapolate, 0 = interpolate
+  float mscale_ = 1.0f;          // YaRN attention magnitude factor on cos/sin
 };
 
 }  // namespace qwen

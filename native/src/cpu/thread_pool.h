@@ -31,10 +31,10 @@ class ThreadPool {
 
   // Runs fn(task, thread) for task in [0, n_tasks); returns when all are done. `thread` is in
   // [0, size()) and unique among concurrently running tasks (for per-thread scratch). Not reentrant.
-  template <class F>
-  void parallel_for(int n_tasks, F&& fn) {
+  template <class F> void parallel_for(int n_tasks, F&& fn) {
     using Fn = std::remove_reference_t<F>;
-    run(n_tasks, [](void* ctx, int task, int thread) { (*static_cast<Fn*>(ctx))(task, thread); },
+    run(
+        n_tasks, [](void* ctx, int task, int thread) { (*static_cast<Fn*>(ctx))(task, thread); },
         const_cast<void*>(static_cast<const void*>(&fn)));
   }
 

@@ -18,10 +18,12 @@ void axpy_f16_scalar(int n, float alpha, const uint16_t* x, float* y) {
 void f32_to_f16_scalar(int n, const float* x, uint16_t* y) {
   for (int i = 0; i < n; ++i) y[i] = fp32_to_fp16(x[i]);
 }
-void dot_f16_f32_rows_scalar(int n, const uint16_t* a, const float* b, int b_stride, int m, float* out, int out_stride) {
+void dot_f16_f32_rows_scalar(int n, const uint16_t* a, const float* b, int b_stride, int m, float* out,
+                             int out_stride) {
   for (int j = 0; j < m; ++j) out[(size_t)j * out_stride] = dot_f16_f32_scalar(n, a, b + (size_t)j * b_stride);
 }
-void axpy_f16_rows_scalar(int n, const float* alpha, int alpha_stride, const uint16_t* x, float* y, int y_stride, int m) {
+void axpy_f16_rows_scalar(int n, const float* alpha, int alpha_stride, const uint16_t* x, float* y, int y_stride,
+                          int m) {
   for (int j = 0; j < m; ++j) axpy_f16_scalar(n, alpha[(size_t)j * alpha_stride], x, y + (size_t)j * y_stride);
 }
 void swiglu_scalar(int n, float* g, const float* u) { swiglu_inplace(g, u, n); }
@@ -29,10 +31,10 @@ void swiglu_scalar(int n, float* g, const float* u) { swiglu_inplace(g, u, n); }
 
 const VecOps& vec_ops() {
   static const VecOps ops = cpu_features().use_avx2()
-                                ? VecOps{vec_avx2::dot_f16_f32, vec_avx2::axpy_f16, vec_avx2::f32_to_f16,
+                                ? VecOps{vec_avx2::dot_f16_f32,      vec_avx2::axpy_f16,      vec_avx2::f32_to_f16,
                                          vec_avx2::dot_f16_f32_rows, vec_avx2::axpy_f16_rows, vec_avx2::swiglu}
-                                : VecOps{dot_f16_f32_scalar, axpy_f16_scalar, f32_to_f16_scalar, dot_f16_f32_rows_scalar,
-                                         axpy_f16_rows_scalar, swiglu_scalar};
+                                : VecOps{dot_f16_f32_scalar,      axpy_f16_scalar,      f32_to_f16_scalar,
+                                         dot_f16_f32_rows_scalar, axpy_f16_rows_scalar, swiglu_scalar};
   return ops;
 }
 

@@ -6,8 +6,8 @@
 namespace qwen {
 
 struct VecOps {
-  float (*dot_f16_f32)(int n, const uint16_t* a, const float* b);        // sum a_i * b_i
-  void (*axpy_f16)(int n, float alpha, const uint16_t* x, float* y);     // y += alpha * x
+  float (*dot_f16_f32)(int n, const uint16_t* a, const float* b);     // sum a_i * b_i
+  void (*axpy_f16)(int n, float alpha, const uint16_t* x, float* y);  // y += alpha * x
   void (*f32_to_f16)(int n, const float* x, uint16_t* y);
   // One f16 row against m f32 rows (the query heads sharing a KV head): out[j * out_stride] =
   // a . b_j, b_j = b + j * b_stride. Converts a once for all m.

@@ -44,8 +44,7 @@ void f32_to_f16(int n, const float* x, uint16_t* y) {
 
 namespace {
 // M (1..4) query rows against one f16 row, each converted chunk of a shared by all M; n % 8 == 0.
-template <int M>
-void dot_rows_m(int n, const uint16_t* a, const float* b, int b_stride, float* out, int out_stride) {
+template <int M> void dot_rows_m(int n, const uint16_t* a, const float* b, int b_stride, float* out, int out_stride) {
   __m256 acc[M];
   for (int j = 0; j < M; ++j) acc[j] = _mm256_setzero_ps();
   for (int i = 0; i < n; i += 8) {
@@ -62,7 +61,8 @@ void dot_f16_f32_rows(int n, const uint16_t* a, const float* b, int b_stride, in
     return;
   }
   int j = 0;
-  for (; j + 4 <= m; j += 4) dot_rows_m<4>(n, a, b + (size_t)j * b_stride, b_stride, out + (size_t)j * out_stride, out_stride);
+  for (; j + 4 <= m; j += 4)
+    dot_rows_m<4>(n, a, b + (size_t)j * b_stride, b_stride, out + (size_t)j * out_stride, out_stride);
   const float* bj = b + (size_t)j * b_stride;
   float* oj = out + (size_t)j * out_stride;
   switch (m - j) {

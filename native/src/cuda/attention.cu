@@ -22,22 +22,25 @@ constexpr int kMaxRows = 16;       // (query, head) rows per block
 constexpr int kAttnThreads = 128;  // 4 warps; warp w owns rows w, w+4, ...
 constexpr int kSplitKeys = 128;    // keys per split in flash-decoding
 constexpr int kMaxSplits = 64;
-constexpr float kNoScore = -1e30f; // finite "minus infinity" so exp(m_old - m_new) never sees inf - inf
+constexpr float kNoScore = -1e30f;  // finite "minus infinity" so exp(m_old - m_new) never sees inf - inf
 
 struct Params {
-  const float* q; const uint16_t* kc; const uint16_t* vc; const int32_t* table;
-  float* out; float* part;   // part: (splits, n, n_head, hd + 2) = acc, then m, l
-  const int32_t* d_pos0;   // when set, pos0 is read here (CUDA graphs replay with a new position)
-  int n, pos0, n_head, n_head_kv, group, q_per_tile, splits, keys_per_split;   // keys_per_split 0: derive
+  const float* q;
+  const uint16_t* kc;
+  const uint16_t* vc;
+  const int32_t* table;
+  float* out;
+  float* part;            // part: (splits, n, n_head, hd + 2) = acc, then m, l
+  const int32_t* d_pos0;  // when set, pos0 is read here (CUDA graphs replay with a new position)
+  int n, pos0, n_head, n_head_kv, group, q_per_tile, splits, keys_per_split;  // keys_per_split 0: derive
   float scale;
 };
 
-template <int HD>
-__global__ void __launch_bounds__(kAttnThreads) attention_kernel(Params p) {
+template <int HD> __global__ void __launch_bounds__(kAttnThreads) attention_kernel(Params p) {
   __shared__ float qs[kMaxRows][HD];
   __shared__ float acc[kMaxRows][HD];
   __shared__ float row_m[kMaxRows], row_l[kMaxRows];
-  __shared__ __align__(16) __half ks[kKeyTile][HD + 2];   // +2 halves: lane j's row starts in bank j, no conflicts
+  __shared__ __align__(16) __half ks[kKeyTile][HD + 2];  // +2 halves: lane j's row starts in bank j, no conflicts
   __shared__ __align__(16) __half vs[kKeyTile][HD];
 
   const int kvh = blockIdx.y, split = blockIdx.z, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -45,7 +48,7 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(Params p) {
   const int q_first = blockIdx.x * p.q_per_tile;
   const int rows = p.q_per_tile * p.group;
   const int q_last = min(q_first + p.q_per_tile, p.n) - 1;
-  const int key_end_tile = pos0 + q_last + 1;   // causal: the tile's last query sees this many keys
+  const int key_end_tile = pos0 + q_last + 1;  // causal: the tile's last query sees this many keys
   // A fixed split count (graph replay) spreads however many keys there are now over the splits,
   // in whole key tiles; splits left without keys write an empty partial.
   const int n_keys = pos0 + p.n;
@@ -60,10 +63,13 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(Params p) {
     qs[r][d] = qi < p.n ? p.q[(static_cast<int64_t>(qi) * p.n_head + h) * HD + d] * p.scale : 0.0f;
     acc[r][d] = 0.0f;
   }
-  if (threadIdx.x < kMaxRows) { row_m[threadIdx.x] = kNoScore; row_l[threadIdx.x] = 0.0f; }
+  if (threadIdx.x < kMaxRows) {
+    row_m[threadIdx.x] = kNoScore;
+    row_l[threadIdx.x] = 0.0f;
+  }
 
   for (int kt = key_begin; kt < key_end; kt += kKeyTile) {
-    __syncthreads();   // previous tile fully consumed (and, first time, Q/acc initialised)
+    __syncthreads();  // previous tile fully consumed (and, first time, Q/acc initialised)
     // Load 32 keys' K and V for this KV head: 16-byte loads from the cache, rows may be in
     // different cache blocks.
     for (int idx = threadIdx.x; idx < kKeyTile * HD / 8; idx += kAttnThreads) {
@@ -97,7 +103,7 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(Params p) {
         s = dot;
       }
       const float tile_max = warp_max(s);
-      if (tile_max <= kNoScore) continue;   // every key of this tile is in this query's future
+      if (tile_max <= kNoScore) continue;  // every key of this tile is in this query's future
       const float m_old = row_m[r], m_new = fmaxf(m_old, tile_max);
       const float pj = s <= kNoScore ? 0.0f : __expf(s - m_new);
       const float corr = __expf(m_old - m_new);
@@ -111,7 +117,10 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(Params p) {
         acc[r][d] = a;
       }
       __syncwarp();
-      if (lane == 0) { row_m[r] = m_new; row_l[r] = row_l[r] * corr + psum; }
+      if (lane == 0) {
+        row_m[r] = m_new;
+        row_l[r] = row_l[r] * corr + psum;
+      }
       __syncwarp();
     }
   }
@@ -126,7 +135,10 @@ __global__ void __launch_bounds__(kAttnThreads) attention_kernel(Params p) {
     } else {
       float* dst = p.part + ((static_cast<int64_t>(split) * p.n + qi) * p.n_head + h) * (HD + 2);
       dst[d] = acc[r][d];
-      if (d == 0) { dst[HD] = row_m[r]; dst[HD + 1] = row_l[r]; }
+      if (d == 0) {
+        dst[HD] = row_m[r];
+        dst[HD + 1] = row_l[r];
+      }
     }
   }
 }
@@ -150,7 +162,7 @@ __global__ void combine_kernel(const float* __restrict__ part, int splits, int n
 }
 
 int split_count(int n, int n_keys) {
-  if (n > 4) return 1;   // prefill has enough (query tile, head) blocks to fill the GPU
+  if (n > 4) return 1;  // prefill has enough (query tile, head) blocks to fill the GPU
   const int s = (n_keys + kSplitKeys - 1) / kSplitKeys;
   return s < 1 ? 1 : (s > kMaxSplits ? kMaxSplits : s);
 }
@@ -172,7 +184,8 @@ void attention(const float* d_q, int n, int pos0, const AttentionShape& s, const
     throw std::runtime_error("CUDA attention: n_head " + std::to_string(s.n_head) + " is not a multiple of n_head_kv " +
                              std::to_string(s.n_head_kv));
   const int group = s.n_head / s.n_head_kv;
-  if (group > kMaxRows) throw std::runtime_error("CUDA attention: GQA group of " + std::to_string(group) + " heads is over 16");
+  if (group > kMaxRows)
+    throw std::runtime_error("CUDA attention: GQA group of " + std::to_string(group) + " heads is over 16");
   // Laid out by hand: positional fields in Params' order; one per line would take 16 lines.
   // clang-format off
   Params p{d_q, d_kcache, d_vcache, d_block_table, d_out, d_scratch, d_pos0, n, pos0, s.n_head, s.n_head_kv, group,
@@ -198,7 +211,9 @@ void attention(const float* d_q, int n, int pos0, const AttentionShape& s, const
   switch (s.head_dim) {
     case 64: attention_kernel<64><<<grid, kAttnThreads, 0, stream()>>>(p); break;
     case 128: attention_kernel<128><<<grid, kAttnThreads, 0, stream()>>>(p); break;
-    default: throw std::runtime_error("CUDA attention: head_dim " + std::to_string(s.head_dim) + " (only 64 and 128 have kernels)");
+    default:
+      throw std::runtime_error("CUDA attention: head_dim " + std::to_string(s.head_dim) +
+                               " (only 64 and 128 have kernels)");
   }
   check_launch("attention kernel");
   if (p.splits > 1) {

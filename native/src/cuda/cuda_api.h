@@ -64,17 +64,16 @@ bool weight_type_supported(GgmlType t);
 // d_bias (rows,) may be null. accumulate=true adds to Y instead of overwriting it (fused residual).
 // Picks the GEMV kernel for n <= 4 (decode) and the tensor-core GEMM for larger n (prefill).
 // k must be a multiple of the type's block size (256 for K-quants, 32 otherwise).
-void matmul(GgmlType wtype, const void* d_w, int64_t rows, int64_t k, const float* d_x, int n,
-            float* d_y, const float* d_bias, bool accumulate);
+void matmul(GgmlType wtype, const void* d_w, int64_t rows, int64_t k, const float* d_x, int n, float* d_y,
+            const float* d_bias, bool accumulate);
 // The two kernels behind matmul, exposed so tests can check each one on any n.
-void gemv(GgmlType wtype, const void* d_w, int64_t rows, int64_t k, const float* d_x, int n,
-          float* d_y, const float* d_bias, bool accumulate);
-void gemm(GgmlType wtype, const void* d_w, int64_t rows, int64_t k, const float* d_x, int n,
-          float* d_y, const float* d_bias, bool accumulate);
+void gemv(GgmlType wtype, const void* d_w, int64_t rows, int64_t k, const float* d_x, int n, float* d_y,
+          const float* d_bias, bool accumulate);
+void gemm(GgmlType wtype, const void* d_w, int64_t rows, int64_t k, const float* d_x, int n, float* d_y,
+          const float* d_bias, bool accumulate);
 // Rows of a weight matrix as f32: token ids (n,) pick rows of W (rows, k) -> Y (n, k).
 // Ids outside [0, rows) are the caller's error and must be checked on the host first.
-void get_rows(GgmlType wtype, const void* d_w, int64_t rows, int64_t k, const int32_t* d_ids, int n,
-              float* d_y);
+void get_rows(GgmlType wtype, const void* d_w, int64_t rows, int64_t k, const int32_t* d_ids, int n, float* d_y);
 
 // The GPU's block decoders run on the CPU: row (k elements stored as wtype) -> out (k,) f32.
 // Lets the tests check every layout against the CPU dequantizer on machines without a GPU.
@@ -90,12 +89,12 @@ void add_inplace(float* d_y, const float* d_x, int64_t count);
 
 // NEOX rotary embedding with optional YaRN / linear scaling, computed the way GGML does it.
 struct RopeParams {
-  int head_dim = 128;        // rotated dims = head_dim (Qwen2 rotates all of them)
+  int head_dim = 128;  // rotated dims = head_dim (Qwen2 rotates all of them)
   float freq_base = 1e6f;
-  float freq_scale = 1.0f;   // 1 / scaling factor
-  float ext_factor = 0.0f;   // 1 for YaRN, 0 otherwise
+  float freq_scale = 1.0f;  // 1 / scaling factor
+  float ext_factor = 0.0f;  // 1 for YaRN, 0 otherwise
   float attn_factor = 1.0f;
-  int orig_ctx = 0;          // training context before scaling (YaRN)
+  int orig_ctx = 0;  // training context before scaling (YaRN)
   float beta_fast = 32.0f, beta_slow = 1.0f;
 };
 
@@ -112,10 +111,9 @@ struct AttentionShape {
 // Rotates Q (n, n_head, head_dim) in place and K (n, n_head_kv, head_dim), then writes K and
 // V (n, n_head_kv, head_dim) as f16 into the cache at positions pos0 .. pos0+n-1.
 // d_rope_tables comes from make_rope_tables().
-void rope_and_store_kv(float* d_q, const float* d_k, const float* d_v, int n, int pos0,
-                       const AttentionShape& s, const float* d_rope_tables, float rope_mscale,
-                       uint16_t* d_kcache, uint16_t* d_vcache, const int32_t* d_block_table,
-                       const int32_t* d_pos0 = nullptr);
+void rope_and_store_kv(float* d_q, const float* d_k, const float* d_v, int n, int pos0, const AttentionShape& s,
+                       const float* d_rope_tables, float rope_mscale, uint16_t* d_kcache, uint16_t* d_vcache,
+                       const int32_t* d_block_table, const int32_t* d_pos0 = nullptr);
 // The rope parameters of a model: scaling applied exactly when the CPU applies it
 // (rope_scaling_mode in model/rope_scaling.h).
 RopeParams rope_params_for(const HParams& hp);
@@ -129,10 +127,9 @@ void make_rope_tables(const RopeParams& p, float* host_tables, float* mscale);
 // attention_scratch_floats(...) floats (split-K partials for long decodes).
 // For CUDA-graph replay, d_pos0 (device int) replaces pos0 and fixed_splits (from
 // attention_fixed_splits(capacity)) replaces the split count chosen from the key count.
-void attention(const float* d_q, int n, int pos0, const AttentionShape& s,
-               const uint16_t* d_kcache, const uint16_t* d_vcache, const int32_t* d_block_table,
-               float* d_out, float* d_scratch, size_t scratch_floats,
-               const int32_t* d_pos0 = nullptr, int fixed_splits = 0);
+void attention(const float* d_q, int n, int pos0, const AttentionShape& s, const uint16_t* d_kcache,
+               const uint16_t* d_vcache, const int32_t* d_block_table, float* d_out, float* d_scratch,
+               size_t scratch_floats, const int32_t* d_pos0 = nullptr, int fixed_splits = 0);
 size_t attention_scratch_floats(int n, int n_ctx, const AttentionShape& s);
 int attention_fixed_splits(int n_ctx);
 
@@ -146,14 +143,14 @@ class StreamGraph {
   StreamGraph(const StreamGraph&) = delete;
   StreamGraph& operator=(const StreamGraph&) = delete;
   void begin_capture();
-  void end_capture();          // instantiates; throws if capture failed
-  void abort_capture();        // ends a capture that went wrong, leaving the stream usable
-  void launch();               // enqueues one replay on the backend stream
+  void end_capture();    // instantiates; throws if capture failed
+  void abort_capture();  // ends a capture that went wrong, leaving the stream usable
+  void launch();         // enqueues one replay on the backend stream
   bool ready() const { return exec_ != nullptr; }
 
  private:
-  void* graph_ = nullptr;      // cudaGraph_t
-  void* exec_ = nullptr;       // cudaGraphExec_t
+  void* graph_ = nullptr;  // cudaGraph_t
+  void* exec_ = nullptr;   // cudaGraphExec_t
 };
 
 // ---- sampling helpers (elementwise.cu) ----

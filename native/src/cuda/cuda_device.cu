@@ -23,10 +23,8 @@ static bool is_sticky(cudaError_t err) {
     case cudaErrorInvalidPc:
     case cudaErrorAssert:
     case cudaErrorECCUncorrectable:
-    case cudaErrorUnknown:
-      return true;
-    default:
-      return false;
+    case cudaErrorUnknown: return true;
+    default: return false;
   }
 }
 
@@ -53,7 +51,7 @@ static std::string version_text(int v) { return std::to_string(v / 1000) + "." +
 GpuProbe probe(size_t need_bytes) {
   GpuProbe p;
   p.runtime_version = CUDART_VERSION;
-  cudaDriverGetVersion(&p.driver_version);   // 0 when no driver is installed
+  cudaDriverGetVersion(&p.driver_version);  // 0 when no driver is installed
   int count = 0;
   const cudaError_t err = cudaGetDeviceCount(&count);
   // A failed probe leaves the error for cudaGetLastError in some runtime versions; clear it.
@@ -65,27 +63,30 @@ GpuProbe probe(size_t need_bytes) {
     return p;
   };
   if (err == cudaErrorInsufficientDriver || (err == cudaErrorNoDevice && p.driver_version == 0)) {
-    if (p.driver_version == 0) return refuse(GpuReason::NoDriver, "no CUDA driver: libcuda.so (the NVIDIA driver) was not found");
+    if (p.driver_version == 0)
+      return refuse(GpuReason::NoDriver, "no CUDA driver: libcuda.so (the NVIDIA driver) was not found");
     return refuse(GpuReason::DriverTooOld, "the NVIDIA driver supports CUDA " + version_text(p.driver_version) +
                                                ", older than the CUDA " + version_text(CUDART_VERSION) +
                                                " runtime this addon was built with; update the driver");
   }
   if (err == cudaErrorNoDevice || (err == cudaSuccess && count == 0))
     return refuse(GpuReason::NoDevice, "no GPU: the CUDA driver found no device");
-  if (err != cudaSuccess) return refuse(GpuReason::ProbeFailed, std::string("the CUDA runtime failed: ") + cudaGetErrorString(err));
+  if (err != cudaSuccess)
+    return refuse(GpuReason::ProbeFailed, std::string("the CUDA runtime failed: ") + cudaGetErrorString(err));
   cudaDeviceProp prop;
   if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess) {
     cudaGetLastError();
     return refuse(GpuReason::ProbeFailed, "the CUDA runtime could not read GPU 0's properties");
   }
   char name[320];
-  std::snprintf(name, sizeof name, "%s (sm_%d%d, %.0f GiB)", prop.name, prop.major, prop.minor, prop.totalGlobalMem / 1073741824.0);
+  std::snprintf(name, sizeof name, "%s (sm_%d%d, %.0f GiB)", prop.name, prop.major, prop.minor,
+                prop.totalGlobalMem / 1073741824.0);
   p.device_name = name;
   // The memory clock left cudaDeviceProp in CUDA 13; the attribute exists in 12 and 13 alike.
   int clock_khz = 0, bus_bits = 0;
   if (cudaDeviceGetAttribute(&clock_khz, cudaDevAttrMemoryClockRate, 0) == cudaSuccess &&
       cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, 0) == cudaSuccess)
-    p.peak_bandwidth = 2.0 * clock_khz * 1e3 * bus_bits / 8.0;   // double data rate
+    p.peak_bandwidth = 2.0 * clock_khz * 1e3 * bus_bits / 8.0;  // double data rate
   cudaGetLastError();
   if (prop.major < 8)
     return refuse(GpuReason::UnsupportedGpu, std::string("GPU ") + prop.name + " has compute capability " +
@@ -164,8 +165,8 @@ DeviceBuffer::DeviceBuffer(size_t bytes) : bytes_(bytes) {
     ptr_ = nullptr;
     if (is_sticky(err)) check(err, "cudaMalloc");
     cudaGetLastError();
-    throw GpuOutOfMemory("CUDA out of memory: could not allocate " + std::to_string(bytes >> 20) +
-                         " MiB on the GPU (" + cudaGetErrorString(err) + ")");
+    throw GpuOutOfMemory("CUDA out of memory: could not allocate " + std::to_string(bytes >> 20) + " MiB on the GPU (" +
+                         cudaGetErrorString(err) + ")");
   }
 }
 
@@ -198,8 +199,7 @@ static void check_range(size_t offset, size_t bytes, size_t size, const char* op
 void DeviceBuffer::upload(const void* host, size_t bytes, size_t offset) {
   check_range(offset, bytes, bytes_, "upload");
   if (bytes == 0) return;
-  check(cudaMemcpyAsync(static_cast<char*>(ptr_) + offset, host, bytes, cudaMemcpyHostToDevice, stream()),
-        "upload");
+  check(cudaMemcpyAsync(static_cast<char*>(ptr_) + offset, host, bytes, cudaMemcpyHostToDevice, stream()), "upload");
   check(cudaStreamSynchronize(stream()), "upload");
 }
 

@@ -7,7 +7,9 @@ namespace qwen {
 namespace cuda {
 
 KvCache::KvCache(int n_layer, int n_head_kv, int head_dim, int capacity_tokens)
-    : n_layer_(n_layer), n_head_kv_(n_head_kv), head_dim_(head_dim),
+    : n_layer_(n_layer),
+      n_head_kv_(n_head_kv),
+      head_dim_(head_dim),
       n_blocks_((capacity_tokens + kKvBlock - 1) / kKvBlock) {
   const size_t pool = static_cast<size_t>(n_blocks_) * kKvBlock * n_head_kv * head_dim * sizeof(uint16_t);
   for (int l = 0; l < n_layer; ++l) {
@@ -75,9 +77,10 @@ void KvCache::reserve(int seq, int n) {
   if (need <= s.blocks.size()) return;
   const size_t more = need - s.blocks.size();
   if (more > free_blocks_.size())
-    throw std::runtime_error("KV cache full: sequence " + std::to_string(seq) + " needs " + std::to_string(s.length + n) +
-                             " tokens but only " + std::to_string((s.blocks.size() + free_blocks_.size()) * kKvBlock) +
-                             " fit in the " + std::to_string(capacity()) + "-token cache");
+    throw std::runtime_error("KV cache full: sequence " + std::to_string(seq) + " needs " +
+                             std::to_string(s.length + n) + " tokens but only " +
+                             std::to_string((s.blocks.size() + free_blocks_.size()) * kKvBlock) + " fit in the " +
+                             std::to_string(capacity()) + "-token cache");
   const size_t first = s.blocks.size();
   for (size_t i = 0; i < more; ++i) {
     s.blocks.push_back(free_blocks_.back());

@@ -39,7 +39,7 @@ class KvCache {
   struct Seq {
     std::vector<int32_t> blocks;
     int length = 0;
-    DeviceBuffer table;   // (max_blocks,) int32 on the GPU
+    DeviceBuffer table;  // (max_blocks,) int32 on the GPU
   };
   Seq& get(int seq);
   const Seq& get(int seq) const;

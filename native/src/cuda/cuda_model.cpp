@@ -56,8 +56,8 @@ class CudaModel final : public Model {
     const size_t work = workspace_bytes();
     if (kv_bytes + work + (256u << 20) > free_b)
       throw GpuOutOfMemory(file_->path() + ": a " + std::to_string(ctx) + "-token context needs " +
-                               std::to_string((kv_bytes + work) >> 20) + " MiB of GPU memory after the weights, " +
-                               std::to_string(free_b >> 20) + " MiB are free; lower the context size");
+                           std::to_string((kv_bytes + work) >> 20) + " MiB of GPU memory after the weights, " +
+                           std::to_string(free_b >> 20) + " MiB are free; lower the context size");
     kv_ = std::make_unique<KvCache>(hp_.n_layer, hp_.n_head_kv, head_dim_, ctx);
     allocate_workspace();
     make_rope();
@@ -89,7 +89,7 @@ class CudaModel final : public Model {
   int sequence_length(int seq) const override { return kv_->length(seq); }
   void truncate(int seq, int n) override {
     kv_->truncate(seq, n);
-    has_logits_.erase(seq);   // the kept row belonged to a position that may be gone
+    has_logits_.erase(seq);  // the kept row belonged to a position that may be gone
   }
 
   void eval(int seq, const int32_t* tokens, int n, LogitsMode mode, std::vector<float>* logits_out,
@@ -99,7 +99,7 @@ class CudaModel final : public Model {
       if (tokens[i] < 0 || tokens[i] >= hp_.n_vocab)
         throw std::runtime_error("token id " + std::to_string(tokens[i]) + " at index " + std::to_string(i) +
                                  " is outside the vocabulary (0.." + std::to_string(hp_.n_vocab - 1) + ")");
-    kv_->reserve(seq, n);   // throws "KV cache full" before any work is done
+    kv_->reserve(seq, n);  // throws "KV cache full" before any work is done
     if (logits_out) logits_out->clear();
     const size_t V = hp_.n_vocab;
     if (n == 1 && mode != LogitsMode::All && use_graphs_) {
@@ -141,7 +141,8 @@ class CudaModel final : public Model {
   }
 
   int32_t sample(int seq, const SamplerParams& params, const int32_t* recent, int n_recent) override {
-    if (!has_logits_.count(seq)) throw std::runtime_error("sample: sequence " + std::to_string(seq) + " has no logits yet");
+    if (!has_logits_.count(seq))
+      throw std::runtime_error("sample: sequence " + std::to_string(seq) + " has no logits yet");
     const DeviceBuffer& row = last_logits_.at(seq);
     if (params.temperature <= 0.0f && params.repeat_penalty == 1.0f) {
       argmax(row.as<float>(), hp_.n_vocab, sampled_.as<int32_t>());
@@ -272,7 +273,7 @@ class CudaModel final : public Model {
   size_t scratch_floats_ = 0;
   int fixed_splits_ = 1;
   bool use_graphs_ = true;
-  std::map<int, std::unique_ptr<StreamGraph>> graphs_;   // decode graph per sequence
+  std::map<int, std::unique_ptr<StreamGraph>> graphs_;  // decode graph per sequence
   float rope_mscale_ = 1.0f;
   std::map<int, DeviceBuffer> last_logits_;
   std::map<int, bool> has_logits_;
@@ -281,7 +282,7 @@ class CudaModel final : public Model {
     uint64_t seed = 0;
     bool seeded = false;
   };
-  std::map<int, SeqRng> rngs_;   // per sequence, as the CPU backend keeps them
+  std::map<int, SeqRng> rngs_;  // per sequence, as the CPU backend keeps them
   Sampler sampler_;
   std::string description_;
 };

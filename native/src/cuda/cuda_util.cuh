@@ -37,9 +37,7 @@ __host__ __device__ __forceinline__ float f16_bits_to_float(uint16_t bits) {
   raw.x = bits;
   return __half2float(__half(raw));
 }
-__device__ __forceinline__ uint16_t float_to_f16_bits(float f) {
-  return __half_as_ushort(__float2half_rn(f));
-}
+__device__ __forceinline__ uint16_t float_to_f16_bits(float f) { return __half_as_ushort(__float2half_rn(f)); }
 // bf16 is the upper half of an f32.
 __host__ __device__ __forceinline__ float bf16_bits_to_float(uint16_t bits) {
 #ifdef __CUDA_ARCH__

@@ -21,18 +21,18 @@ struct DeviceMatrix {
 };
 
 struct DeviceLayer {
-  DeviceBuffer attn_norm, ffn_norm;      // (n_embd,) f32
-  DeviceMatrix wq, wk, wv, wo;           // (q_dim, n_embd), (kv_dim, n_embd) x2, (n_embd, q_dim)
-  DeviceBuffer bq, bk, bv;               // (q_dim,), (kv_dim,), (kv_dim,) f32
-  DeviceMatrix w_gate, w_up, w_down;     // (n_ff, n_embd) x2, (n_embd, n_ff)
+  DeviceBuffer attn_norm, ffn_norm;   // (n_embd,) f32
+  DeviceMatrix wq, wk, wv, wo;        // (q_dim, n_embd), (kv_dim, n_embd) x2, (n_embd, q_dim)
+  DeviceBuffer bq, bk, bv;            // (q_dim,), (kv_dim,), (kv_dim,) f32
+  DeviceMatrix w_gate, w_up, w_down;  // (n_ff, n_embd) x2, (n_embd, n_ff)
 };
 
 struct DeviceWeights {
-  DeviceMatrix tok_embd;                 // (n_vocab, n_embd)
-  DeviceMatrix output;                   // (n_vocab, n_embd); empty when tied to tok_embd
-  DeviceBuffer output_norm;              // (n_embd,) f32
+  DeviceMatrix tok_embd;     // (n_vocab, n_embd)
+  DeviceMatrix output;       // (n_vocab, n_embd); empty when tied to tok_embd
+  DeviceBuffer output_norm;  // (n_embd,) f32
   std::vector<DeviceLayer> layers;
-  size_t bytes = 0;                      // total uploaded, for the status line
+  size_t bytes = 0;  // total uploaded, for the status line
   const DeviceMatrix& lm_head() const { return output.rows ? output : tok_embd; }
 };
 

@@ -41,11 +41,14 @@ static_assert(offsetof(block_q4_1, m) == 2 && offsetof(block_q4_1, qs) == 4, "Q4
 static_assert(offsetof(block_q5_0, qh) == 2 && offsetof(block_q5_0, qs) == 6, "Q5_0 offsets");
 static_assert(offsetof(block_q5_1, qh) == 4 && offsetof(block_q5_1, qs) == 8, "Q5_1 offsets");
 static_assert(offsetof(block_q8_0, qs) == 2, "Q8_0 offsets");
-static_assert(offsetof(block_q2_K, qs) == 16 && offsetof(block_q2_K, d) == 80 && offsetof(block_q2_K, dmin) == 82, "Q2_K offsets");
-static_assert(offsetof(block_q3_K, qs) == 32 && offsetof(block_q3_K, scales) == 96 && offsetof(block_q3_K, d) == 108, "Q3_K offsets");
+static_assert(offsetof(block_q2_K, qs) == 16 && offsetof(block_q2_K, d) == 80 && offsetof(block_q2_K, dmin) == 82,
+              "Q2_K offsets");
+static_assert(offsetof(block_q3_K, qs) == 32 && offsetof(block_q3_K, scales) == 96 && offsetof(block_q3_K, d) == 108,
+              "Q3_K offsets");
 static_assert(offsetof(block_q4_K, scales) == 4 && offsetof(block_q4_K, qs) == 16, "Q4_K offsets");
 static_assert(offsetof(block_q5_K, qh) == 16 && offsetof(block_q5_K, qs) == 48, "Q5_K offsets");
-static_assert(offsetof(block_q6_K, qh) == 128 && offsetof(block_q6_K, scales) == 192 && offsetof(block_q6_K, d) == 208, "Q6_K offsets");
+static_assert(offsetof(block_q6_K, qh) == 128 && offsetof(block_q6_K, scales) == 192 && offsetof(block_q6_K, d) == 208,
+              "Q6_K offsets");
 
 __host__ __device__ __forceinline__ float ld_f16(const uint8_t* p) {
   return f16_bits_to_float(static_cast<uint16_t>(p[0] | (p[1] << 8)));
@@ -69,8 +72,14 @@ template <> __host__ __device__ __forceinline__ void decode8<GgmlType::F32>(cons
   // F32 rows are 4-byte aligned: two 16-byte loads.
   const float4* p = reinterpret_cast<const float4*>(row + c * 32);
   const float4 a = p[0], b = p[1];
-  out[0] = a.x; out[1] = a.y; out[2] = a.z; out[3] = a.w;
-  out[4] = b.x; out[5] = b.y; out[6] = b.z; out[7] = b.w;
+  out[0] = a.x;
+  out[1] = a.y;
+  out[2] = a.z;
+  out[3] = a.w;
+  out[4] = b.x;
+  out[5] = b.y;
+  out[6] = b.z;
+  out[7] = b.w;
 }
 
 template <> __host__ __device__ __forceinline__ void decode8<GgmlType::F16>(const uint8_t* row, int64_t c, float* out) {
@@ -84,7 +93,8 @@ template <> __host__ __device__ __forceinline__ void decode8<GgmlType::F16>(cons
   }
 }
 
-template <> __host__ __device__ __forceinline__ void decode8<GgmlType::BF16>(const uint8_t* row, int64_t c, float* out) {
+template <>
+__host__ __device__ __forceinline__ void decode8<GgmlType::BF16>(const uint8_t* row, int64_t c, float* out) {
   const uint4 v = *reinterpret_cast<const uint4*>(row + c * 16);
   const uint32_t w[4] = {v.x, v.y, v.z, v.w};
 #pragma unroll
@@ -95,7 +105,8 @@ template <> __host__ __device__ __forceinline__ void decode8<GgmlType::BF16>(con
 }
 
 // Q8_0: {f16 d; int8 qs[32]}; x = d * q.
-template <> __host__ __device__ __forceinline__ void decode8<GgmlType::Q8_0>(const uint8_t* row, int64_t c, float* out) {
+template <>
+__host__ __device__ __forceinline__ void decode8<GgmlType::Q8_0>(const uint8_t* row, int64_t c, float* out) {
   const uint8_t* b = row + (c >> 2) * 34;
   const float d = ld_f16(b);
   const int8_t* q = reinterpret_cast<const int8_t*>(b + 2) + (c & 3) * 8;
@@ -108,7 +119,7 @@ template <> __host__ __device__ __forceinline__ void decode8<GgmlType::Q8_0>(con
 template <bool HasMin, bool Has5th, int Bytes>
 __host__ __device__ __forceinline__ void decode8_legacy(const uint8_t* row, int64_t c, float* out) {
   const uint8_t* b = row + (c >> 2) * Bytes;
-  const int sub = static_cast<int>(c & 3);           // which 8 of the block's 32 elements
+  const int sub = static_cast<int>(c & 3);  // which 8 of the block's 32 elements
   const float d = ld_f16(b);
   const float m = HasMin ? ld_f16(b + 2) : 0.0f;
   const int qh_at = HasMin ? 4 : 2;
@@ -125,14 +136,23 @@ __host__ __device__ __forceinline__ void decode8_legacy(const uint8_t* row, int6
     out[i] = HasMin ? d * q + m : d * (q - offset);
   }
 }
-template <> __host__ __device__ __forceinline__ void decode8<GgmlType::Q4_0>(const uint8_t* r, int64_t c, float* o) { decode8_legacy<false, false, 18>(r, c, o); }
-template <> __host__ __device__ __forceinline__ void decode8<GgmlType::Q4_1>(const uint8_t* r, int64_t c, float* o) { decode8_legacy<true, false, 20>(r, c, o); }
-template <> __host__ __device__ __forceinline__ void decode8<GgmlType::Q5_0>(const uint8_t* r, int64_t c, float* o) { decode8_legacy<false, true, 22>(r, c, o); }
-template <> __host__ __device__ __forceinline__ void decode8<GgmlType::Q5_1>(const uint8_t* r, int64_t c, float* o) { decode8_legacy<true, true, 24>(r, c, o); }
+template <> __host__ __device__ __forceinline__ void decode8<GgmlType::Q4_0>(const uint8_t* r, int64_t c, float* o) {
+  decode8_legacy<false, false, 18>(r, c, o);
+}
+template <> __host__ __device__ __forceinline__ void decode8<GgmlType::Q4_1>(const uint8_t* r, int64_t c, float* o) {
+  decode8_legacy<true, false, 20>(r, c, o);
+}
+template <> __host__ __device__ __forceinline__ void decode8<GgmlType::Q5_0>(const uint8_t* r, int64_t c, float* o) {
+  decode8_legacy<false, true, 22>(r, c, o);
+}
+template <> __host__ __device__ __forceinline__ void decode8<GgmlType::Q5_1>(const uint8_t* r, int64_t c, float* o) {
+  decode8_legacy<true, true, 24>(r, c, o);
+}
 
 // Q2_K: {uint8 scales[16]; uint8 qs[64]; f16 d, dmin}. Element e: half n = e/128, shift 2*j with
 // j = (e%128)/32, byte qs[32n + e%32], scale byte scales[8n + 2j + (e%32 >= 16)] = (min<<4)|sc.
-template <> __host__ __device__ __forceinline__ void decode8<GgmlType::Q2_K>(const uint8_t* row, int64_t c, float* out) {
+template <>
+__host__ __device__ __forceinline__ void decode8<GgmlType::Q2_K>(const uint8_t* row, int64_t c, float* out) {
   const uint8_t* b = row + (c >> 5) * 84;
   const int e = static_cast<int>(c & 31) * 8;
   const int n = e >> 7, j = (e & 127) >> 5, l = e & 31;
@@ -146,7 +166,8 @@ template <> __host__ __device__ __forceinline__ void decode8<GgmlType::Q2_K>(con
 // Q3_K: {uint8 hmask[32]; uint8 qs[64]; uint8 scales[12]; f16 d}. Same walk as Q2_K; the third
 // bit comes from hmask[e%32] bit (4n + j) and is *subtracted* as 4 when clear; the 16 six-bit
 // scales are packed as low nibbles in bytes 0..7 and high pairs in bytes 8..11, offset by 32.
-template <> __host__ __device__ __forceinline__ void decode8<GgmlType::Q3_K>(const uint8_t* row, int64_t c, float* out) {
+template <>
+__host__ __device__ __forceinline__ void decode8<GgmlType::Q3_K>(const uint8_t* row, int64_t c, float* out) {
   const uint8_t* b = row + (c >> 5) * 110;
   const int e = static_cast<int>(c & 31) * 8;
   const int n = e >> 7, j = (e & 127) >> 5, l = e & 31;
@@ -190,13 +211,18 @@ __host__ __device__ __forceinline__ void decode8_k45(const uint8_t* row, int64_t
     out[i] = d * v - m;
   }
 }
-template <> __host__ __device__ __forceinline__ void decode8<GgmlType::Q4_K>(const uint8_t* r, int64_t c, float* o) { decode8_k45<false, 144>(r, c, o); }
-template <> __host__ __device__ __forceinline__ void decode8<GgmlType::Q5_K>(const uint8_t* r, int64_t c, float* o) { decode8_k45<true, 176>(r, c, o); }
+template <> __host__ __device__ __forceinline__ void decode8<GgmlType::Q4_K>(const uint8_t* r, int64_t c, float* o) {
+  decode8_k45<false, 144>(r, c, o);
+}
+template <> __host__ __device__ __forceinline__ void decode8<GgmlType::Q5_K>(const uint8_t* r, int64_t c, float* o) {
+  decode8_k45<true, 176>(r, c, o);
+}
 
 // Q6_K: {uint8 ql[128]; uint8 qh[64]; int8 scales[16]; f16 d}. Element e: half n = e/128,
 // quarter g = (e%128)/32, l = e%32: low 4 bits from ql[64n + l + 32*(g&1)] (high nibble when
 // g >= 2), top 2 bits (qh[32n + l] >> 2g) & 3, value - 32, scale scales[8n + l/16 + 2g].
-template <> __host__ __device__ __forceinline__ void decode8<GgmlType::Q6_K>(const uint8_t* row, int64_t c, float* out) {
+template <>
+__host__ __device__ __forceinline__ void decode8<GgmlType::Q6_K>(const uint8_t* row, int64_t c, float* out) {
   const uint8_t* b = row + (c >> 5) * 210;
   const int e = static_cast<int>(c & 31) * 8;
   const int n = e >> 7, g = (e & 127) >> 5, l = e & 31;
@@ -220,21 +246,61 @@ template <GgmlType T> __host__ __device__ constexpr int64_t row_bytes(int64_t k)
 }  // namespace qwen
 
 // Calls F<T>::run(args...) for the runtime type `t`; returns false if T has no GPU decoder.
-#define QWEN_CUDA_DISPATCH_TYPE(t, CALL)                   \
-  switch (t) {                                             \
-    case GgmlType::F32:  { constexpr GgmlType T_ = GgmlType::F32;  CALL; } break; \
-    case GgmlType::F16:  { constexpr GgmlType T_ = GgmlType::F16;  CALL; } break; \
-    case GgmlType::BF16: { constexpr GgmlType T_ = GgmlType::BF16; CALL; } break; \
-    case GgmlType::Q4_0: { constexpr GgmlType T_ = GgmlType::Q4_0; CALL; } break; \
-    case GgmlType::Q4_1: { constexpr GgmlType T_ = GgmlType::Q4_1; CALL; } break; \
-    case GgmlType::Q5_0: { constexpr GgmlType T_ = GgmlType::Q5_0; CALL; } break; \
-    case GgmlType::Q5_1: { constexpr GgmlType T_ = GgmlType::Q5_1; CALL; } break; \
-    case GgmlType::Q8_0: { constexpr GgmlType T_ = GgmlType::Q8_0; CALL; } break; \
-    case GgmlType::Q2_K: { constexpr GgmlType T_ = GgmlType::Q2_K; CALL; } break; \
-    case GgmlType::Q3_K: { constexpr GgmlType T_ = GgmlType::Q3_K; CALL; } break; \
-    case GgmlType::Q4_K: { constexpr GgmlType T_ = GgmlType::Q4_K; CALL; } break; \
-    case GgmlType::Q5_K: { constexpr GgmlType T_ = GgmlType::Q5_K; CALL; } break; \
-    case GgmlType::Q6_K: { constexpr GgmlType T_ = GgmlType::Q6_K; CALL; } break; \
-    default: throw std::runtime_error(std::string("CUDA: weight type id ") +            \
-                                      std::to_string(static_cast<int>(t)) + " has no GPU kernel"); \
+#define QWEN_CUDA_DISPATCH_TYPE(t, CALL)                                                                    \
+  switch (t) {                                                                                              \
+    case GgmlType::F32: {                                                                                   \
+      constexpr GgmlType T_ = GgmlType::F32;                                                                \
+      CALL;                                                                                                 \
+    } break;                                                                                                \
+    case GgmlType::F16: {                                                                                   \
+      constexpr GgmlType T_ = GgmlType::F16;                                                                \
+      CALL;                                                                                                 \
+    } break;                                                                                                \
+    case GgmlType::BF16: {                                                                                  \
+      constexpr GgmlType T_ = GgmlType::BF16;                                                               \
+      CALL;                                                                                                 \
+    } break;                                                                                                \
+    case GgmlType::Q4_0: {                                                                                  \
+      constexpr GgmlType T_ = GgmlType::Q4_0;                                                               \
+      CALL;                                                                                                 \
+    } break;                                                                                                \
+    case GgmlType::Q4_1: {                                                                                  \
+      constexpr GgmlType T_ = GgmlType::Q4_1;                                                               \
+      CALL;                                                                                                 \
+    } break;                                                                                                \
+    case GgmlType::Q5_0: {                                                                                  \
+      constexpr GgmlType T_ = GgmlType::Q5_0;                                                               \
+      CALL;                                                                                                 \
+    } break;                                                                                                \
+    case GgmlType::Q5_1: {                                                                                  \
+      constexpr GgmlType T_ = GgmlType::Q5_1;                                                               \
+      CALL;                                                                                                 \
+    } break;                                                                                                \
+    case GgmlType::Q8_0: {                                                                                  \
+      constexpr GgmlType T_ = GgmlType::Q8_0;                                                               \
+      CALL;                                                                                                 \
+    } break;                                                                                                \
+    case GgmlType::Q2_K: {                                                                                  \
+      constexpr GgmlType T_ = GgmlType::Q2_K;                                                               \
+      CALL;                                                                                                 \
+    } break;                                                                                                \
+    case GgmlType::Q3_K: {                                                                                  \
+      constexpr GgmlType T_ = GgmlType::Q3_K;                                                               \
+      CALL;                                                                                                 \
+    } break;                                                                                                \
+    case GgmlType::Q4_K: {                                                                                  \
+      constexpr GgmlType T_ = GgmlType::Q4_K;                                                               \
+      CALL;                                                                                                 \
+    } break;                                                                                                \
+    case GgmlType::Q5_K: {                                                                                  \
+      constexpr GgmlType T_ = GgmlType::Q5_K;                                                               \
+      CALL;                                                                                                 \
+    } break;                                                                                                \
+    case GgmlType::Q6_K: {                                                                                  \
+      constexpr GgmlType T_ = GgmlType::Q6_K;                                                               \
+      CALL;                                                                                                 \
+    } break;                                                                                                \
+    default:                                                                                                \
+      throw std::runtime_error(std::string("CUDA: weight type id ") + std::to_string(static_cast<int>(t)) + \
+                               " has no GPU kernel");                                                       \
   }

@@ -34,8 +34,7 @@ __global__ void rms_norm_kernel(const float* __restrict__ x, const float* __rest
 }
 
 // G, U, H (count,): H = G * sigmoid(G) * U.
-__global__ void swiglu_kernel(const float* __restrict__ g, const float* __restrict__ u, int64_t count,
-                              float* h) {
+__global__ void swiglu_kernel(const float* __restrict__ g, const float* __restrict__ u, int64_t count, float* h) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
   const float a = g[i];
@@ -55,15 +54,24 @@ __global__ void argmax_kernel(const float* __restrict__ x, int n, int32_t* out) 
   float v = -FLT_MAX;
   int idx = 0x7fffffff;
   for (int i = threadIdx.x; i < n; i += blockDim.x) {
-    if (x[i] > v) { v = x[i]; idx = i; }   // strided walk: the first hit per thread is its lowest index
+    if (x[i] > v) {
+      v = x[i];
+      idx = i;
+    }  // strided walk: the first hit per thread is its lowest index
   }
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) {
     const float ov = __shfl_xor_sync(0xffffffffu, v, o);
     const int oi = __shfl_xor_sync(0xffffffffu, idx, o);
-    if (ov > v || (ov == v && oi < idx)) { v = ov; idx = oi; }
+    if (ov > v || (ov == v && oi < idx)) {
+      v = ov;
+      idx = oi;
+    }
   }
-  if ((threadIdx.x & 31) == 0) { best_v[threadIdx.x >> 5] = v; best_i[threadIdx.x >> 5] = idx; }
+  if ((threadIdx.x & 31) == 0) {
+    best_v[threadIdx.x >> 5] = v;
+    best_i[threadIdx.x >> 5] = idx;
+  }
   __syncthreads();
   if (threadIdx.x < 32) {
     const int warps = blockDim.x >> 5;
@@ -73,7 +81,10 @@ __global__ void argmax_kernel(const float* __restrict__ x, int n, int32_t* out) 
     for (int o = 16; o > 0; o >>= 1) {
       const float ov = __shfl_xor_sync(0xffffffffu, v, o);
       const int oi = __shfl_xor_sync(0xffffffffu, idx, o);
-      if (ov > v || (ov == v && oi < idx)) { v = ov; idx = oi; }
+      if (ov > v || (ov == v && oi < idx)) {
+        v = ov;
+        idx = oi;
+      }
     }
     if (threadIdx.x == 0) *out = idx == 0x7fffffff ? 0 : idx;
   }

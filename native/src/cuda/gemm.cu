@@ -20,10 +20,10 @@ namespace {
 
 using namespace nvcuda;
 
-constexpr int kBM = 64;    // tokens per tile
-constexpr int kBN = 64;    // weight rows per tile
-constexpr int kBK = 32;    // k per step (one legacy block, one eighth of a K-quant super-block)
-constexpr int kPad = 8;    // halves of padding per shared row: keeps 16-byte alignment, breaks bank conflicts
+constexpr int kBM = 64;  // tokens per tile
+constexpr int kBN = 64;  // weight rows per tile
+constexpr int kBK = 32;  // k per step (one legacy block, one eighth of a K-quant super-block)
+constexpr int kPad = 8;  // halves of padding per shared row: keeps 16-byte alignment, breaks bank conflicts
 constexpr int kLd = kBK + kPad;
 constexpr int kThreads = 128;
 
@@ -31,7 +31,7 @@ constexpr int kScaleThreads = 256;
 
 // One block per activation row: scales[m] = f16_row_scale(max |x[m, :]|).
 __global__ void __launch_bounds__(kScaleThreads)
-row_scale_kernel(const float* __restrict__ x, int64_t k, float* __restrict__ scales) {
+    row_scale_kernel(const float* __restrict__ x, int64_t k, float* __restrict__ scales) {
   __shared__ float warp_maxes[kScaleThreads / 32];
   const float* row = x + static_cast<int64_t>(blockIdx.x) * k;
   float m = 0.0f;
@@ -49,16 +49,16 @@ row_scale_kernel(const float* __restrict__ x, int64_t k, float* __restrict__ sca
 
 template <GgmlType T>
 __global__ void __launch_bounds__(kThreads)
-gemm_kernel(const uint8_t* __restrict__ w, int64_t rows, int64_t k, const float* __restrict__ x,
-            int n, float* __restrict__ y, const float* __restrict__ bias, bool accumulate,
-            const float* __restrict__ scales) {
-  __shared__ __align__(32) half xs[kBM][kLd];        // X tile (tokens, k)
-  __shared__ __align__(32) half ws[kBN][kLd];        // W tile (rows, k), read as col-major (k, rows)
-  __shared__ __align__(32) float cs[kBM][kBN + 4];   // the block's Y tile before the epilogue
+    gemm_kernel(const uint8_t* __restrict__ w, int64_t rows, int64_t k, const float* __restrict__ x, int n,
+                float* __restrict__ y, const float* __restrict__ bias, bool accumulate,
+                const float* __restrict__ scales) {
+  __shared__ __align__(32) half xs[kBM][kLd];       // X tile (tokens, k)
+  __shared__ __align__(32) half ws[kBN][kLd];       // W tile (rows, k), read as col-major (k, rows)
+  __shared__ __align__(32) float cs[kBM][kBN + 4];  // the block's Y tile before the epilogue
 
   const int tid = threadIdx.x, warp = tid >> 5;
-  const int64_t m0 = static_cast<int64_t>(blockIdx.y) * kBM;   // first token
-  const int64_t n0 = static_cast<int64_t>(blockIdx.x) * kBN;   // first weight row
+  const int64_t m0 = static_cast<int64_t>(blockIdx.y) * kBM;  // first token
+  const int64_t n0 = static_cast<int64_t>(blockIdx.x) * kBN;  // first weight row
   const int64_t rb = row_bytes<T>(k);
   const int wm = (warp >> 1) * 32, wn = (warp & 1) * 32;
 
@@ -73,7 +73,7 @@ gemm_kernel(const uint8_t* __restrict__ w, int64_t rows, int64_t k, const float*
     {
       const int r = tid >> 1, c = (tid & 1) * 16;
       const int64_t m = m0 + r;
-      const float inv = m < n ? 1.0f / scales[m] : 1.0f;   // exact: the scale is a power of two
+      const float inv = m < n ? 1.0f / scales[m] : 1.0f;  // exact: the scale is a power of two
 #pragma unroll
       for (int v = 0; v < 4; ++v) {
         float4 f = make_float4(0.f, 0.f, 0.f, 0.f);
@@ -146,21 +146,21 @@ float* row_scales(int n) {
 }
 
 template <GgmlType T>
-void launch_gemm(const void* w, int64_t rows, int64_t k, const float* x, int n, float* y,
-                 const float* bias, bool accumulate) {
+void launch_gemm(const void* w, int64_t rows, int64_t k, const float* x, int n, float* y, const float* bias,
+                 bool accumulate) {
   float* scales = row_scales(n);
   row_scale_kernel<<<n, kScaleThreads, 0, stream()>>>(x, k, scales);
   check_launch("gemm row-scale kernel");
   const dim3 grid(ceil_div(rows, kBN), ceil_div(n, kBM)), block(kThreads);
-  gemm_kernel<T><<<grid, block, 0, stream()>>>(static_cast<const uint8_t*>(w), rows, k, x, n, y, bias,
-                                               accumulate, scales);
+  gemm_kernel<T>
+      <<<grid, block, 0, stream()>>>(static_cast<const uint8_t*>(w), rows, k, x, n, y, bias, accumulate, scales);
   check_launch("gemm kernel");
 }
 
 }  // namespace
 
-void gemm(GgmlType wtype, const void* d_w, int64_t rows, int64_t k, const float* d_x, int n,
-          float* d_y, const float* d_bias, bool accumulate) {
+void gemm(GgmlType wtype, const void* d_w, int64_t rows, int64_t k, const float* d_x, int n, float* d_y,
+          const float* d_bias, bool accumulate) {
   if (n <= 0 || rows <= 0) return;
   if (k % kBK != 0) throw std::runtime_error("CUDA gemm: k = " + std::to_string(k) + " is not a multiple of 32");
   QWEN_CUDA_DISPATCH_TYPE(wtype, (launch_gemm<T_>(d_w, rows, k, d_x, n, d_y, d_bias, accumulate)));

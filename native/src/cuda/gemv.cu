@@ -14,12 +14,12 @@ namespace cuda {
 
 namespace {
 
-constexpr int kGemvWarps = 4;   // rows per block; 128 threads
+constexpr int kGemvWarps = 4;  // rows per block; 128 threads
 
 template <GgmlType T, int NCOLS>
 __global__ void __launch_bounds__(kGemvWarps * 32)
-gemv_kernel(const uint8_t* __restrict__ w, int64_t rows, int64_t k, const float* __restrict__ x,
-            float* __restrict__ y, const float* __restrict__ bias, bool accumulate) {
+    gemv_kernel(const uint8_t* __restrict__ w, int64_t rows, int64_t k, const float* __restrict__ x,
+                float* __restrict__ y, const float* __restrict__ bias, bool accumulate) {
   const int lane = threadIdx.x & 31;
   const int64_t r = static_cast<int64_t>(blockIdx.x) * kGemvWarps + (threadIdx.x >> 5);
   if (r >= rows) return;
@@ -41,10 +41,9 @@ gemv_kernel(const uint8_t* __restrict__ w, int64_t rows, int64_t k, const float*
       const float4* xa = reinterpret_cast<const float4*>(x + j * k + c * 8);
       const float4* xb = reinterpret_cast<const float4*>(x + j * k + (c + 32) * 8);
       const float4 a0 = __ldg(xa), a1 = __ldg(xa + 1), b0 = __ldg(xb), b1 = __ldg(xb + 1);
-      acc[j] += wa[0] * a0.x + wa[1] * a0.y + wa[2] * a0.z + wa[3] * a0.w +
-                wa[4] * a1.x + wa[5] * a1.y + wa[6] * a1.z + wa[7] * a1.w +
-                wb[0] * b0.x + wb[1] * b0.y + wb[2] * b0.z + wb[3] * b0.w +
-                wb[4] * b1.x + wb[5] * b1.y + wb[6] * b1.z + wb[7] * b1.w;
+      acc[j] += wa[0] * a0.x + wa[1] * a0.y + wa[2] * a0.z + wa[3] * a0.w + wa[4] * a1.x + wa[5] * a1.y + wa[6] * a1.z +
+                wa[7] * a1.w + wb[0] * b0.x + wb[1] * b0.y + wb[2] * b0.z + wb[3] * b0.w + wb[4] * b1.x + wb[5] * b1.y +
+                wb[6] * b1.z + wb[7] * b1.w;
     }
   }
   if (c < chunks) {
@@ -54,8 +53,8 @@ gemv_kernel(const uint8_t* __restrict__ w, int64_t rows, int64_t k, const float*
     for (int j = 0; j < NCOLS; ++j) {
       const float4* xa = reinterpret_cast<const float4*>(x + j * k + c * 8);
       const float4 a0 = __ldg(xa), a1 = __ldg(xa + 1);
-      acc[j] += wa[0] * a0.x + wa[1] * a0.y + wa[2] * a0.z + wa[3] * a0.w +
-                wa[4] * a1.x + wa[5] * a1.y + wa[6] * a1.z + wa[7] * a1.w;
+      acc[j] += wa[0] * a0.x + wa[1] * a0.y + wa[2] * a0.z + wa[3] * a0.w + wa[4] * a1.x + wa[5] * a1.y + wa[6] * a1.z +
+                wa[7] * a1.w;
     }
   }
 
@@ -71,8 +70,8 @@ gemv_kernel(const uint8_t* __restrict__ w, int64_t rows, int64_t k, const float*
 }
 
 template <GgmlType T>
-void launch_gemv(const void* w, int64_t rows, int64_t k, const float* x, int n, float* y,
-                 const float* bias, bool accumulate) {
+void launch_gemv(const void* w, int64_t rows, int64_t k, const float* x, int n, float* y, const float* bias,
+                 bool accumulate) {
   const dim3 grid(ceil_div(rows, kGemvWarps)), block(kGemvWarps * 32);
   const uint8_t* wb = static_cast<const uint8_t*>(w);
   // Columns beyond 4 are done four at a time; each pass re-reads W, which matmul() avoids by
@@ -93,8 +92,8 @@ void launch_gemv(const void* w, int64_t rows, int64_t k, const float* x, int n, 
 
 }  // namespace
 
-void gemv(GgmlType wtype, const void* d_w, int64_t rows, int64_t k, const float* d_x, int n,
-          float* d_y, const float* d_bias, bool accumulate) {
+void gemv(GgmlType wtype, const void* d_w, int64_t rows, int64_t k, const float* d_x, int n, float* d_y,
+          const float* d_bias, bool accumulate) {
   if (n <= 0 || rows <= 0) return;
   if (k % 32 != 0) throw std::runtime_error("CUDA gemv: k = " + std::to_string(k) + " is not a multiple of 32");
   QWEN_CUDA_DISPATCH_TYPE(wtype, (launch_gemv<T_>(d_w, rows, k, d_x, n, d_y, d_bias, accumulate)));

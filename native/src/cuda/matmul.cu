@@ -33,14 +33,13 @@ __global__ void get_rows_kernel(const uint8_t* __restrict__ w, int64_t k, const 
   }
 }
 
-template <GgmlType T>
-void decode_row_on_host(const uint8_t* row, int64_t k, float* out) {
+template <GgmlType T> void decode_row_on_host(const uint8_t* row, int64_t k, float* out) {
   for (int64_t c = 0; c < k / 8; ++c) decode8<T>(row, c, out + c * 8);
 }
 
 void check_k(GgmlType t, int64_t k, const char* op) {
   const int qk = block_elems(t);
-  const int64_t need = qk < 32 ? 32 : qk;   // the kernels walk rows in 32-element steps
+  const int64_t need = qk < 32 ? 32 : qk;  // the kernels walk rows in 32-element steps
   if (k <= 0 || k % need != 0)
     throw std::runtime_error(std::string("CUDA ") + op + ": row length " + std::to_string(k) +
                              " is not a multiple of " + std::to_string(need) + " for weight type id " +
@@ -51,22 +50,28 @@ void check_k(GgmlType t, int64_t k, const char* op) {
 
 bool weight_type_supported(GgmlType t) {
   switch (t) {
-    case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16:
-    case GgmlType::Q4_0: case GgmlType::Q4_1: case GgmlType::Q5_0: case GgmlType::Q5_1: case GgmlType::Q8_0:
-    case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q4_K: case GgmlType::Q5_K: case GgmlType::Q6_K:
-      return true;
-    default:
-      return false;
+    case GgmlType::F32:
+    case GgmlType::F16:
+    case GgmlType::BF16:
+    case GgmlType::Q4_0:
+    case GgmlType::Q4_1:
+    case GgmlType::Q5_0:
+    case GgmlType::Q5_1:
+    case GgmlType::Q8_0:
+    case GgmlType::Q2_K:
+    case GgmlType::Q3_K:
+    case GgmlType::Q4_K:
+    case GgmlType::Q5_K:
+    case GgmlType::Q6_K: return true;
+    default: return false;
   }
 }
 
-void matmul(GgmlType wtype, const void* d_w, int64_t rows, int64_t k, const float* d_x, int n,
-            float* d_y, const float* d_bias, bool accumulate) {
+void matmul(GgmlType wtype, const void* d_w, int64_t rows, int64_t k, const float* d_x, int n, float* d_y,
+            const float* d_bias, bool accumulate) {
   check_k(wtype, k, "matmul");
-  if (n <= kGemvMaxCols)
-    gemv(wtype, d_w, rows, k, d_x, n, d_y, d_bias, accumulate);
-  else
-    gemm(wtype, d_w, rows, k, d_x, n, d_y, d_bias, accumulate);
+  if (n <= kGemvMaxCols) gemv(wtype, d_w, rows, k, d_x, n, d_y, d_bias, accumulate);
+  else gemm(wtype, d_w, rows, k, d_x, n, d_y, d_bias, accumulate);
 }
 
 void decode_row_host(GgmlType wtype, const void* row, int64_t k, float* out) {
@@ -75,8 +80,7 @@ void decode_row_host(GgmlType wtype, const void* row, int64_t k, float* out) {
   QWEN_CUDA_DISPATCH_TYPE(wtype, decode_row_on_host<T_>(r, k, out));
 }
 
-void get_rows(GgmlType wtype, const void* d_w, int64_t rows, int64_t k, const int32_t* d_ids, int n,
-              float* d_y) {
+void get_rows(GgmlType wtype, const void* d_w, int64_t rows, int64_t k, const int32_t* d_ids, int n, float* d_y) {
   if (n <= 0) return;
   check_k(wtype, k, "get_rows");
   const uint8_t* w = static_cast<const uint8_t*>(d_w);

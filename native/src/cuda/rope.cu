@@ -40,13 +40,14 @@ void make_rope_tables(const RopeParams& p, float* tables, float* mscale) {
   if (p.ext_factor != 0.0f) {
     const int orig = p.orig_ctx > 0 ? p.orig_ctx : 4096;
     lo = std::max(0.0f, std::floor(yarn_corr_dim(p.head_dim, orig, p.beta_fast, p.freq_base)));
-    hi = std::min(static_cast<float>(p.head_dim - 1), std::ceil(yarn_corr_dim(p.head_dim, orig, p.beta_slow, p.freq_base)));
+    hi = std::min(static_cast<float>(p.head_dim - 1),
+                  std::ceil(yarn_corr_dim(p.head_dim, orig, p.beta_slow, p.freq_base)));
   }
   const float theta_scale = std::pow(p.freq_base, -2.0f / p.head_dim);
   float f = 1.0f;
   for (int i = 0; i < half; ++i) {
     tables[i] = f;
-    f *= theta_scale;   // repeated product, as the CPU reference computes it
+    f *= theta_scale;  // repeated product, as the CPU reference computes it
     float mix = 0.0f;
     if (p.ext_factor != 0.0f) {
       const float y = (i - lo) / std::max(0.001f, hi - lo);
@@ -64,8 +65,8 @@ namespace {
 // n_head_kv * head_dim V elements.
 //   Q (n, n_head, hd) rotated in place; K, V (n, n_head_kv, hd) -> caches (blocks, 64, n_head_kv, hd) f16.
 __global__ void rope_store_kernel(float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
-                                  int pos0_arg, const int32_t* __restrict__ d_pos0, int n_head, int n_head_kv, int hd, const float* __restrict__ tables,
-                                  float mscale, uint16_t* __restrict__ kc,
+                                  int pos0_arg, const int32_t* __restrict__ d_pos0, int n_head, int n_head_kv, int hd,
+                                  const float* __restrict__ tables, float mscale, uint16_t* __restrict__ kc,
                                   uint16_t* __restrict__ vc, const int32_t* __restrict__ table) {
   const int t = blockIdx.x, pos = (d_pos0 ? *d_pos0 : pos0_arg) + t, half = hd / 2;
   const int64_t slot = static_cast<int64_t>(table[pos / kKvBlock]) * kKvBlock + pos % kKvBlock;
@@ -98,13 +99,12 @@ __global__ void rope_store_kernel(float* __restrict__ q, const float* __restrict
 
 }  // namespace
 
-void rope_and_store_kv(float* d_q, const float* d_k, const float* d_v, int n, int pos0,
-                       const AttentionShape& s, const float* d_rope_tables, float rope_mscale,
-                       uint16_t* d_kcache, uint16_t* d_vcache, const int32_t* d_block_table,
-                       const int32_t* d_pos0) {
+void rope_and_store_kv(float* d_q, const float* d_k, const float* d_v, int n, int pos0, const AttentionShape& s,
+                       const float* d_rope_tables, float rope_mscale, uint16_t* d_kcache, uint16_t* d_vcache,
+                       const int32_t* d_block_table, const int32_t* d_pos0) {
   if (n <= 0) return;
-  rope_store_kernel<<<n, 256, 0, stream()>>>(d_q, d_k, d_v, pos0, d_pos0, s.n_head, s.n_head_kv, s.head_dim, d_rope_tables,
-                                             rope_mscale, d_kcache, d_vcache, d_block_table);
+  rope_store_kernel<<<n, 256, 0, stream()>>>(d_q, d_k, d_v, pos0, d_pos0, s.n_head, s.n_head_kv, s.head_dim,
+                                             d_rope_tables, rope_mscale, d_kcache, d_vcache, d_block_table);
   check_launch("rope/kv-store kernel");
 }
 

@@ -37,19 +37,19 @@ struct GgufValue {
   GgufValueType array_type = GgufValueType::UINT8;  // element type when type == ARRAY
   std::variant<uint64_t, int64_t, double, bool, std::string, std::shared_ptr<GgufArray>> v;
 
-  uint64_t as_u64() const;          // throws GgufError if not a non-negative integer
+  uint64_t as_u64() const;  // throws GgufError if not a non-negative integer
   int64_t as_i64() const;
-  double as_f64() const;            // any numeric type
+  double as_f64() const;  // any numeric type
   const std::string& as_string() const;
   const GgufArray& as_array() const;
 };
 
 struct GgufTensorInfo {
   std::string name;
-  std::vector<int64_t> dims;   // GGML order: dims[0] is the contiguous (row) length
+  std::vector<int64_t> dims;  // GGML order: dims[0] is the contiguous (row) length
   GgmlType type;
-  uint64_t offset;             // relative to the start of the data section
-  uint64_t nbytes;             // validated: fits inside the file
+  uint64_t offset;  // relative to the start of the data section
+  uint64_t nbytes;  // validated: fits inside the file
   int64_t n_elements() const;
 };
 
@@ -60,8 +60,7 @@ class GgufFile {
   // Parses a GGUF image already in memory (fuzzing, tests, files read some other way). `name`
   // stands in for the path in error messages. Nothing is copied: `data` must stay alive and
   // unchanged for as long as the returned GgufFile does, since tensor_data() points into it.
-  static std::unique_ptr<GgufFile> open_memory(const std::string& name, const uint8_t* data,
-                                               uint64_t size);
+  static std::unique_ptr<GgufFile> open_memory(const std::string& name, const uint8_t* data, uint64_t size);
   ~GgufFile();
   GgufFile(const GgufFile&) = delete;
   GgufFile& operator=(const GgufFile&) = delete;
@@ -69,12 +68,12 @@ class GgufFile {
   const std::string& path() const { return path_; }
   uint32_t version() const { return version_; }
   uint64_t alignment() const { return alignment_; }
-  uint64_t data_offset() const { return data_offset_; }   // absolute, aligned
+  uint64_t data_offset() const { return data_offset_; }  // absolute, aligned
   uint64_t file_size() const { return file_size_; }
 
   // Metadata in file order, and lookup by key.
   const std::vector<std::pair<std::string, GgufValue>>& metadata() const { return kv_; }
-  const GgufValue* find(const std::string& key) const;   // nullptr if absent
+  const GgufValue* find(const std::string& key) const;  // nullptr if absent
   // Typed getters that throw GgufError naming the key when it is missing or of the wrong type.
   std::string get_string(const std::string& key) const;
   uint64_t get_u64(const std::string& key) const;
@@ -84,7 +83,7 @@ class GgufFile {
   void drop_metadata(const std::string& prefix);
 
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
-  const GgufTensorInfo* find_tensor(const std::string& name) const;   // nullptr if absent
+  const GgufTensorInfo* find_tensor(const std::string& name) const;  // nullptr if absent
   // Pointer to a tensor's bytes inside the mapping (valid as long as the GgufFile lives).
   const uint8_t* tensor_data(const GgufTensorInfo& t) const;
   // Drops this process's resident pages of [data, data + nbytes), a range of tensor bytes, once
@@ -107,9 +106,9 @@ class GgufFile {
   uint64_t alignment_ = 32;
   uint64_t data_offset_ = 0;
   uint64_t file_size_ = 0;
-  const uint8_t* map_ = nullptr;   // the whole file: mmap'd by open(), borrowed by open_memory()
-  bool owns_map_ = false;          // true when the destructor must munmap map_
-  int fd_ = -1;                    // the open file behind an owned mapping (for copy_bytes)
+  const uint8_t* map_ = nullptr;  // the whole file: mmap'd by open(), borrowed by open_memory()
+  bool owns_map_ = false;         // true when the destructor must munmap map_
+  int fd_ = -1;                   // the open file behind an owned mapping (for copy_bytes)
   std::vector<std::pair<std::string, GgufValue>> kv_;
   std::map<std::string, size_t> kv_index_;
   std::vector<GgufTensorInfo> tensors_;

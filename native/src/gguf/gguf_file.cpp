@@ -83,8 +83,7 @@ const GgufValue* GgufFile::find(const std::string& key) const {
 namespace {
 
 // Runs a GgufValue accessor and, if it refuses, rethrows with the file and key named.
-template <class Get>
-auto get_checked(const GgufFile& f, const std::string& key, Get get) {
+template <class Get> auto get_checked(const GgufFile& f, const std::string& key, Get get) {
   const GgufValue* v = f.find(key);
   if (!v) throw GgufError(f.path() + ": metadata key " + gguf_detail::quoted(key) + " is missing");
   try {
@@ -126,7 +125,8 @@ const GgufTensorInfo* GgufFile::find_tensor(const std::string& name) const {
 const uint8_t* GgufFile::tensor_data(const GgufTensorInfo& t) const { return map_ + data_offset_ + t.offset; }
 
 void GgufFile::release(const uint8_t* data, uint64_t nbytes) const {
-  if (!owns_map_ || !map_ || data < map_ || nbytes > file_size_ || data - map_ > (ptrdiff_t)(file_size_ - nbytes)) return;
+  if (!owns_map_ || !map_ || data < map_ || nbytes > file_size_ || data - map_ > (ptrdiff_t)(file_size_ - nbytes))
+    return;
   const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
   const uintptr_t begin = reinterpret_cast<uintptr_t>(data);
   const uintptr_t first = (begin + page - 1) & ~(page - 1), last = (begin + nbytes) & ~(page - 1);
@@ -147,8 +147,8 @@ void GgufFile::copy_bytes(const uint8_t* data, size_t nbytes, uint8_t* dst) cons
     const ssize_t got = ::pread(fd_, dst, nbytes, at);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) {
-      throw GgufError(path_ + ": cannot read " + std::to_string(nbytes) + " bytes at offset " + std::to_string(at) + ": " +
-                      (got < 0 ? std::strerror(errno) : "the file is shorter than when it was opened"));
+      throw GgufError(path_ + ": cannot read " + std::to_string(nbytes) + " bytes at offset " + std::to_string(at) +
+                      ": " + (got < 0 ? std::strerror(errno) : "the file is shorter than when it was opened"));
     }
     dst += got;
     at += got;

@@ -16,7 +16,7 @@ using gguf_detail::quoted;
 namespace {
 
 // Smallest possible encodings, used to refuse counts the remaining bytes could never hold.
-constexpr uint64_t kMinKvBytes = 8 + 4 + 1;               // empty key, type, 1-byte value
+constexpr uint64_t kMinKvBytes = 8 + 4 + 1;                  // empty key, type, 1-byte value
 constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 8 + 4 + 8;  // empty name, n_dims, 1 dim, type, offset
 
 bool is_known_value_type(uint32_t t) { return t <= static_cast<uint32_t>(GgufValueType::FLOAT64); }
@@ -24,10 +24,17 @@ bool is_known_value_type(uint32_t t) { return t <= static_cast<uint32_t>(GgufVal
 // Bytes one element of an array of `t` occupies at least (strings and arrays: their headers).
 uint64_t min_value_bytes(GgufValueType t) {
   switch (t) {
-    case GgufValueType::UINT8: case GgufValueType::INT8: case GgufValueType::BOOL: return 1;
-    case GgufValueType::UINT16: case GgufValueType::INT16: return 2;
-    case GgufValueType::UINT32: case GgufValueType::INT32: case GgufValueType::FLOAT32: return 4;
-    case GgufValueType::UINT64: case GgufValueType::INT64: case GgufValueType::FLOAT64: return 8;
+    case GgufValueType::UINT8:
+    case GgufValueType::INT8:
+    case GgufValueType::BOOL: return 1;
+    case GgufValueType::UINT16:
+    case GgufValueType::INT16: return 2;
+    case GgufValueType::UINT32:
+    case GgufValueType::INT32:
+    case GgufValueType::FLOAT32: return 4;
+    case GgufValueType::UINT64:
+    case GgufValueType::INT64:
+    case GgufValueType::FLOAT64: return 8;
     case GgufValueType::STRING: return 8;
     case GgufValueType::ARRAY: return 4 + 8;
   }
@@ -80,8 +87,9 @@ void GgufParser::parse_header() {
              n(kMinKvBytes) + " bytes and only " + n(in_.remaining()) + " bytes follow the header");
   }
   if (tensor_count_ > in_.remaining() / kMinTensorInfoBytes) {
-    in_.fail("truncated or corrupt: tensor count " + n(tensor_count_) + " cannot fit, each tensor info takes at least " +
-             n(kMinTensorInfoBytes) + " bytes and only " + n(in_.remaining()) + " bytes follow the header");
+    in_.fail("truncated or corrupt: tensor count " + n(tensor_count_) +
+             " cannot fit, each tensor info takes at least " + n(kMinTensorInfoBytes) + " bytes and only " +
+             n(in_.remaining()) + " bytes follow the header");
   }
 }
 
@@ -190,8 +198,9 @@ void GgufParser::parse_alignment() {
 
 void GgufParser::parse_tensor_infos() {
   if (tensor_count_ > in_.remaining() / kMinTensorInfoBytes) {
-    in_.fail("truncated or corrupt: tensor count " + n(tensor_count_) + " cannot fit, each tensor info takes at least " +
-             n(kMinTensorInfoBytes) + " bytes and only " + n(in_.remaining()) + " bytes follow the metadata");
+    in_.fail("truncated or corrupt: tensor count " + n(tensor_count_) +
+             " cannot fit, each tensor info takes at least " + n(kMinTensorInfoBytes) + " bytes and only " +
+             n(in_.remaining()) + " bytes follow the metadata");
   }
   file_.tensors_.reserve(static_cast<size_t>(tensor_count_));
   for (uint64_t i = 0; i < tensor_count_; ++i) {

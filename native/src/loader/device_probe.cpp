@@ -18,10 +18,17 @@ std::string hooked_message(GpuReason r) {
   switch (r) {
     case GpuReason::BuiltWithoutCuda: text = "this addon was built without nvcc, so it has no CUDA backend"; break;
     case GpuReason::NoDriver: text = "no CUDA driver: libcuda.so (the NVIDIA driver) was not found"; break;
-    case GpuReason::DriverTooOld: text = "the NVIDIA driver supports CUDA 11.8, older than the CUDA 12.4 runtime this addon was built with; update the driver"; break;
+    case GpuReason::DriverTooOld:
+      text =
+          "the NVIDIA driver supports CUDA 11.8, older than the CUDA 12.4 runtime this addon was built with; update the driver";
+      break;
     case GpuReason::NoDevice: text = "no GPU: the CUDA driver found no device"; break;
-    case GpuReason::UnsupportedGpu: text = "GPU Tesla T4 has compute capability 7.5; the CUDA kernels need 8.0 (Ampere) or newer"; break;
-    case GpuReason::NotEnoughMemory: text = "not enough free GPU memory: the model needs about 1200 MiB, 512 MiB of 8192 MiB are free"; break;
+    case GpuReason::UnsupportedGpu:
+      text = "GPU Tesla T4 has compute capability 7.5; the CUDA kernels need 8.0 (Ampere) or newer";
+      break;
+    case GpuReason::NotEnoughMemory:
+      text = "not enough free GPU memory: the model needs about 1200 MiB, 512 MiB of 8192 MiB are free";
+      break;
     case GpuReason::ProbeFailed: text = "the CUDA runtime failed: unknown error"; break;
     default: break;
   }
@@ -36,10 +43,12 @@ GpuProbe probe_gpu(size_t need_bytes) {
     GpuProbe p;
     GpuReason r;
     const bool probe_reason = gpu_reason_from_code(hook, &r) && r != GpuReason::None && r != GpuReason::CpuRequested &&
-                              r != GpuReason::OutOfMemory && r != GpuReason::LoadFailed && r != GpuReason::SelfCheckFailed;
+                              r != GpuReason::OutOfMemory && r != GpuReason::LoadFailed &&
+                              r != GpuReason::SelfCheckFailed;
     p.reason = probe_reason ? r : GpuReason::ProbeFailed;
-    p.message = probe_reason ? hooked_message(r)
-                             : std::string("QWEN_TEST_CUDA_UNAVAILABLE='") + hook + "' is not a reason the probe can report";
+    p.message = probe_reason
+                    ? hooked_message(r)
+                    : std::string("QWEN_TEST_CUDA_UNAVAILABLE='") + hook + "' is not a reason the probe can report";
     return p;
   }
   // Test hook 2: a stand-in GPU backend (loader/gpu_stand_in.h) that is a CPU model underneath.
@@ -56,7 +65,8 @@ GpuProbe probe_gpu(size_t need_bytes) {
 #else
   GpuProbe p;
   p.reason = GpuReason::BuiltWithoutCuda;
-  p.message = "this addon was built without nvcc, so it has no CUDA backend (rebuild with the CUDA toolkit on the PATH)";
+  p.message =
+      "this addon was built without nvcc, so it has no CUDA backend (rebuild with the CUDA toolkit on the PATH)";
   return p;
 #endif
 }

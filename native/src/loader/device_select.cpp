@@ -32,7 +32,7 @@ std::unique_ptr<Model> load_gpu_backend(const GpuProbe& probe, const std::string
 #ifdef QWEN_HAVE_CUDA
   return load_cuda_model(path, opts, progress);
 #else
-  throw std::logic_error("no GPU backend in this build");   // probe_gpu never says usable here
+  throw std::logic_error("no GPU backend in this build");  // probe_gpu never says usable here
 #endif
 }
 
@@ -77,7 +77,8 @@ std::unique_ptr<Model> load_model(const std::string& path, const ModelOptions& o
   try {
     gpu = load_gpu_backend(probe, path, opts, sub_range(progress, 0.0f, gpu_share));
   } catch (const GpuOutOfMemory& e) {
-    return on_cpu(GpuReason::OutOfMemory, std::string("the GPU ran out of memory while loading the model: ") + e.what(), 0.0f);
+    return on_cpu(GpuReason::OutOfMemory, std::string("the GPU ran out of memory while loading the model: ") + e.what(),
+                  0.0f);
   } catch (const std::exception& e) {
     return on_cpu(GpuReason::LoadFailed, std::string("loading the model on the GPU failed: ") + e.what(), 0.0f);
   }

@@ -34,8 +34,10 @@ class StandInGpuModel final : public Model {
   void eval(int seq, const int32_t* tokens, int n, LogitsMode mode, std::vector<float>* logits_out,
             const std::atomic<bool>* cancel) override {
     if (fault_after_ >= 0 && ++evals_ > fault_after_) faulted_ = true;
-    if (faulted_) throw GpuFault("CUDA stream synchronize (a kernel failed): an illegal memory access was encountered "
-                                 "(the GPU context is lost) [QWEN_TEST_FAKE_GPU]");
+    if (faulted_)
+      throw GpuFault(
+          "CUDA stream synchronize (a kernel failed): an illegal memory access was encountered "
+          "(the GPU context is lost) [QWEN_TEST_FAKE_GPU]");
     inner_->eval(seq, tokens, n, mode, logits_out, cancel);
     if (noise_ > 0 && logits_out && !logits_out->empty()) perturb(*logits_out);
   }
@@ -81,7 +83,8 @@ std::unique_ptr<Model> load_gpu_stand_in(const std::string& mode, const std::str
   double v = 0;
   if (mode == "exact") {
   } else if (mode == "oom") {
-    throw GpuOutOfMemory("CUDA out of memory: could not allocate 512 MiB on the GPU (out of memory) [QWEN_TEST_FAKE_GPU]");
+    throw GpuOutOfMemory(
+        "CUDA out of memory: could not allocate 512 MiB on the GPU (out of memory) [QWEN_TEST_FAKE_GPU]");
   } else if (mode.rfind("perturb:", 0) == 0 && parse_number(mode.substr(8), &v)) {
     noise = v;
   } else if (mode.rfind("fault-after:", 0) == 0 && parse_number(mode.substr(12), &v)) {

@@ -11,7 +11,7 @@ namespace qwen {
 namespace {
 
 constexpr int kCheckTokens = 16;
-constexpr int kCheckPrefill = 12;   // evaluated as one batch (the GPU's GEMM path); the rest one by one
+constexpr int kCheckPrefill = 12;  // evaluated as one batch (the GPU's GEMM path); the rest one by one
 
 // Ids spread over the ordinary vocabulary (below Qwen2's added tokens at 151643), fixed so that a
 // failure can be reproduced.
@@ -82,7 +82,8 @@ SelfCheckResult compare_logits(const float* cpu, const float* gpu, int rows, int
 
 SelfCheckResult run_self_check(Model& gpu, Model& cpu) {
   const int V = cpu.hparams().n_vocab;
-  if (gpu.hparams().n_vocab != V) throw std::runtime_error("self-check: the two backends disagree on the vocabulary size");
+  if (gpu.hparams().n_vocab != V)
+    throw std::runtime_error("self-check: the two backends disagree on the vocabulary size");
   const std::vector<int32_t> tokens = check_tokens(V);
   const std::vector<float> want = check_logits(cpu, tokens);
   const std::vector<float> got = check_logits(gpu, tokens);

@@ -24,18 +24,18 @@ struct GpuFault : std::runtime_error {
 
 // Why a GPU is not used. The strings (reason_code) are part of the addon's JS surface.
 enum class GpuReason {
-  None,               // the GPU is used
-  CpuRequested,       // device "cpu"
-  BuiltWithoutCuda,   // the addon was compiled without nvcc
-  NoDriver,           // libcuda is missing
-  DriverTooOld,       // the driver is older than the CUDA runtime compiled in
-  NoDevice,           // a driver but no GPU
-  UnsupportedGpu,     // compute capability below what the kernels need
-  NotEnoughMemory,    // free GPU memory below what the model needs, seen before loading
-  OutOfMemory,        // an allocation failed while loading
-  LoadFailed,         // any other error while placing the model on the GPU
-  SelfCheckFailed,    // GPU logits disagree with CPU logits
-  ProbeFailed,        // the CUDA runtime failed in another way
+  None,              // the GPU is used
+  CpuRequested,      // device "cpu"
+  BuiltWithoutCuda,  // the addon was compiled without nvcc
+  NoDriver,          // libcuda is missing
+  DriverTooOld,      // the driver is older than the CUDA runtime compiled in
+  NoDevice,          // a driver but no GPU
+  UnsupportedGpu,    // compute capability below what the kernels need
+  NotEnoughMemory,   // free GPU memory below what the model needs, seen before loading
+  OutOfMemory,       // an allocation failed while loading
+  LoadFailed,        // any other error while placing the model on the GPU
+  SelfCheckFailed,   // GPU logits disagree with CPU logits
+  ProbeFailed,       // the CUDA runtime failed in another way
 };
 
 const char* gpu_reason_code(GpuReason r);
@@ -47,34 +47,34 @@ bool gpu_reason_from_code(const std::string& code, GpuReason* out);
 struct GpuProbe {
   bool usable = false;
   GpuReason reason = GpuReason::BuiltWithoutCuda;
-  std::string message;           // "no CUDA driver: libcuda.so was not found" ...
-  std::string device_name;       // "NVIDIA H100 80GB HBM3 (sm_90, 79 GiB)" when a GPU was seen
+  std::string message;      // "no CUDA driver: libcuda.so was not found" ...
+  std::string device_name;  // "NVIDIA H100 80GB HBM3 (sm_90, 79 GiB)" when a GPU was seen
   size_t free_bytes = 0, total_bytes = 0;
-  int driver_version = 0;        // CUDA version the driver supports, 12040 = 12.4 (0: no driver)
-  int runtime_version = 0;       // CUDA runtime compiled in (0: built without CUDA)
-  double peak_bandwidth = 0;     // bytes per second, from the memory clock and bus width
-  std::string test_stand_in;     // QWEN_TEST_FAKE_GPU's mode when that test hook is set
+  int driver_version = 0;     // CUDA version the driver supports, 12040 = 12.4 (0: no driver)
+  int runtime_version = 0;    // CUDA runtime compiled in (0: built without CUDA)
+  double peak_bandwidth = 0;  // bytes per second, from the memory clock and bus width
+  std::string test_stand_in;  // QWEN_TEST_FAKE_GPU's mode when that test hook is set
 };
 
 // The outcome of the load-time self-check (loader/device.h), over `rows` logits rows.
 struct SelfCheckResult {
   bool ran = false;
   bool passed = false;
-  int tokens = 0;                 // rows compared
-  double cosine_min = 0;          // smallest per-row cosine similarity
-  int top1_mismatches = 0;        // rows whose best tokens disagree by more than the tie margin
+  int tokens = 0;           // rows compared
+  double cosine_min = 0;    // smallest per-row cosine similarity
+  int top1_mismatches = 0;  // rows whose best tokens disagree by more than the tie margin
   double cosine_threshold = 0;
-  double tie_margin = 0;          // in standard deviations of the CPU row
-  std::string summary() const;    // "cosine min 0.99991 (>= 0.99), top-1 16/16 agree"
+  double tie_margin = 0;        // in standard deviations of the CPU row
+  std::string summary() const;  // "cosine min 0.99991 (>= 0.99), top-1 16/16 agree"
 };
 
 // Attached to every loaded model: what was asked for, what runs, and why not the GPU.
 struct DeviceReport {
-  std::string requested = "auto";   // auto | cpu | cuda
-  std::string used = "cpu";         // cpu | cuda
+  std::string requested = "auto";  // auto | cpu | cuda
+  std::string used = "cpu";        // cpu | cuda
   GpuReason reason = GpuReason::None;
-  std::string reason_message;       // empty when the GPU is used
-  std::string gpu_name;             // the GPU seen, if any
+  std::string reason_message;  // empty when the GPU is used
+  std::string gpu_name;        // the GPU seen, if any
   SelfCheckResult self_check;
 };
 

@@ -37,7 +37,8 @@ class Reader {
     if (!t) fail("missing tensor '" + name + "'");
     std::vector<int64_t> got = t->dims;
     while (got.size() > want.size() && got.back() == 1) got.pop_back();
-    if (got != want) fail("tensor '" + name + "' has shape " + shape_str(t->dims) + " but the model needs " + shape_str(want));
+    if (got != want)
+      fail("tensor '" + name + "' has shape " + shape_str(t->dims) + " but the model needs " + shape_str(want));
     const TypeTraits* tr = type_traits(static_cast<uint32_t>(t->type));
     if (!tr || !tr->supported) {
       fail("tensor '" + name + "' has type " + std::string(tr ? tr->name : "unknown") +
@@ -87,7 +88,8 @@ class Reader {
     } catch (const GgufError& e) {
       fail("metadata key '" + key + "': " + e.what());
     }
-    if (!(x >= lo && x <= hi)) fail("metadata key '" + key + "' is " + num_str(x) + ", outside [" + num_str(lo) + ", " + num_str(hi) + "]");
+    if (!(x >= lo && x <= hi))
+      fail("metadata key '" + key + "' is " + num_str(x) + ", outside [" + num_str(lo) + ", " + num_str(hi) + "]");
     return (float)x;
   }
   std::string s(const std::string& key, const std::string& def) const {
@@ -124,7 +126,8 @@ Qwen2Weights load_qwen2_weights(const GgufFile& file) {
   Reader r(file);
   const std::string arch = r.s("general.architecture", "");
   if (arch.empty()) r.fail("no general.architecture in the metadata: not a model file");
-  if (arch != "qwen2") r.fail("architecture '" + arch + "' is not supported (Qwen Local runs qwen2 models: Qwen2.5 and Qwen2.5-Coder)");
+  if (arch != "qwen2")
+    r.fail("architecture '" + arch + "' is not supported (Qwen Local runs qwen2 models: Qwen2.5 and Qwen2.5-Coder)");
 
   Qwen2Weights w;
   HParams& hp = w.hp;
@@ -140,7 +143,9 @@ Qwen2Weights load_qwen2_weights(const GgufFile& file) {
   hp.rope_scaling_factor = r.float_in("qwen2.rope.scaling.factor", 1e-3, 1e3, 1.0f);
   hp.rope_orig_ctx = r.int_in("qwen2.rope.scaling.original_context_length", 1, 1 << 24, hp.n_ctx_train);
 
-  auto bad = [&](bool cond, const std::string& what) { if (cond) r.fail(what); };
+  auto bad = [&](bool cond, const std::string& what) {
+    if (cond) r.fail(what);
+  };
   bad(hp.n_head < 1 || hp.n_embd % hp.n_head, "embedding_length is not a multiple of head_count");
   bad(hp.n_head_kv < 1 || hp.n_head % hp.n_head_kv, "head_count is not a multiple of head_count_kv");
   bad((hp.n_embd / hp.n_head) % 2 || hp.n_embd / hp.n_head > 512, "unsupported head dimension");
@@ -150,7 +155,8 @@ Qwen2Weights load_qwen2_weights(const GgufFile& file) {
   const GgufTensorInfo* emb = file.find_tensor("token_embd.weight");
   if (!emb) r.fail("missing tensor 'token_embd.weight'");
   if (emb->dims.size() != 2) r.fail("tensor 'token_embd.weight' is not a matrix");
-  if (emb->dims[1] < 1 || emb->dims[1] > (1 << 22)) r.fail("implausible vocabulary size " + std::to_string(emb->dims[1]));
+  if (emb->dims[1] < 1 || emb->dims[1] > (1 << 22))
+    r.fail("implausible vocabulary size " + std::to_string(emb->dims[1]));
   hp.n_vocab = (int)emb->dims[1];
   const int hd = hp.n_embd / hp.n_head, q_dim = hp.n_head * hd, kv_dim = hp.n_head_kv * hd;
 

@@ -11,8 +11,8 @@ bool by_prob_desc(const std::pair<float, int32_t>& a, const std::pair<float, int
 }
 }  // namespace
 
-int32_t Sampler::sample(const float* logits, int n_vocab, const SamplerParams& p, const int32_t* recent,
-                        int n_recent, std::mt19937_64& rng) {
+int32_t Sampler::sample(const float* logits, int n_vocab, const SamplerParams& p, const int32_t* recent, int n_recent,
+                        std::mt19937_64& rng) {
   work_.assign(logits, logits + n_vocab);
   if (p.repeat_penalty != 1.0f && n_recent > 0) {
     // Penalize each distinct recent token once (as llama.cpp does), pushing its logit towards

@@ -16,13 +16,13 @@ class Sampler {
  public:
   // logits (n_vocab,) is left unchanged. `rng` advances per call, so a sequence sampled with the
   // same seed from the same logits yields the same tokens.
-  int32_t sample(const float* logits, int n_vocab, const SamplerParams& params, const int32_t* recent,
-                 int n_recent, std::mt19937_64& rng);
+  int32_t sample(const float* logits, int n_vocab, const SamplerParams& params, const int32_t* recent, int n_recent,
+                 std::mt19937_64& rng);
 
  private:
-  std::vector<std::pair<float, int32_t>> cand_;   // reused: (probability, token)
-  std::vector<float> work_;                       // (n_vocab,) penalized logits
-  std::vector<uint8_t> seen_;                     // (n_vocab,) repetition-penalty marks
+  std::vector<std::pair<float, int32_t>> cand_;  // reused: (probability, token)
+  std::vector<float> work_;                      // (n_vocab,) penalized logits
+  std::vector<uint8_t> seen_;                    // (n_vocab,) repetition-penalty marks
 };
 
 }  // namespace qwen

@@ -13,8 +13,8 @@ namespace qwen {
 struct WeightMatrix {
   GgmlType type = GgmlType::F32;
   const uint8_t* data = nullptr;
-  int64_t rows = 0;   // output features
-  int64_t cols = 0;   // input features (k), the contiguous dimension
+  int64_t rows = 0;  // output features
+  int64_t cols = 0;  // input features (k), the contiguous dimension
   size_t row_bytes = 0;
   // Non-null when data holds groups of kPackRows interleaved rows (rows % kPackRows == 0) in this
   // packed form instead of GGML rows; row() is then meaningless and group() applies.

@@ -7,12 +7,12 @@
 namespace qwen_napi {
 
 struct AddonData {
-  Napi::FunctionReference native_model_ctor;   // NativeModel, instantiated only by loadModel()
+  Napi::FunctionReference native_model_ctor;  // NativeModel, instantiated only by loadModel()
 };
 
-void init_gguf_binding(Napi::Env env, Napi::Object exports);     // readGguf, tensorToF32
-void init_quants_binding(Napi::Env env, Napi::Object exports);   // typeInfo, quantize, dequantize
-void init_cpu_binding(Napi::Env env, Napi::Object exports);      // cpuFeatures, gpuInfo
-void init_model_binding(Napi::Env env, Napi::Object exports);    // loadModel, NativeModel
+void init_gguf_binding(Napi::Env env, Napi::Object exports);    // readGguf, tensorToF32
+void init_quants_binding(Napi::Env env, Napi::Object exports);  // typeInfo, quantize, dequantize
+void init_cpu_binding(Napi::Env env, Napi::Object exports);     // cpuFeatures, gpuInfo
+void init_model_binding(Napi::Env env, Napi::Object exports);   // loadModel, NativeModel
 
 }  // namespace qwen_napi

@@ -52,8 +52,8 @@ NativeModel::~NativeModel() {
 qwen::Model& NativeModel::model(const Napi::Env& env, const char* fn, bool need_idle) {
   if (!model_ || close_pending_) throw Napi::Error::New(env, std::string(fn) + ": model is closed");
   if (need_idle && busy_) {
-    throw Napi::Error::New(env, std::string(fn) +
-                                    ": model is busy with an eval; wait for it to settle before this call");
+    throw Napi::Error::New(env,
+                           std::string(fn) + ": model is busy with an eval; wait for it to settle before this call");
   }
   return *model_;
 }
@@ -72,28 +72,28 @@ void NativeModel::finish_eval() {
     model_.reset();
     sequences_.clear();
   }
-  Unref();   // taken in Eval() so the handle outlives the worker
+  Unref();  // taken in Eval() so the handle outlives the worker
 }
 
 Napi::Value NativeModel::Hparams(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-  const qwen::HParams& h = model(env, "hparams", false).hparams();
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("nVocab", h.n_vocab);
-  o.Set("nEmbd", h.n_embd);
-  o.Set("nLayer", h.n_layer);
-  o.Set("nHead", h.n_head);
-  o.Set("nHeadKv", h.n_head_kv);
-  o.Set("nFf", h.n_ff);
-  o.Set("nCtxTrain", h.n_ctx_train);
-  o.Set("rmsEps", h.rms_eps);
-  o.Set("ropeFreqBase", h.rope_freq_base);
-  o.Set("ropeScalingType", h.rope_scaling_type);
-  o.Set("ropeScalingFactor", h.rope_scaling_factor);
-  o.Set("ropeOrigCtx", h.rope_orig_ctx);
-  o.Set("tiedEmbeddings", h.tied_embeddings);
-  return o;
+    const qwen::HParams& h = model(env, "hparams", false).hparams();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("nVocab", h.n_vocab);
+    o.Set("nEmbd", h.n_embd);
+    o.Set("nLayer", h.n_layer);
+    o.Set("nHead", h.n_head);
+    o.Set("nHeadKv", h.n_head_kv);
+    o.Set("nFf", h.n_ff);
+    o.Set("nCtxTrain", h.n_ctx_train);
+    o.Set("rmsEps", h.rms_eps);
+    o.Set("ropeFreqBase", h.rope_freq_base);
+    o.Set("ropeScalingType", h.rope_scaling_type);
+    o.Set("ropeScalingFactor", h.rope_scaling_factor);
+    o.Set("ropeOrigCtx", h.rope_orig_ctx);
+    o.Set("tiedEmbeddings", h.tied_embeddings);
+    return o;
   });
 }
 
@@ -153,9 +153,7 @@ Napi::Value NativeModel::KvUsed(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value NativeModel::IsBusy(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), busy_);
-}
+Napi::Value NativeModel::IsBusy(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), busy_); }
 
 Napi::Value NativeModel::CreateSequence(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -225,10 +223,12 @@ Napi::Value NativeModel::Eval(const Napi::CallbackInfo& info) {
     if (mode_name == "none") mode = qwen::LogitsMode::None;
     else if (mode_name == "last" || mode_name == "keep") mode = qwen::LogitsMode::Last;
     else if (mode_name == "all") mode = qwen::LogitsMode::All;
-    else throw Napi::TypeError::New(env, "eval: logits mode must be 'none', 'keep', 'last' or 'all', got '" + mode_name + "'");
+    else
+      throw Napi::TypeError::New(env,
+                                 "eval: logits mode must be 'none', 'keep', 'last' or 'all', got '" + mode_name + "'");
 
     CancelFlag flag = sequences_[seq];
-    flag->store(false);   // a cancel() aimed at an earlier eval must not stop this one
+    flag->store(false);  // a cancel() aimed at an earlier eval must not stop this one
     busy_ = true;
     Ref();
     return queue_eval(env, this, &m, seq, std::move(tokens), mode, return_logits, flag);

@@ -10,7 +10,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
-#include <stdexcept>   // model.h uses std::runtime_error
+#include <stdexcept>  // model.h uses std::runtime_error
 #include <vector>
 
 #include "model/model.h"
@@ -53,9 +53,9 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   int sequence_arg(const Napi::CallbackInfo& info, const char* fn);
 
   std::unique_ptr<qwen::Model> model_;
-  bool busy_ = false;            // an EvalWorker is queued or running
-  bool close_pending_ = false;   // close() was called during an eval
-  std::map<int, CancelFlag> sequences_;   // live sequence ids and their cancel flags
+  bool busy_ = false;                    // an EvalWorker is queued or running
+  bool close_pending_ = false;           // close() was called during an eval
+  std::map<int, CancelFlag> sequences_;  // live sequence ids and their cancel flags
 };
 
 // loadModel(path, opts, onProgress?) -> Promise<NativeModel> (defined in model_workers.cpp).
@@ -63,7 +63,7 @@ Napi::Value load_model_entry(const Napi::CallbackInfo& info);
 
 // Promise-returning eval on the libuv thread pool (defined in model_workers.cpp). Without
 // return_logits the promise resolves null whatever rows were computed (they stay for sample()).
-Napi::Value queue_eval(Napi::Env env, NativeModel* owner, qwen::Model* model, int seq,
-                       std::vector<int32_t> tokens, qwen::LogitsMode mode, bool return_logits, CancelFlag cancel);
+Napi::Value queue_eval(Napi::Env env, NativeModel* owner, qwen::Model* model, int seq, std::vector<int32_t> tokens,
+                       qwen::LogitsMode mode, bool return_logits, CancelFlag cancel);
 
 }  // namespace qwen_napi

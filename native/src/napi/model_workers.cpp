@@ -15,7 +15,7 @@ namespace {
 // Runs on the JS thread for each progress report that the load thread queued.
 void deliver_progress(Napi::Env env, Napi::Function callback, float* fraction) {
   std::unique_ptr<float> owned(fraction);
-  if (env == nullptr || callback.IsEmpty()) return;   // the environment is shutting down
+  if (env == nullptr || callback.IsEmpty()) return;  // the environment is shutting down
   try {
     callback.Call({Napi::Number::New(env, *owned)});
   } catch (const Napi::Error&) {
@@ -184,7 +184,8 @@ Napi::Value load_model_entry(const Napi::CallbackInfo& info) {
         if (!device.IsString()) throw Napi::TypeError::New(env, "loadModel: device must be 'auto', 'cpu' or 'cuda'");
         opts.device = device.As<Napi::String>().Utf8Value();
         if (opts.device != "auto" && opts.device != "cpu" && opts.device != "cuda")
-          throw Napi::RangeError::New(env, "loadModel: device must be 'auto', 'cpu' or 'cuda', got '" + opts.device + "'");
+          throw Napi::RangeError::New(env,
+                                      "loadModel: device must be 'auto', 'cpu' or 'cuda', got '" + opts.device + "'");
       }
       Napi::Value check = o.Get("gpuSelfCheck");
       if (!check.IsUndefined() && !check.IsNull()) {

@@ -22,12 +22,11 @@ constexpr const char* kGpuFaultCode = "QWEN_GPU_FAULT";
 // Runs `body` and converts anything it throws into a pending JS exception carrying the same
 // message. node-addon-api only converts Napi::Error by itself; a std::exception escaping a
 // callback would call std::terminate and take the editor's language server down with it.
-template <class Body>
-Napi::Value guarded(const Napi::Env& env, Body&& body) {
+template <class Body> Napi::Value guarded(const Napi::Env& env, Body&& body) {
   try {
     return body();
   } catch (const Napi::Error&) {
-    throw;   // already a JS error; node-addon-api rethrows it into JS
+    throw;  // already a JS error; node-addon-api rethrows it into JS
   } catch (const qwen::GpuFault& e) {
     Napi::Error err = Napi::Error::New(env, e.what());
     err.Value().Set("code", Napi::String::New(env, kGpuFaultCode));
@@ -58,15 +57,17 @@ inline std::string arg_string(const Napi::CallbackInfo& info, size_t i, const ch
 }
 
 // An integral JS number in [lo, hi]; rejects NaN, fractions and values out of range.
-inline int64_t arg_int(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* what,
-                       int64_t lo, int64_t hi) {
+inline int64_t arg_int(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* what, int64_t lo,
+                       int64_t hi) {
   if (info.Length() <= i || !info[i].IsNumber()) {
     throw_type_error(info.Env(), std::string(fn) + ": " + what + " must be a number");
   }
   double d = info[i].As<Napi::Number>().DoubleValue();
-  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<int64_t>(d))) {
+  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) ||
+      d != static_cast<double>(static_cast<int64_t>(d))) {
     throw Napi::RangeError::New(info.Env(), std::string(fn) + ": " + what + " must be an integer in [" +
-                                                std::to_string(lo) + ", " + std::to_string(hi) + "], got " + num_str(d));
+                                                std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+                                                num_str(d));
   }
   return static_cast<int64_t>(d);
 }

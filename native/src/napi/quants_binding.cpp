@@ -61,8 +61,8 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
     if (!tr.quantize_row) throw Napi::Error::New(env, "quantize: cannot write type " + name);
     const int64_t n = static_cast<int64_t>(src.ElementLength());
     if (n % tr.block_size != 0) {
-      throw Napi::RangeError::New(env, "quantize: " + std::to_string(n) + " values is not a multiple of the " +
-                                           name + " block size " + std::to_string(tr.block_size));
+      throw Napi::RangeError::New(env, "quantize: " + std::to_string(n) + " values is not a multiple of the " + name +
+                                           " block size " + std::to_string(tr.block_size));
     }
     const size_t nbytes = static_cast<size_t>(n / tr.block_size) * tr.type_size;
     Napi::Uint8Array out = Napi::Uint8Array::New(env, nbytes);
@@ -85,8 +85,8 @@ Napi::Value Dequantize(const Napi::CallbackInfo& info) {
     const qwen::TypeTraits& tr = traits_by_name(env, name, nullptr);
     if (!tr.dequantize_row) throw Napi::Error::New(env, "dequantize: cannot read type " + name);
     if (n % tr.block_size != 0) {
-      throw Napi::RangeError::New(env, "dequantize: " + std::to_string(n) + " values is not a multiple of the " +
-                                           name + " block size " + std::to_string(tr.block_size));
+      throw Napi::RangeError::New(env, "dequantize: " + std::to_string(n) + " values is not a multiple of the " + name +
+                                           " block size " + std::to_string(tr.block_size));
     }
     const size_t need = static_cast<size_t>(n / tr.block_size) * tr.type_size;
     if (src.ByteLength() < need) {

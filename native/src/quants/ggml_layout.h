@@ -10,9 +10,9 @@
 namespace qwen {
 
 struct GgmlLayout {
-  const char* name;   // "Q4_0", as GGML names it
-  int block_size;     // elements per block (1 for F32/F16/BF16 and the integer types)
-  size_t type_size;   // bytes per block
+  const char* name;  // "Q4_0", as GGML names it
+  int block_size;    // elements per block (1 for F32/F16/BF16 and the integer types)
+  size_t type_size;  // bytes per block
 };
 
 // The layout for a type id as stored in a GGUF file; nullptr for ids GGML does not define

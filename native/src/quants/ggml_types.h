@@ -25,30 +25,83 @@ using fp16_t = uint16_t;  // IEEE half, stored raw
 using bf16_t = uint16_t;  // bfloat16, stored raw
 
 constexpr int QK4_0 = 32, QK4_1 = 32, QK5_0 = 32, QK5_1 = 32, QK8_0 = 32, QK8_1 = 32;
-constexpr int QK_K = 256;       // super-block size of the K-quants
+constexpr int QK_K = 256;  // super-block size of the K-quants
 constexpr int K_SCALE_SIZE = 12;
 
 // x = d * (q - 8); element j in the low nibble of qs[j], element j+16 in the high nibble.
-struct block_q4_0 { fp16_t d; uint8_t qs[QK4_0 / 2]; };
+struct block_q4_0 {
+  fp16_t d;
+  uint8_t qs[QK4_0 / 2];
+};
 // x = d * q + m
-struct block_q4_1 { fp16_t d; fp16_t m; uint8_t qs[QK4_1 / 2]; };
+struct block_q4_1 {
+  fp16_t d;
+  fp16_t m;
+  uint8_t qs[QK4_1 / 2];
+};
 // x = d * (q - 16); q's fifth bit for element j is bit j of qh (little-endian uint32).
-struct block_q5_0 { fp16_t d; uint8_t qh[4]; uint8_t qs[QK5_0 / 2]; };
+struct block_q5_0 {
+  fp16_t d;
+  uint8_t qh[4];
+  uint8_t qs[QK5_0 / 2];
+};
 // x = d * q + m
-struct block_q5_1 { fp16_t d; fp16_t m; uint8_t qh[4]; uint8_t qs[QK5_1 / 2]; };
+struct block_q5_1 {
+  fp16_t d;
+  fp16_t m;
+  uint8_t qh[4];
+  uint8_t qs[QK5_1 / 2];
+};
 // x = d * q
-struct block_q8_0 { fp16_t d; int8_t qs[QK8_0]; };
+struct block_q8_0 {
+  fp16_t d;
+  int8_t qs[QK8_0];
+};
 // x = d * q; s = d * sum(q), used by the dots of the offset formats (Q4_1, Q5_1).
-struct block_q8_1 { fp16_t d; fp16_t s; int8_t qs[QK8_1]; };
+struct block_q8_1 {
+  fp16_t d;
+  fp16_t s;
+  int8_t qs[QK8_1];
+};
 
 // K-quants: 256 elements per super-block, split into sub-blocks with their own 4-8 bit scales.
-struct block_q2_K { uint8_t scales[QK_K / 16]; uint8_t qs[QK_K / 4]; fp16_t d; fp16_t dmin; };
-struct block_q3_K { uint8_t hmask[QK_K / 8]; uint8_t qs[QK_K / 4]; uint8_t scales[12]; fp16_t d; };
-struct block_q4_K { fp16_t d; fp16_t dmin; uint8_t scales[K_SCALE_SIZE]; uint8_t qs[QK_K / 2]; };
-struct block_q5_K { fp16_t d; fp16_t dmin; uint8_t scales[K_SCALE_SIZE]; uint8_t qh[QK_K / 8]; uint8_t qs[QK_K / 2]; };
-struct block_q6_K { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; fp16_t d; };
+struct block_q2_K {
+  uint8_t scales[QK_K / 16];
+  uint8_t qs[QK_K / 4];
+  fp16_t d;
+  fp16_t dmin;
+};
+struct block_q3_K {
+  uint8_t hmask[QK_K / 8];
+  uint8_t qs[QK_K / 4];
+  uint8_t scales[12];
+  fp16_t d;
+};
+struct block_q4_K {
+  fp16_t d;
+  fp16_t dmin;
+  uint8_t scales[K_SCALE_SIZE];
+  uint8_t qs[QK_K / 2];
+};
+struct block_q5_K {
+  fp16_t d;
+  fp16_t dmin;
+  uint8_t scales[K_SCALE_SIZE];
+  uint8_t qh[QK_K / 8];
+  uint8_t qs[QK_K / 2];
+};
+struct block_q6_K {
+  uint8_t ql[QK_K / 2];
+  uint8_t qh[QK_K / 4];
+  int8_t scales[QK_K / 16];
+  fp16_t d;
+};
 // Activation format for the K-quant dots: bsums holds the sum of each group of 16 qs.
-struct block_q8_K { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; };
+struct block_q8_K {
+  float d;
+  int8_t qs[QK_K];
+  int16_t bsums[QK_K / 16];
+};
 
 static_assert(sizeof(block_q4_0) == 18, "block_q4_0 layout");
 static_assert(sizeof(block_q4_1) == 20, "block_q4_1 layout");

@@ -13,7 +13,8 @@ namespace qwen {
 
 namespace {
 
-#define QWEN_PACKED_ENTRY(TYPE, T) GgmlType::TYPE, kernels::pack_##T##_x8, kernels::gemv_##T##_x8, kernels::gemm_##T##_x8
+#define QWEN_PACKED_ENTRY(TYPE, T) \
+  GgmlType::TYPE, kernels::pack_##T##_x8, kernels::gemv_##T##_x8, kernels::gemm_##T##_x8
 // Q4_0, Q5_0 and Q5_1 read Q8_0 activations with per-block terms appended (packed_act_q8.h); for Q5_1
 // that replaces its vec_dot_type Q8_1, whose block sums the terms carry.
 constexpr PackedTraits kPacked[] = {
@@ -55,7 +56,8 @@ std::atomic<bool> g_disabled{env_disabled()};
 
 const PackedTraits* packed_traits(GgmlType t) {
   // The packed kernels are AVX2 only; the scalar path (no AVX2, or forced for tests) keeps GGML layout.
-  if (g_disabled.load(std::memory_order_relaxed) || !cpu_features().use_avx2() || quants_scalar_forced()) return nullptr;
+  if (g_disabled.load(std::memory_order_relaxed) || !cpu_features().use_avx2() || quants_scalar_forced())
+    return nullptr;
   if (cpu_features().use_avx512_vnni()) {
     for (const PackedTraits& p : kPackedVnni)
       if (p.type == t) return &p;

@@ -44,8 +44,8 @@ using PackedGemmFn = void (*)(int n, const void* group, const void* x, size_t x_
 //   out[t * out_stride + r]     = row_r of group_a . x_t
 //   out[t * out_stride + 8 + r] = row_r of group_b . x_t        for t < n_x, r < kPackRows.
 // Same packed layout as the AVX2 kernels, so a matrix packs the same way on every CPU.
-using PackedGemm2Fn = void (*)(int n, const void* group_a, const void* group_b, const void* x, size_t x_stride,
-                               int n_x, float* out, size_t out_stride);
+using PackedGemm2Fn = void (*)(int n, const void* group_a, const void* group_b, const void* x, size_t x_stride, int n_x,
+                               float* out, size_t out_stride);
 
 // One token's activations (n floats) in a kernel's own format (act_row_bytes(n) bytes).
 using PackedQuantizeActFn = void (*)(const float* x, void* dst, int64_t n);

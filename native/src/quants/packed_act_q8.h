@@ -18,7 +18,8 @@ inline const float* q8_terms_d(const void* act, int64_t n) {
   return reinterpret_cast<const float*>(static_cast<const uint8_t*>(act) + q8_terms_offset(n));
 }
 inline const int32_t* q8_terms_sum(const void* act, int64_t n) {
-  return reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(act) + q8_terms_offset(n) + (size_t)(n / QK8_0) * 4);
+  return reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(act) + q8_terms_offset(n) +
+                                          (size_t)(n / QK8_0) * 4);
 }
 
 // Quantizes n floats exactly as quantize_row_q8_0 does and appends the terms (packed_act_q8_avx2.cpp).

@@ -42,15 +42,13 @@ inline const int16_t* q8k_bsums(const uint8_t* y) { return reinterpret_cast<cons
 // gemm drivers: calls f(std::integral_constant<int, NT>{}, t) for the token tiles t, t + NT of n_x
 // tokens: full tiles of TILE, then one remainder tile of 1..TILE-1 tokens, so a kernel templated
 // on its tile width keeps every tile's accumulators in registers.
-template <int R, class F>
-inline void token_remainder(int left, int t, F& f) {
+template <int R, class F> inline void token_remainder(int left, int t, F& f) {
   if constexpr (R > 0) {
     if (left == R) f(std::integral_constant<int, R>{}, t);
     else token_remainder<R - 1>(left, t, f);
   }
 }
-template <int TILE, class F>
-inline void for_token_tiles(int n_x, F&& f) {
+template <int TILE, class F> inline void for_token_tiles(int n_x, F&& f) {
   int t = 0;
   for (; t + TILE <= n_x; t += TILE) f(std::integral_constant<int, TILE>{}, t);
   token_remainder<TILE - 1>(n_x - t, t, f);

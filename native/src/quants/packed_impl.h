@@ -5,11 +5,10 @@
 
 namespace qwen::kernels {
 
-#define QWEN_DECLARE_PACKED(T)                                                                       \
-  void pack_##T##_x8(const void* src, size_t src_row_bytes, int n, void* dst);                      \
-  void gemv_##T##_x8(int n, const void* group, const void* x, float* out);                          \
-  void gemm_##T##_x8(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out, \
-                     size_t out_stride);
+#define QWEN_DECLARE_PACKED(T)                                                 \
+  void pack_##T##_x8(const void* src, size_t src_row_bytes, int n, void* dst); \
+  void gemv_##T##_x8(int n, const void* group, const void* x, float* out);     \
+  void gemm_##T##_x8(int n, const void* group, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride);
 QWEN_DECLARE_PACKED(q8_0)  // packed_q8_0_avx2.cpp
 QWEN_DECLARE_PACKED(q4_0)  // packed_q4_0_avx2.cpp
 QWEN_DECLARE_PACKED(q5_0)  // packed_q5_0_avx2.cpp
@@ -20,18 +19,17 @@ QWEN_DECLARE_PACKED(q6_K)  // packed_q6_K_avx2.cpp
 #undef QWEN_DECLARE_PACKED
 
 // Two groups against one activation row (PackedTraits::gemv2), where a type has it.
-#define QWEN_DECLARE_PACKED_GEMV2(T)                                                                 \
-  void gemv2_##T##_x8(int n, const void* group_a, const void* group_b, const void* x, float* out_a, \
-                      float* out_b);
+#define QWEN_DECLARE_PACKED_GEMV2(T) \
+  void gemv2_##T##_x8(int n, const void* group_a, const void* group_b, const void* x, float* out_a, float* out_b);
 QWEN_DECLARE_PACKED_GEMV2(q8_0)
 QWEN_DECLARE_PACKED_GEMV2(q4_0)
 QWEN_DECLARE_PACKED_GEMV2(q6_K)
 #undef QWEN_DECLARE_PACKED_GEMV2
 
 // Two groups against n_x activation rows with AVX-512 VNNI (PackedTraits::gemm2), in *_avx512.cpp.
-#define QWEN_DECLARE_PACKED_GEMM2(T)                                                                    \
-  void gemm2_##T##_x8(int n, const void* group_a, const void* group_b, const void* x, size_t x_stride, \
-                      int n_x, float* out, size_t out_stride);
+#define QWEN_DECLARE_PACKED_GEMM2(T)                                                                            \
+  void gemm2_##T##_x8(int n, const void* group_a, const void* group_b, const void* x, size_t x_stride, int n_x, \
+                      float* out, size_t out_stride);
 QWEN_DECLARE_PACKED_GEMM2(q8_0)
 QWEN_DECLARE_PACKED_GEMM2(q4_0)
 QWEN_DECLARE_PACKED_GEMM2(q5_0)

@@ -29,8 +29,7 @@ constexpr int kRows = 8;
 constexpr size_t kScaleLowOff = 32, kScaleHighOff = 96, kQsOff = 128;
 
 // Writes the head of record i (d, dmin, scales and mins of the 8 rows); B is block_q4_K or block_q5_K.
-template <class B>
-inline void pack_head(const uint8_t* rows, size_t src_row_bytes, int i, uint8_t* rec) {
+template <class B> inline void pack_head(const uint8_t* rows, size_t src_row_bytes, int i, uint8_t* rec) {
   std::memset(rec + kScaleHighOff, 0, kQsOff - kScaleHighOff);  // the top-bit bytes are OR-ed together
   for (int r = 0; r < kRows; ++r) {
     const B& b = reinterpret_cast<const B*>(rows + src_row_bytes * r)[i];
@@ -86,9 +85,12 @@ inline __m256i min_dot(const RecordScales& rs, const int16_t* bsums) {
   const __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bsums)),
                                        _mm_loadu_si128(reinterpret_cast<const __m128i*>(bsums + 8)));
   __m256i acc = _mm256_madd_epi16(rs.min_pair[0], _mm256_broadcastd_epi32(pairs));
-  acc = _mm256_add_epi32(acc, _mm256_madd_epi16(rs.min_pair[1], _mm256_broadcastd_epi32(_mm_shuffle_epi32(pairs, 0x55))));
-  acc = _mm256_add_epi32(acc, _mm256_madd_epi16(rs.min_pair[2], _mm256_broadcastd_epi32(_mm_shuffle_epi32(pairs, 0xaa))));
-  acc = _mm256_add_epi32(acc, _mm256_madd_epi16(rs.min_pair[3], _mm256_broadcastd_epi32(_mm_shuffle_epi32(pairs, 0xff))));
+  acc =
+      _mm256_add_epi32(acc, _mm256_madd_epi16(rs.min_pair[1], _mm256_broadcastd_epi32(_mm_shuffle_epi32(pairs, 0x55))));
+  acc =
+      _mm256_add_epi32(acc, _mm256_madd_epi16(rs.min_pair[2], _mm256_broadcastd_epi32(_mm_shuffle_epi32(pairs, 0xaa))));
+  acc =
+      _mm256_add_epi32(acc, _mm256_madd_epi16(rs.min_pair[3], _mm256_broadcastd_epi32(_mm_shuffle_epi32(pairs, 0xff))));
   return acc;
 }
 
@@ -120,7 +122,8 @@ inline void levels_tile(const Levels& lv, const RecordScales& rs, __m256 d, __m2
         const __m256i lev = lv.v[8 * s + k];
 #pragma GCC unroll 8
         for (int t = 0; t < T; ++t)
-          s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(lev, broadcast4(q8k_qs(x + x_stride * t) + 32 * s + 4 * k)));
+          s16[t] = _mm256_add_epi16(s16[t],
+                                    _mm256_maddubs_epi16(lev, broadcast4(q8k_qs(x + x_stride * t) + 32 * s + 4 * k)));
       }
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(s16[t], rs.scale[s]));

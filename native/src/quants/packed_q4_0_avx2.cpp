@@ -39,10 +39,10 @@ namespace qwen::kernels {
 namespace {
 
 constexpr int kRows = 8;
-constexpr int kChunks = QK4_0 / 8;                       // 32-byte nibble chunks per block (4)
-constexpr size_t kScaleBytes = kRows * sizeof(fp16_t);   // 16 per block
-constexpr size_t kNibbleBytes = kRows * (QK4_0 / 2);     // 128 per block
-constexpr int kTile = 4;                                 // tokens per gemm register tile
+constexpr int kChunks = QK4_0 / 8;                      // 32-byte nibble chunks per block (4)
+constexpr size_t kScaleBytes = kRows * sizeof(fp16_t);  // 16 per block
+constexpr size_t kNibbleBytes = kRows * (QK4_0 / 2);    // 128 per block
+constexpr int kTile = 4;                                // tokens per gemm register tile
 
 // Software prefetch distance (bytes ahead in the group) for decode, which streams every
 // weight once from DRAM; prefetches past the end of the group never fault.
@@ -70,7 +70,8 @@ inline BlockAt block_at(int nb, int b) {
 // Decode prefetches: the block's two nibble lines kPrefetchAhead bytes on, and at each quad's first
 // block its scale line too, so all nine lines of a quad are asked for ahead.
 inline void prefetch_block(const uint8_t* group, int b, const BlockAt& at) {
-  if (b % kQuadBlocks == 0) _mm_prefetch(reinterpret_cast<const char*>(group + at.scales + kPrefetchAhead), _MM_HINT_T0);
+  if (b % kQuadBlocks == 0)
+    _mm_prefetch(reinterpret_cast<const char*>(group + at.scales + kPrefetchAhead), _MM_HINT_T0);
   _mm_prefetch(reinterpret_cast<const char*>(group + at.nibbles + kPrefetchAhead), _MM_HINT_T0);
   _mm_prefetch(reinterpret_cast<const char*>(group + at.nibbles + kPrefetchAhead + 64), _MM_HINT_T0);
 }
@@ -128,8 +129,7 @@ void dot_tile(int n, const void* group, const uint8_t* x, size_t x_stride, float
 // reads two DRAM streams; packed.h), block by block. Each group's block is one int16 chain with the
 // same sums as dot_tile's (int16 adds are exact within the bound above, so their order does not
 // matter) and the same float operations, so results equal gemv's bit for bit.
-template <int G>
-void gemv_groups(int n, const void* const* groups, const uint8_t* x, float* const* out) {
+template <int G> void gemv_groups(int n, const void* const* groups, const uint8_t* x, float* const* out) {
   const int nb = n / QK4_0;
   const block_q8_0* y = reinterpret_cast<const block_q8_0*>(x);
   const float* yd = q8_terms_d(y, n);
@@ -155,7 +155,7 @@ void gemv_groups(int n, const void* const* groups, const uint8_t* x, float* cons
         const __m256i v = load32(chunk + 32 * k);
         s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(_mm256_and_si256(v, low4), broadcast4(q + 4 * k)));
         s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4),
-                                                          broadcast4(q + QK4_0 / 2 + 4 * k)));
+                                                         broadcast4(q + QK4_0 / 2 + 4 * k)));
       }
       const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(base[g] + at.scales)));
       const __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(s16, ones16), level_sum);
@@ -173,7 +173,8 @@ void pack_q4_0_x8(const void* src, size_t src_row_bytes, int n, void* dst) {
   for (int b = 0; b < nb; ++b) {
     const BlockAt at = block_at(nb, b);
     for (int r = 0; r < kRows; ++r) {
-      const block_q4_0& blk = reinterpret_cast<const block_q4_0*>(static_cast<const uint8_t*>(src) + src_row_bytes * r)[b];
+      const block_q4_0& blk =
+          reinterpret_cast<const block_q4_0*>(static_cast<const uint8_t*>(src) + src_row_bytes * r)[b];
       std::memcpy(base + at.scales + sizeof(fp16_t) * r, &blk.d, sizeof(fp16_t));
       for (int k = 0; k < kChunks; ++k) std::memcpy(base + at.nibbles + 32 * k + 4 * r, blk.qs + 4 * k, 4);
     }

@@ -23,7 +23,7 @@ namespace {
 constexpr size_t kScaleBytes = 16, kNibbleBytes = 128;
 constexpr int kQuadBlocks = 4;
 constexpr size_t kQuadBytes = kQuadBlocks * (kScaleBytes + kNibbleBytes);  // 576
-constexpr int kTile = 8;                                                    // tokens per register tile
+constexpr int kTile = 8;                                                   // tokens per register tile
 // Bytes ahead whose lines are prefetched per block, as the AVX2 kernels do (each block's two
 // nibble lines, and at a quad's first block its scale line): small batches read the weights from
 // DRAM about once.
@@ -58,7 +58,8 @@ void dot_tile(int n, const uint8_t* ga, const uint8_t* gb, const uint8_t* x, siz
   for (int b = 0; b < nb; ++b) {
     const BlockAt at = block_at(nb, b);
     for (const uint8_t* g : {ga, gb}) {
-      if (b % kQuadBlocks == 0) _mm_prefetch(reinterpret_cast<const char*>(g + at.scales + kPrefetchAhead), _MM_HINT_T0);
+      if (b % kQuadBlocks == 0)
+        _mm_prefetch(reinterpret_cast<const char*>(g + at.scales + kPrefetchAhead), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(g + at.nibbles + kPrefetchAhead), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(g + at.nibbles + kPrefetchAhead + 64), _MM_HINT_T0);
     }
@@ -83,8 +84,8 @@ void dot_tile(int n, const uint8_t* ga, const uint8_t* gb, const uint8_t* x, siz
 
 }  // namespace
 
-void gemm2_q4_0_x8(int n, const void* group_a, const void* group_b, const void* x, size_t x_stride, int n_x,
-                   float* out, size_t out_stride) {
+void gemm2_q4_0_x8(int n, const void* group_a, const void* group_b, const void* x, size_t x_stride, int n_x, float* out,
+                   size_t out_stride) {
   const uint8_t* ga = static_cast<const uint8_t*>(group_a);
   const uint8_t* gb = static_cast<const uint8_t*>(group_b);
   const uint8_t* xb = static_cast<const uint8_t*>(x);

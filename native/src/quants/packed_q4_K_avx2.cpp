@@ -115,7 +115,8 @@ void gemm_q4_K_x8(int n, const void* group, const void* x, size_t x_stride, int 
     const __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rec + 16)));
     const uint8_t* xi = xb + sizeof(block_q8_K) * i;
     for_token_tiles<4>(n_x, [&](auto nt, int t) {
-      k45::levels_tile<decltype(nt)::value, 8>(levels, rs, d, dmin, xi + x_stride * t, x_stride, out + out_stride * t, out_stride);
+      k45::levels_tile<decltype(nt)::value, 8>(levels, rs, d, dmin, xi + x_stride * t, x_stride, out + out_stride * t,
+                                               out_stride);
     });
   }
 }

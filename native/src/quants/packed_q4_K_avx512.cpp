@@ -60,8 +60,8 @@ void record_tile(const uint8_t* ra, const uint8_t* rb, const PairScales& ps, con
 
 }  // namespace
 
-void gemm2_q4_K_x8(int n, const void* group_a, const void* group_b, const void* x, size_t x_stride, int n_x,
-                   float* out, size_t out_stride) {
+void gemm2_q4_K_x8(int n, const void* group_a, const void* group_b, const void* x, size_t x_stride, int n_x, float* out,
+                   size_t out_stride) {
   const uint8_t* ga = static_cast<const uint8_t*>(group_a);
   const uint8_t* gb = static_cast<const uint8_t*>(group_b);
   const uint8_t* xb = static_cast<const uint8_t*>(x);

@@ -26,12 +26,12 @@ namespace qwen::kernels {
 namespace {
 
 constexpr int kRows = 8;
-constexpr size_t kScaleBytes = kRows * sizeof(fp16_t);   // 16 per block
-using q5_avx2::kBlockBytes;
+constexpr size_t kScaleBytes = kRows * sizeof(fp16_t);  // 16 per block
 using q5_avx2::kBitBytes;
+using q5_avx2::kBlockBytes;
 static_assert(kRows == kPackRows, "a Q5_0 group is one packed group of rows");
 static_assert(kScaleBytes + kBlockBytes == kRows * sizeof(block_q5_0), "a group holds exactly its rows' bytes");
-constexpr int kTile = 4;                                 // tokens per gemm register tile
+constexpr int kTile = 4;  // tokens per gemm register tile
 
 // out[t * out_stride + r] = row_r . y_t for t < NT: one pass over the group's weights, each chunk's
 // levels built once and multiplied against all NT tokens while the accumulators stay in registers.

@@ -28,7 +28,7 @@ using k45::kQsOff;
 using k45::kRows;
 using k45::Levels;
 using k45::RecordScales;
-constexpr size_t kQhOff = kQsOff + kRows * QK_K / 2;  // 1152
+constexpr size_t kQhOff = kQsOff + kRows * QK_K / 2;         // 1152
 constexpr size_t kRecordBytes = kRows * sizeof(block_q5_K);  // 1408
 static_assert(kQhOff + kRows * QK_K / 8 == kRecordBytes, "Q5_K packed record must keep GGML's size");
 constexpr int kChunksPerSum = 4;  // int16 steps before a madd (see the ranges above)
@@ -44,7 +44,8 @@ inline ChunkLevels chunk_levels(const uint8_t* rec, int c, int k) {
   // and 2c+1 of a byte to its bits 0 and 1, the left shifts by 4 and 3 take those to its bit 4.
   const __m256i h = _mm256_srl_epi16(load32(rec + kQhOff + 32 * k), _mm_cvtsi32_si128(2 * c));
   return {_mm256_or_si256(_mm256_and_si256(q, low4), _mm256_and_si256(_mm256_slli_epi16(h, 4), bit4)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4), _mm256_and_si256(_mm256_slli_epi16(h, 3), bit4))};
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4),
+                          _mm256_and_si256(_mm256_slli_epi16(h, 3), bit4))};
 }
 
 // One activation row against one group (decode): out[r], every sum in registers.
@@ -136,7 +137,7 @@ void gemm_q5_K_x8(int n, const void* group, const void* x, size_t x_stride, int 
     const uint8_t* xi = xb + sizeof(block_q8_K) * i;
     for_token_tiles<4>(n_x, [&](auto nt, int t) {
       k45::levels_tile<decltype(nt)::value, kChunksPerSum>(levels, rs, d, dmin, xi + x_stride * t, x_stride,
-                                                          out + out_stride * t, out_stride);
+                                                           out + out_stride * t, out_stride);
     });
   }
 }

@@ -45,8 +45,7 @@ inline void prefetch_block(const uint8_t* block) {
 // 4K..4K+3 of each row) and high nibbles with plane 4 + K (values 16+4K..16+4K+3). The 16-bit shifts
 // carry bits across byte boundaries only into bits 0..3 (left by <= 4) or 5..7 (right by <= 3),
 // which the 0x10 mask drops.
-template <int K>
-inline void chunk_levels(const uint8_t* block, __m256i planes, __m256i& lo, __m256i& hi) {
+template <int K> inline void chunk_levels(const uint8_t* block, __m256i planes, __m256i& lo, __m256i& hi) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   const __m256i bit4 = _mm256_set1_epi8(0x10);
   const __m256i v = load32(block + kBitBytes + 32 * K);

@@ -37,7 +37,6 @@ static_assert(kBitsOff + 16 * kStepBytes == kRecordBytes, "Q6_K packed record mu
 
 // Offsets inside block_q8_K (float d, int8 qs[256], int16 bsums[16]).
 
-
 // Per super-block record: the 16 group scale vectors (int16 scale(g, r) in both halves of int32
 // lane r, ready for madd) and the 8 pair vectors (lane r = scale(2j, r), scale(2j+1, r)) for the
 // offset correction.
@@ -82,8 +81,7 @@ inline __m256i step_levels(const uint8_t* step, int q) {
 // apart so a thread reads two DRAM streams): out[g][r]. Streams the groups from memory, asking for
 // records a few ahead, and keeps every sum in registers. Steps go in pairs (the two halves of
 // a 16-value scale group) with all four quarters of each, so each chunk is loaded once.
-template <int G>
-void gemv_stream(int n, const void* const* groups, const uint8_t* x, float* const* out) {
+template <int G> void gemv_stream(int n, const void* const* groups, const uint8_t* x, float* const* out) {
   __m256 acc[G];
   for (int g = 0; g < G; ++g) acc[g] = _mm256_setzero_ps();
   for (int i = 0; i < n / QK_K; ++i) {
@@ -113,8 +111,9 @@ void gemv_stream(int n, const void* const* groups, const uint8_t* x, float* cons
 #pragma GCC unroll 4
           for (int q = 0; q < 4; ++q) {
             const int8_t* a = yq + 128 * h + 32 * q + 8 * kp;
-            const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(step_levels(s0, q), broadcast4(a)),
-                                                 _mm256_maddubs_epi16(step_levels(s0 + kStepBytes, q), broadcast4(a + 4)));
+            const __m256i s16 =
+                _mm256_add_epi16(_mm256_maddubs_epi16(step_levels(s0, q), broadcast4(a)),
+                                 _mm256_maddubs_epi16(step_levels(s0 + kStepBytes, q), broadcast4(a + 4)));
             sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(s16, rs.scale[8 * h + 2 * q + kp / 2]));
           }
         }
@@ -161,7 +160,8 @@ void levels_tile(const Levels& lv, const RecordScales& rs, __m256 d, const uint8
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       const int8_t* a = q8k_qs(x + x_stride * t) + off;
-      const __m256i s16 = _mm256_add_epi16(_mm256_maddubs_epi16(l0, broadcast4(a)), _mm256_maddubs_epi16(l1, broadcast4(a + 4)));
+      const __m256i s16 =
+          _mm256_add_epi16(_mm256_maddubs_epi16(l0, broadcast4(a)), _mm256_maddubs_epi16(l1, broadcast4(a + 4)));
       sumi[t] = _mm256_add_epi32(sumi[t], _mm256_madd_epi16(s16, sc));
     }
   }
@@ -210,7 +210,8 @@ void pack_q6_K_x8(const void* src, size_t src_row_bytes, int n, void* dst) {
           uint8_t* step = rec + kBitsOff + kStepBytes * (8 * h + k) + 4 * r;
           const uint8_t* v = lv + 128 * h + 4 * k;  // v[32q + j]: quarter q, value j
           for (int j = 0; j < 4; ++j)
-            for (int q = 0; q < 3; ++q) step[32 * q + j] = (uint8_t)(v[32 * q + j] | (((v[96 + j] >> (2 * q)) & 3) << 6));
+            for (int q = 0; q < 3; ++q)
+              step[32 * q + j] = (uint8_t)(v[32 * q + j] | (((v[96 + j] >> (2 * q)) & 3) << 6));
         }
       }
     }

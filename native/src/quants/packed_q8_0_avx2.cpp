@@ -31,9 +31,9 @@ namespace qwen::kernels {
 namespace {
 
 constexpr int kRows = 8;
-constexpr int kChunks = QK8_0 / 4;                  // 4-byte chunks of a block (8)
-constexpr size_t kScaleBytes = kRows * sizeof(fp16_t);  // 16 per block
-constexpr size_t kLevelBytes = kRows * QK8_0;           // 256 per block
+constexpr int kChunks = QK8_0 / 4;                         // 4-byte chunks of a block (8)
+constexpr size_t kScaleBytes = kRows * sizeof(fp16_t);     // 16 per block
+constexpr size_t kLevelBytes = kRows * QK8_0;              // 256 per block
 constexpr size_t kBlockBytes = kScaleBytes + kLevelBytes;  // 272 = 8 * sizeof(block_q8_0)
 static_assert(kBlockBytes == kRows * sizeof(block_q8_0), "a group holds exactly its rows' bytes");
 
@@ -54,7 +54,9 @@ constexpr size_t kPrefetchAhead = PACKED_Q8_0_PREFETCH;
 #endif
 constexpr int kTile = PACKED_Q8_0_TILE;
 
-inline const uint8_t* block_at(const void* group, int i) { return static_cast<const uint8_t*>(group) + kBlockBytes * i; }
+inline const uint8_t* block_at(const void* group, int i) {
+  return static_cast<const uint8_t*>(group) + kBlockBytes * i;
+}
 
 inline const block_q8_0* act_row(const void* x, size_t stride, int t) {
   return reinterpret_cast<const block_q8_0*>(static_cast<const uint8_t*>(x) + stride * t);
@@ -73,8 +75,7 @@ inline __m256i chunk_dot(__m256i abs_w, __m256i w, __m256i y, __m256i ones) {
 // NX activation rows against the group: each level chunk is loaded and its |w| taken once for all
 // NX tokens; per token one int32 accumulator for the block and one float accumulator overall.
 template <int NX>
-void gemm_tile(int nb, const void* group, const void* x, size_t x_stride, float* out,
-               size_t out_stride) {
+void gemm_tile(int nb, const void* group, const void* x, size_t x_stride, float* out, size_t out_stride) {
   const __m256i ones = _mm256_set1_epi16(1);
   const block_q8_0* y[NX];
   for (int t = 0; t < NX; ++t) y[t] = act_row(x, x_stride, t);
@@ -105,8 +106,7 @@ void gemm_tile(int nb, const void* group, const void* x, size_t x_stride, float*
 
 // Decode: one token against G groups at once, block by block (G = 1 for gemv, 2 for gemv2, whose
 // two groups come from distant parts of the matrix so a thread reads two DRAM streams).
-template <int G>
-void gemv_groups(int n, const void* const* groups, const void* xv, float* const* out) {
+template <int G> void gemv_groups(int n, const void* const* groups, const void* xv, float* const* out) {
   const int nb = n / QK8_0;
   const block_q8_0* y = static_cast<const block_q8_0*>(xv);
   const __m256i ones = _mm256_set1_epi16(1);
@@ -145,8 +145,7 @@ void gemv_groups(int n, const void* const* groups, const void* xv, float* const*
 void pack_q8_0_x8(const void* src, size_t src_row_bytes, int n, void* dst) {
   const int nb = n / QK8_0;
   for (int r = 0; r < kRows; ++r) {
-    const block_q8_0* row =
-        reinterpret_cast<const block_q8_0*>(static_cast<const uint8_t*>(src) + src_row_bytes * r);
+    const block_q8_0* row = reinterpret_cast<const block_q8_0*>(static_cast<const uint8_t*>(src) + src_row_bytes * r);
     for (int i = 0; i < nb; ++i) {
       uint8_t* block = static_cast<uint8_t*>(dst) + kBlockBytes * i;
       std::memcpy(block + sizeof(fp16_t) * r, &row[i].d, sizeof(fp16_t));
@@ -156,9 +155,7 @@ void pack_q8_0_x8(const void* src, size_t src_row_bytes, int n, void* dst) {
   }
 }
 
-void gemv_q8_0_x8(int n, const void* group, const void* x, float* out) {
-  gemv_groups<1>(n, &group, x, &out);
-}
+void gemv_q8_0_x8(int n, const void* group, const void* x, float* out) { gemv_groups<1>(n, &group, x, &out); }
 
 void gemv2_q8_0_x8(int n, const void* group_a, const void* group_b, const void* x, float* out_a, float* out_b) {
   const void* groups[2] = {group_a, group_b};

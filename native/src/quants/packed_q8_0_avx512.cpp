@@ -20,7 +20,7 @@ namespace qwen::kernels {
 namespace {
 
 constexpr size_t kScaleBytes = 16, kBlockBytes = 272;  // 8 * sizeof(block_q8_0)
-constexpr int kTile = 8;                                // tokens per register tile
+constexpr int kTile = 8;                               // tokens per register tile
 // Bytes ahead of each block whose four lines are prefetched, as the AVX2 gemv does: small batches
 // read the weights from DRAM about once.
 constexpr size_t kPrefetchAhead = 1024;
@@ -64,8 +64,8 @@ void dot_tile(int n, const uint8_t* ga, const uint8_t* gb, const uint8_t* x, siz
 
 }  // namespace
 
-void gemm2_q8_0_x8(int n, const void* group_a, const void* group_b, const void* x, size_t x_stride, int n_x,
-                   float* out, size_t out_stride) {
+void gemm2_q8_0_x8(int n, const void* group_a, const void* group_b, const void* x, size_t x_stride, int n_x, float* out,
+                   size_t out_stride) {
   const uint8_t* ga = static_cast<const uint8_t*>(group_a);
   const uint8_t* gb = static_cast<const uint8_t*>(group_b);
   const uint8_t* xb = static_cast<const uint8_t*>(x);

@@ -33,16 +33,16 @@ using QuantizeRowFn = void (*)(const float* src, void* dst, int64_t n);
 using DequantizeRowFn = void (*)(const void* src, float* dst, int64_t n);
 
 struct TypeTraits {
-  const char* name;          // "Q4_0", as GGML names it
-  int block_size;            // elements per block (1 for F32/F16/BF16)
-  size_t type_size;          // bytes per block
-  bool supported;            // false: known to GGUF, but this engine cannot compute with it
-  GgmlType vec_dot_type;     // activation format the dot product wants
+  const char* name;       // "Q4_0", as GGML names it
+  int block_size;         // elements per block (1 for F32/F16/BF16)
+  size_t type_size;       // bytes per block
+  bool supported;         // false: known to GGUF, but this engine cannot compute with it
+  GgmlType vec_dot_type;  // activation format the dot product wants
   DequantizeRowFn dequantize_row;
-  QuantizeRowFn quantize_row;   // nullptr where we cannot write the type
-  VecDotFn vec_dot;             // fastest available on this CPU (AVX2 or scalar)
-  VecDotFn vec_dot_scalar;      // the reference, always present for supported types
-  VecDotMultiFn vec_dot_multi;  // AVX2 multi-activation kernel where one exists; else nullptr
+  QuantizeRowFn quantize_row;              // nullptr where we cannot write the type
+  VecDotFn vec_dot;                        // fastest available on this CPU (AVX2 or scalar)
+  VecDotFn vec_dot_scalar;                 // the reference, always present for supported types
+  VecDotMultiFn vec_dot_multi;             // AVX2 multi-activation kernel where one exists; else nullptr
   VecDot2RowsMultiFn vec_dot_2rows_multi;  // AVX2 two-row form (Q8_0, Q4_0, Q5_0); else nullptr
 };
 

@@ -70,7 +70,8 @@ void quantize_row_q8_K_avx2(const float* x, void* dst, int64_t n) {
   block_q8_K* y = static_cast<block_q8_K*>(dst);
   for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
     __m256 amax_v = _mm256_setzero_ps();
-    for (int k = 0; k < QK_K; k += 8) amax_v = _mm256_max_ps(amax_v, _mm256_andnot_ps(kSignMask, _mm256_loadu_ps(x + k)));
+    for (int k = 0; k < QK_K; k += 8)
+      amax_v = _mm256_max_ps(amax_v, _mm256_andnot_ps(kSignMask, _mm256_loadu_ps(x + k)));
     const float amax = hmax(amax_v);
     if (amax == 0) {
       y[i] = block_q8_K{};
@@ -80,7 +81,8 @@ void quantize_row_q8_K_avx2(const float* x, void* dst, int64_t n) {
     float max = 0;
     for (int k = 0; k < QK_K; k += 8) {
       const __m256 xv = _mm256_loadu_ps(x + k);
-      const int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(kSignMask, xv), _mm256_set1_ps(amax), _CMP_EQ_OQ));
+      const int hit =
+          _mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(kSignMask, xv), _mm256_set1_ps(amax), _CMP_EQ_OQ));
       if (hit) {
         max = x[k + __builtin_ctz((unsigned)hit)];
         break;
@@ -92,7 +94,8 @@ void quantize_row_q8_K_avx2(const float* x, void* dst, int64_t n) {
     for (int c = 0; c < QK_K; c += 32) {
       __m256i q[4];
       for (int k = 0; k < 4; ++k) {
-        const __m256 t = _mm256_round_ps(_mm256_mul_ps(vs, _mm256_loadu_ps(x + c + 8 * k)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        const __m256 t = _mm256_round_ps(_mm256_mul_ps(vs, _mm256_loadu_ps(x + c + 8 * k)),
+                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         q[k] = _mm256_min_epi32(_mm256_cvtps_epi32(t), top);
       }
       y[i].bsums[c / 16] = (int16_t)hsum_i32(_mm256_add_epi32(q[0], q[1]));

@@ -17,7 +17,7 @@ void quantize_row_bf16(const float* src, void* dst, int64_t n);
 float vec_dot_bf16(int n, const void* w, const void* x);
 
 // Legacy 32-element block formats. Q4_0/Q5_0/Q8_0 dot against Q8_0 activations, Q4_1/Q5_1 against Q8_1.
-#define QWEN_DECLARE_QUANT(T)                                   \
+#define QWEN_DECLARE_QUANT(T)                                      \
   void dequantize_row_##T(const void* src, float* dst, int64_t n); \
   void quantize_row_##T(const float* src, void* dst, int64_t n);   \
   float vec_dot_##T(int n, const void* w, const void* x);
@@ -67,8 +67,11 @@ void vec_dot_multi_q5_K_avx2(int n, const void* w, const void* x, size_t x_strid
 void vec_dot_multi_q6_K_avx2(int n, const void* w, const void* x, size_t x_stride, int n_x, float* out);
 
 // Two weight rows (w, w + w_stride bytes) against several activation rows: out[r * out_stride + t].
-void vec_dot_2rows_multi_q8_0_avx2(int n, const void* w, size_t w_stride, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride);
-void vec_dot_2rows_multi_q4_0_avx2(int n, const void* w, size_t w_stride, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride);
-void vec_dot_2rows_multi_q5_0_avx2(int n, const void* w, size_t w_stride, const void* x, size_t x_stride, int n_x, float* out, size_t out_stride);
+void vec_dot_2rows_multi_q8_0_avx2(int n, const void* w, size_t w_stride, const void* x, size_t x_stride, int n_x,
+                                   float* out, size_t out_stride);
+void vec_dot_2rows_multi_q4_0_avx2(int n, const void* w, size_t w_stride, const void* x, size_t x_stride, int n_x,
+                                   float* out, size_t out_stride);
+void vec_dot_2rows_multi_q5_0_avx2(int n, const void* w, size_t w_stride, const void* x, size_t x_stride, int n_x,
+                                   float* out, size_t out_stride);
 
 }  // namespace qwen::kernels

@@ -52,8 +52,8 @@ float vec_dot_q2_K_avx2(int n, const void* w, const void* xv) {
       for (int js = 0; js < 4; ++js) {
         const __m256i lev = _mm256_and_si256(_mm256_srli_epi16(q, 2 * js), three);
         const int g = 8 * h + 2 * js;
-        sumi = _mm256_add_epi32(sumi, scaled_dot(lev, load32(b[i].qs + 128 * h + 32 * js),
-                                                 a[i].scales[g] & 0x0f, a[i].scales[g + 1] & 0x0f));
+        sumi = _mm256_add_epi32(sumi, scaled_dot(lev, load32(b[i].qs + 128 * h + 32 * js), a[i].scales[g] & 0x0f,
+                                                 a[i].scales[g + 1] & 0x0f));
       }
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * half_to_float(a[i].d)), _mm256_cvtepi32_ps(sumi), acc);
@@ -92,8 +92,7 @@ float vec_dot_q3_K_avx2(int n, const void* w, const void* xv) {
 // (prefetches never fault, so running past the end of the matrix is harmless) measurably raised
 // single-row throughput from DRAM (figures in bench/results/kernel-design-notes.md).
 static constexpr size_t kPrefetchAhead = 2048;
-template <typename Block>
-static inline void prefetch_block_ahead(const Block* blk) {
+template <typename Block> static inline void prefetch_block_ahead(const Block* blk) {
   const char* p = reinterpret_cast<const char*>(blk) + kPrefetchAhead;
   for (size_t off = 0; off < sizeof(Block); off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
 }
@@ -102,8 +101,7 @@ static inline void prefetch_block_ahead(const Block* blk) {
 static inline const uint8_t* fifth_bits(const block_q4_K&) { return nullptr; }
 static inline const uint8_t* fifth_bits(const block_q5_K& blk) { return blk.qh; }
 
-template <bool FIFTH_BIT, typename Block>
-static float dot_k45(int n, const Block* a, const block_q8_K* b) {
+template <bool FIFTH_BIT, typename Block> static float dot_k45(int n, const Block* a, const block_q8_K* b) {
   const __m256i low_nibble = _mm256_set1_epi8(0x0f);
   __m256 acc = _mm256_setzero_ps();
   __m128 mins = _mm_setzero_ps();
@@ -111,7 +109,8 @@ static float dot_k45(int n, const Block* a, const block_q8_K* b) {
     prefetch_block_ahead(&a[i]);
     uint8_t sc[8], m[8];
     k4_unpack_scales_mins(a[i].scales, sc, m);
-    mins = _mm_fmadd_ps(_mm_set1_ps(b[i].d * half_to_float(a[i].dmin)), _mm_cvtepi32_ps(k4_min_dot(m, b[i].bsums)), mins);
+    mins =
+        _mm_fmadd_ps(_mm_set1_ps(b[i].d * half_to_float(a[i].dmin)), _mm_cvtepi32_ps(k4_min_dot(m, b[i].bsums)), mins);
     __m256i qh = _mm256_setzero_si256();
     if constexpr (FIFTH_BIT) qh = load32(fifth_bits(a[i]));
     __m256i sumi = _mm256_setzero_si256();
@@ -153,9 +152,12 @@ float vec_dot_q6_K_avx2(int n, const void* w, const void* xv) {
       const __m256i ql0 = load32(a[i].ql + 64 * h), ql1 = load32(a[i].ql + 64 * h + 32);
       const __m256i qh = load32(a[i].qh + 32 * h);
       // Bits 2k, 2k+1 of qh are the top bits of the k-th 32 values; move them to bits 4-5.
-      const __m256i q1 = _mm256_or_si256(_mm256_and_si256(ql0, low_nibble), _mm256_and_si256(_mm256_slli_epi16(qh, 4), top_pair));
-      const __m256i q2 = _mm256_or_si256(_mm256_and_si256(ql1, low_nibble), _mm256_and_si256(_mm256_slli_epi16(qh, 2), top_pair));
-      const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low_nibble), _mm256_and_si256(qh, top_pair));
+      const __m256i q1 =
+          _mm256_or_si256(_mm256_and_si256(ql0, low_nibble), _mm256_and_si256(_mm256_slli_epi16(qh, 4), top_pair));
+      const __m256i q2 =
+          _mm256_or_si256(_mm256_and_si256(ql1, low_nibble), _mm256_and_si256(_mm256_slli_epi16(qh, 2), top_pair));
+      const __m256i q3 =
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low_nibble), _mm256_and_si256(qh, top_pair));
       const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low_nibble),
                                          _mm256_and_si256(_mm256_srli_epi16(qh, 2), top_pair));
       const int8_t* y = b[i].qs + 128 * h;

@@ -76,7 +76,7 @@ float fit_symmetric_iterative(int n, int nmax, const float* x, uint8_t* L);
 // Offset fit x ~ scale * L - min, L in [0, nmax], min >= 0 returned through *min_out, searching
 // nstep+1 candidate ranges (GGML's make_qkx2_quants). `weights` weigh each element's error, which
 // is absolute when use_mad, squared otherwise. Returns the scale.
-float fit_offset_weighted(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* min_out,
-                          float rmin, float rdelta, int nstep, bool use_mad);
+float fit_offset_weighted(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* min_out, float rmin,
+                          float rdelta, int nstep, bool use_mad);
 
 }  // namespace qwen::kernels

@@ -54,8 +54,7 @@ void unpack(const block_q3_K& b, Unpacked& u) {
 }
 
 // Q4_K and Q5_K: 8 sub-blocks of 32 values; each sub-block's scale/min covers two groups of 16.
-template <typename Block>
-void unpack_k45(const Block& b, const uint8_t* qh, Unpacked& u) {
+template <typename Block> void unpack_k45(const Block& b, const uint8_t* qh, Unpacked& u) {
   u.d = fp16_to_fp32(b.d);
   u.dmin = fp16_to_fp32(b.dmin);
   for (int j = 0; j < 8; ++j) {
@@ -90,8 +89,7 @@ void unpack(const block_q6_K& b, Unpacked& u) {
   }
 }
 
-template <typename Block>
-void dequantize_k(const void* src, float* y, int64_t n) {
+template <typename Block> void dequantize_k(const void* src, float* y, int64_t n) {
   const Block* x = static_cast<const Block*>(src);
   Unpacked u;
   for (int64_t i = 0; i < n / QK_K; ++i) {
@@ -101,8 +99,7 @@ void dequantize_k(const void* src, float* y, int64_t n) {
 }
 
 // w (n,) K-quant . x (n,) Q8_K -> scalar
-template <typename Block>
-float dot_k(int n, const void* w, const void* xv) {
+template <typename Block> float dot_k(int n, const void* w, const void* xv) {
   const Block* a = static_cast<const Block*>(w);
   const block_q8_K* b = static_cast<const block_q8_K*>(xv);
   Unpacked u;

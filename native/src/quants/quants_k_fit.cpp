@@ -107,8 +107,8 @@ float fit_symmetric_iterative(int n, int nmax, const float* x, uint8_t* L) {
   return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
 }
 
-float fit_offset_weighted(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* min_out,
-                          float rmin, float rdelta, int nstep, bool use_mad) {
+float fit_offset_weighted(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* min_out, float rmin,
+                          float rdelta, int nstep, bool use_mad) {
   float lo = x[0], hi = x[0];
   float sum_w = weights[0], sum_x = weights[0] * x[0];
   for (int i = 1; i < n; ++i) {

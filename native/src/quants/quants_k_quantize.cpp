@@ -21,7 +21,8 @@ static inline int clamp_int(int v, int lo, int hi) { return v < lo ? lo : (v > h
 static void pack_2bit(const uint8_t* L, uint8_t* qs) {
   for (int half = 0; half < QK_K; half += 128)
     for (int l = 0; l < 32; ++l)
-      qs[half / 4 + l] = (uint8_t)(L[half + l] | (L[half + l + 32] << 2) | (L[half + l + 64] << 4) | (L[half + l + 96] << 6));
+      qs[half / 4 + l] =
+          (uint8_t)(L[half + l] | (L[half + l + 32] << 2) | (L[half + l + 64] << 4) | (L[half + l + 96] << 6));
 }
 
 // ---- Q8_K: d = max / -127 (sign of the largest magnitude), plus sums of each 16 values --------
@@ -30,7 +31,10 @@ void quantize_row_q8_K(const float* x, void* dst, int64_t n) {
   for (int64_t i = 0; i < n / QK_K; ++i, x += QK_K) {
     float amax = 0, max = 0;
     for (int j = 0; j < QK_K; ++j)
-      if (std::fabs(x[j]) > amax) { amax = std::fabs(x[j]); max = x[j]; }
+      if (std::fabs(x[j]) > amax) {
+        amax = std::fabs(x[j]);
+        max = x[j];
+      }
     std::memset(&y[i], 0, sizeof(block_q8_K));
     if (amax == 0) continue;
     const float iscale = -127.0f / max;
@@ -93,7 +97,8 @@ void quantize_row_q3_K(const float* x, void* dst, int64_t n) {
     std::memset(&y[i], 0, sizeof(block_q3_K));
     if (max_scale != 0) {
       const float iscale = -32.0f / max_scale;
-      for (int j = 0; j < 16; ++j) q3k_set_scale(j, y[i].scales, clamp_int(nearest_even_int(iscale * scales[j]), -32, 31));
+      for (int j = 0; j < 16; ++j)
+        q3k_set_scale(j, y[i].scales, clamp_int(nearest_even_int(iscale * scales[j]), -32, 31));
       y[i].d = fp32_to_fp16(1 / iscale);
     }
     int8_t sc[16];
@@ -149,7 +154,8 @@ static void quantize_k45_block(const float* x, fp16_t* d_out, fp16_t* dmin_out, 
     const float d = fp16_to_fp32(*d_out) * sc;
     if (d == 0) continue;
     const float dm = fp16_to_fp32(*dmin_out) * m;
-    for (int l = 0; l < 32; ++l) L[32 * j + l] = (uint8_t)clamp_int(nearest_even_int((x[32 * j + l] + dm) / d), 0, nmax);
+    for (int l = 0; l < 32; ++l)
+      L[32 * j + l] = (uint8_t)clamp_int(nearest_even_int((x[32 * j + l] + dm) / d), 0, nmax);
   }
 }
 
@@ -202,7 +208,8 @@ void quantize_row_q6_K(const float* x, void* dst, int64_t n) {
     for (int j = 0; j < 16; ++j) {
       const float d = fp16_to_fp32(y[i].d) * y[i].scales[j];
       if (d == 0) continue;
-      for (int l = 0; l < 16; ++l) L[16 * j + l] = (uint8_t)(clamp_int(nearest_even_int(x[16 * j + l] / d), -32, 31) + 32);
+      for (int l = 0; l < 16; ++l)
+        L[16 * j + l] = (uint8_t)(clamp_int(nearest_even_int(x[16 * j + l] / d), -32, 31) + 32);
     }
     // Per 128-value half: ql[l] holds values l (low nibble) and l+64 (high); ql[l+32] holds l+32
     // and l+96; qh[l] holds the top two bits of l, l+32, l+64, l+96 at bits 0, 2, 4, 6.
@@ -213,7 +220,8 @@ void quantize_row_q6_K(const float* x, void* dst, int64_t n) {
       for (int l = 0; l < 32; ++l) {
         ql[l] = (uint8_t)((Lh[l] & 0x0f) | ((Lh[l + 64] & 0x0f) << 4));
         ql[l + 32] = (uint8_t)((Lh[l + 32] & 0x0f) | ((Lh[l + 96] & 0x0f) << 4));
-        qh[l] = (uint8_t)((Lh[l] >> 4) | ((Lh[l + 32] >> 4) << 2) | ((Lh[l + 64] >> 4) << 4) | ((Lh[l + 96] >> 4) << 6));
+        qh[l] =
+            (uint8_t)((Lh[l] >> 4) | ((Lh[l + 32] >> 4) << 2) | ((Lh[l + 64] >> 4) << 4) | ((Lh[l + 96] >> 4) << 6));
       }
     }
   }

@@ -60,7 +60,10 @@ void quantize_row_q4_0(const float* x, void* dst, int64_t n) {
   for (int64_t i = 0; i < n / QK4_0; ++i, x += QK4_0) {
     float amax = 0, max = 0;
     for (int j = 0; j < QK4_0; ++j)
-      if (std::fabs(x[j]) > amax) { amax = std::fabs(x[j]); max = x[j]; }
+      if (std::fabs(x[j]) > amax) {
+        amax = std::fabs(x[j]);
+        max = x[j];
+      }
     const float d = max / -8.0f;
     const float id = d ? 1.0f / d : 0.0f;
     y[i].d = fp32_to_fp16(d);
@@ -87,7 +90,10 @@ void quantize_row_q4_1(const float* x, void* dst, int64_t n) {
   block_q4_1* y = static_cast<block_q4_1*>(dst);
   for (int64_t i = 0; i < n / QK4_1; ++i, x += QK4_1) {
     float mn = x[0], mx = x[0];
-    for (int j = 1; j < QK4_1; ++j) { mn = std::min(mn, x[j]); mx = std::max(mx, x[j]); }
+    for (int j = 1; j < QK4_1; ++j) {
+      mn = std::min(mn, x[j]);
+      mx = std::max(mx, x[j]);
+    }
     const float d = (mx - mn) / 15.0f;
     const float id = d ? 1.0f / d : 0.0f;
     y[i].d = fp32_to_fp16(d);
@@ -111,14 +117,21 @@ void dequantize_row_q4_1(const void* src, float* y, int64_t n) {
 }
 
 // ---- Q5_0 / Q5_1: like Q4 with a fifth bit per element packed in qh --------------------------
-static inline uint32_t load_qh(const uint8_t* qh) { uint32_t v; std::memcpy(&v, qh, 4); return v; }
+static inline uint32_t load_qh(const uint8_t* qh) {
+  uint32_t v;
+  std::memcpy(&v, qh, 4);
+  return v;
+}
 
 void quantize_row_q5_0(const float* x, void* dst, int64_t n) {
   block_q5_0* y = static_cast<block_q5_0*>(dst);
   for (int64_t i = 0; i < n / QK5_0; ++i, x += QK5_0) {
     float amax = 0, max = 0;
     for (int j = 0; j < QK5_0; ++j)
-      if (std::fabs(x[j]) > amax) { amax = std::fabs(x[j]); max = x[j]; }
+      if (std::fabs(x[j]) > amax) {
+        amax = std::fabs(x[j]);
+        max = x[j];
+      }
     const float d = max / -16.0f;
     const float id = d ? 1.0f / d : 0.0f;
     y[i].d = fp32_to_fp16(d);
@@ -150,7 +163,10 @@ void quantize_row_q5_1(const float* x, void* dst, int64_t n) {
   block_q5_1* y = static_cast<block_q5_1*>(dst);
   for (int64_t i = 0; i < n / QK5_1; ++i, x += QK5_1) {
     float mn = x[0], mx = x[0];
-    for (int j = 1; j < QK5_1; ++j) { mn = std::min(mn, x[j]); mx = std::max(mx, x[j]); }
+    for (int j = 1; j < QK5_1; ++j) {
+      mn = std::min(mn, x[j]);
+      mx = std::max(mx, x[j]);
+    }
     const float d = (mx - mn) / 31.0f;
     const float id = d ? 1.0f / d : 0.0f;
     y[i].d = fp32_to_fp16(d);

@@ -77,18 +77,24 @@ static inline float dot_blocks_q8_0(int nb, const block_q8_0* b, Levels levels, 
 
 float vec_dot_q8_0_avx2(int n, const void* w, const void* xv) {
   const block_q8_0* a = static_cast<const block_q8_0*>(w);
-  return dot_blocks_q8_0(n / QK8_0, static_cast<const block_q8_0*>(xv), [a](int i, float* d) {
-    *d = half_to_float(a[i].d);
-    return load32(a[i].qs);
-  }, static_cast<const char*>(w), sizeof(*a));
+  return dot_blocks_q8_0(
+      n / QK8_0, static_cast<const block_q8_0*>(xv),
+      [a](int i, float* d) {
+        *d = half_to_float(a[i].d);
+        return load32(a[i].qs);
+      },
+      static_cast<const char*>(w), sizeof(*a));
 }
 
 float vec_dot_q4_0_avx2(int n, const void* w, const void* xv) {
   const block_q4_0* a = static_cast<const block_q4_0*>(w);
-  return dot_blocks_q8_0(n / QK4_0, static_cast<const block_q8_0*>(xv), [a](int i, float* d) {
-    *d = half_to_float(a[i].d);
-    return _mm256_sub_epi8(unpack_nibbles(a[i].qs), _mm256_set1_epi8(8));
-  }, static_cast<const char*>(w), sizeof(*a));
+  return dot_blocks_q8_0(
+      n / QK4_0, static_cast<const block_q8_0*>(xv),
+      [a](int i, float* d) {
+        *d = half_to_float(a[i].d);
+        return _mm256_sub_epi8(unpack_nibbles(a[i].qs), _mm256_set1_epi8(8));
+      },
+      static_cast<const char*>(w), sizeof(*a));
 }
 
 float vec_dot_q4_1_avx2(int n, const void* w, const void* xv) {
@@ -106,12 +112,15 @@ float vec_dot_q4_1_avx2(int n, const void* w, const void* xv) {
 
 float vec_dot_q5_0_avx2(int n, const void* w, const void* xv) {
   const block_q5_0* a = static_cast<const block_q5_0*>(w);
-  return dot_blocks_q8_0(n / QK5_0, static_cast<const block_q8_0*>(xv), [a](int i, float* d) {
-    *d = half_to_float(a[i].d);
-    // q - 16 = nibble | (hbit << 4) - 16: as signed bytes, the nibble with 0xF0 where the bit is clear.
-    const __m256i hi = _mm256_andnot_si256(bits_to_bytes(a[i].qh), _mm256_set1_epi8((char)0xF0));
-    return _mm256_or_si256(unpack_nibbles(a[i].qs), hi);
-  }, static_cast<const char*>(w), sizeof(*a));
+  return dot_blocks_q8_0(
+      n / QK5_0, static_cast<const block_q8_0*>(xv),
+      [a](int i, float* d) {
+        *d = half_to_float(a[i].d);
+        // q - 16 = nibble | (hbit << 4) - 16: as signed bytes, the nibble with 0xF0 where the bit is clear.
+        const __m256i hi = _mm256_andnot_si256(bits_to_bytes(a[i].qh), _mm256_set1_epi8((char)0xF0));
+        return _mm256_or_si256(unpack_nibbles(a[i].qs), hi);
+      },
+      static_cast<const char*>(w), sizeof(*a));
 }
 
 float vec_dot_q5_1_avx2(int n, const void* w, const void* xv) {

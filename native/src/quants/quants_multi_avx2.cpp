@@ -26,10 +26,11 @@ inline __m256i dot_i8_i32(__m256i abs_a, __m256i a, __m256i b) {
 inline __m256i scaled_dot(__m256i levels, __m256i q8, __m256i scales) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(levels, q8), scales);
 }
-inline __m256i pair_scales(int s0, int s1) { return _mm256_set_m128i(_mm_set1_epi16((short)s1), _mm_set1_epi16((short)s0)); }
+inline __m256i pair_scales(int s0, int s1) {
+  return _mm256_set_m128i(_mm_set1_epi16((short)s1), _mm_set1_epi16((short)s0));
+}
 
-template <typename Block>
-inline const Block* act(const void* x, size_t stride, int t) {
+template <typename Block> inline const Block* act(const void* x, size_t stride, int t) {
   return reinterpret_cast<const Block*>(static_cast<const uint8_t*>(x) + stride * t);
 }
 
@@ -42,16 +43,15 @@ inline __m256i bits_to_bytes(const uint8_t* qh) {
   const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
                                         2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
   // clang-format on
-  const __m256i v = _mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), shuf),
-                                    _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+  const __m256i v =
+      _mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32((int)bits), shuf), _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
   return _mm256_cmpeq_epi8(v, _mm256_set1_epi64x(-1));
 }
 
 enum class Legacy { Q8_0, Q4_0, Q5_0 };
 
 // One block of Q8_0 / Q4_0 / Q5_0 weights as 32 signed levels, and its scale.
-template <Legacy L>
-inline __m256i legacy_levels(const void* w, int i, float* d) {
+template <Legacy L> inline __m256i legacy_levels(const void* w, int i, float* d) {
   if constexpr (L == Legacy::Q8_0) {
     const block_q8_0& blk = static_cast<const block_q8_0*>(w)[i];
     *d = half_to_float(blk.d);
@@ -77,8 +77,7 @@ inline __m256i legacy_levels(const void* w, int i, float* d) {
 }
 
 // Q8_0, Q4_0 and Q5_0 weights (signed levels) against Q8_0 activations.
-template <int NX, Legacy L>
-void dot_legacy_multi(int n, const void* w, const void* x, size_t stride, float* out) {
+template <int NX, Legacy L> void dot_legacy_multi(int n, const void* w, const void* x, size_t stride, float* out) {
   __m256 acc[NX];
   for (int t = 0; t < NX; ++t) acc[t] = _mm256_setzero_ps();
   for (int i = 0; i < n / QK8_0; ++i) {
@@ -98,7 +97,8 @@ void dot_legacy_multi(int n, const void* w, const void* x, size_t stride, float*
 // is loaded once for both rows and each weight block decoded once for all NX tokens, and the
 // block scale product is one vector multiply per pair. out[r * out_stride + t], r < 2, t < NX.
 template <int NX, Legacy L>
-void dot_legacy_2rows(int n, const void* w, size_t w_stride, const void* x, size_t stride, float* out, size_t out_stride) {
+void dot_legacy_2rows(int n, const void* w, size_t w_stride, const void* x, size_t stride, float* out,
+                      size_t out_stride) {
   const void* w1 = static_cast<const uint8_t*>(w) + w_stride;
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc0[NX], acc1[NX];
@@ -112,8 +112,10 @@ void dot_legacy_2rows(int n, const void* w, size_t w_stride, const void* x, size
       const block_q8_0& y = act<block_q8_0>(x, stride, t)[i];
       const __m256i yq = load32(y.qs);
       const __m256 yd = _mm256_set1_ps(half_to_float(y.d));
-      const __m256 p0 = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(abs0, _mm256_sign_epi8(yq, q0)), ones));
-      const __m256 p1 = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(abs1, _mm256_sign_epi8(yq, q1)), ones));
+      const __m256 p0 =
+          _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(abs0, _mm256_sign_epi8(yq, q0)), ones));
+      const __m256 p1 =
+          _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(abs1, _mm256_sign_epi8(yq, q1)), ones));
       acc0[t] = _mm256_fmadd_ps(_mm256_mul_ps(vd0, yd), p0, acc0[t]);
       acc1[t] = _mm256_fmadd_ps(_mm256_mul_ps(vd1, yd), p1, acc1[t]);
     }
@@ -125,8 +127,7 @@ void dot_legacy_2rows(int n, const void* w, size_t w_stride, const void* x, size
 }
 
 // Q4_K / Q5_K weights against Q8_K activations (see quants_k_avx2.cpp for the single-row form).
-template <int NX, bool FIFTH_BIT>
-void dot_k45_multi(int n, const void* w, const void* x, size_t stride, float* out) {
+template <int NX, bool FIFTH_BIT> void dot_k45_multi(int n, const void* w, const void* x, size_t stride, float* out) {
   using Block = std::conditional_t<FIFTH_BIT, block_q5_K, block_q4_K>;
   const Block* a = static_cast<const Block*>(w);
   const __m256i low_nibble = _mm256_set1_epi8(0x0f);
@@ -154,8 +155,10 @@ void dot_k45_multi(int n, const void* w, const void* x, size_t stride, float* ou
       __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low_nibble);
       if constexpr (FIFTH_BIT) {
         const __m256i m0 = _mm256_set1_epi8((char)(1 << (2 * c))), m1 = _mm256_set1_epi8((char)(2 << (2 * c)));
-        lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, m0), m0), _mm256_set1_epi8(16)));
-        hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, m1), m1), _mm256_set1_epi8(16)));
+        lo = _mm256_or_si256(lo,
+                             _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, m0), m0), _mm256_set1_epi8(16)));
+        hi = _mm256_or_si256(hi,
+                             _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, m1), m1), _mm256_set1_epi8(16)));
       }
       const __m256i s_lo = _mm256_set1_epi16((short)sc[2 * c]), s_hi = _mm256_set1_epi16((short)sc[2 * c + 1]);
       for (int t = 0; t < NX; ++t) {
@@ -173,8 +176,7 @@ void dot_k45_multi(int n, const void* w, const void* x, size_t stride, float* ou
 }
 
 // Q6_K weights against Q8_K activations.
-template <int NX>
-void dot_q6_K_multi(int n, const void* w, const void* x, size_t stride, float* out) {
+template <int NX> void dot_q6_K_multi(int n, const void* w, const void* x, size_t stride, float* out) {
   const block_q6_K* a = static_cast<const block_q6_K*>(w);
   const __m256i low_nibble = _mm256_set1_epi8(0x0f), top_pair = _mm256_set1_epi8(0x30);
   __m256 acc[NX];
@@ -184,7 +186,8 @@ void dot_q6_K_multi(int n, const void* w, const void* x, size_t stride, float* o
     __m256i sumi[NX];
     for (int t = 0; t < NX; ++t) {
       // The stored +32 on every level over-counts 32 * sum_g sc[g] * bsums[g].
-      sumi[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(k16_scale_dot(sc, act<block_q8_K>(x, stride, t)[i].bsums), 5));
+      sumi[t] = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                 _mm256_slli_epi32(k16_scale_dot(sc, act<block_q8_K>(x, stride, t)[i].bsums), 5));
     }
     for (int h = 0; h < 2; ++h) {
       const __m256i ql0 = load32(a[i].ql + 64 * h), ql1 = load32(a[i].ql + 64 * h + 32);
@@ -228,10 +231,11 @@ void in_groups_of_four(int n, const void* w, const void* x, size_t stride, int n
 
 // Runs KERNEL<1..4> (two weight rows each) over the activations in groups of four.
 template <template <int> class K>
-void two_rows_in_groups_of_four(int n, const void* w, size_t w_stride, const void* x, size_t stride, int n_x, float* out,
-                                size_t out_stride) {
+void two_rows_in_groups_of_four(int n, const void* w, size_t w_stride, const void* x, size_t stride, int n_x,
+                                float* out, size_t out_stride) {
   int t = 0;
-  for (; t + 4 <= n_x; t += 4) K<4>::run(n, w, w_stride, static_cast<const uint8_t*>(x) + stride * t, stride, out + t, out_stride);
+  for (; t + 4 <= n_x; t += 4)
+    K<4>::run(n, w, w_stride, static_cast<const uint8_t*>(x) + stride * t, stride, out + t, out_stride);
   const void* rest = static_cast<const uint8_t*>(x) + stride * t;
   switch (n_x - t) {
     case 3: K<3>::run(n, w, w_stride, rest, stride, out + t, out_stride); break;
@@ -241,39 +245,70 @@ void two_rows_in_groups_of_four(int n, const void* w, size_t w_stride, const voi
   }
 }
 
-template <Legacy L>
-struct TwoRows {
-  template <int NX>
-  struct K {
+template <Legacy L> struct TwoRows {
+  template <int NX> struct K {
     static void run(int n, const void* w, size_t ws, const void* x, size_t s, float* o, size_t os) {
       dot_legacy_2rows<NX, L>(n, w, ws, x, s, o, os);
     }
   };
 };
 
-template <int NX> struct Q8_0Kernel { static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_legacy_multi<NX, Legacy::Q8_0>(n, w, x, s, o); } };
-template <int NX> struct Q4_0Kernel { static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_legacy_multi<NX, Legacy::Q4_0>(n, w, x, s, o); } };
-template <int NX> struct Q5_0Kernel { static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_legacy_multi<NX, Legacy::Q5_0>(n, w, x, s, o); } };
-template <int NX> struct Q4_KKernel { static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_k45_multi<NX, false>(n, w, x, s, o); } };
-template <int NX> struct Q5_KKernel { static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_k45_multi<NX, true>(n, w, x, s, o); } };
-template <int NX> struct Q6_KKernel { static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_q6_K_multi<NX>(n, w, x, s, o); } };
+template <int NX> struct Q8_0Kernel {
+  static void run(int n, const void* w, const void* x, size_t s, float* o) {
+    dot_legacy_multi<NX, Legacy::Q8_0>(n, w, x, s, o);
+  }
+};
+template <int NX> struct Q4_0Kernel {
+  static void run(int n, const void* w, const void* x, size_t s, float* o) {
+    dot_legacy_multi<NX, Legacy::Q4_0>(n, w, x, s, o);
+  }
+};
+template <int NX> struct Q5_0Kernel {
+  static void run(int n, const void* w, const void* x, size_t s, float* o) {
+    dot_legacy_multi<NX, Legacy::Q5_0>(n, w, x, s, o);
+  }
+};
+template <int NX> struct Q4_KKernel {
+  static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_k45_multi<NX, false>(n, w, x, s, o); }
+};
+template <int NX> struct Q5_KKernel {
+  static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_k45_multi<NX, true>(n, w, x, s, o); }
+};
+template <int NX> struct Q6_KKernel {
+  static void run(int n, const void* w, const void* x, size_t s, float* o) { dot_q6_K_multi<NX>(n, w, x, s, o); }
+};
 
 }  // namespace
 
-void vec_dot_2rows_multi_q8_0_avx2(int n, const void* w, size_t ws, const void* x, size_t s, int n_x, float* o, size_t os) {
+void vec_dot_2rows_multi_q8_0_avx2(int n, const void* w, size_t ws, const void* x, size_t s, int n_x, float* o,
+                                   size_t os) {
   two_rows_in_groups_of_four<TwoRows<Legacy::Q8_0>::K>(n, w, ws, x, s, n_x, o, os);
 }
-void vec_dot_2rows_multi_q4_0_avx2(int n, const void* w, size_t ws, const void* x, size_t s, int n_x, float* o, size_t os) {
+void vec_dot_2rows_multi_q4_0_avx2(int n, const void* w, size_t ws, const void* x, size_t s, int n_x, float* o,
+                                   size_t os) {
   two_rows_in_groups_of_four<TwoRows<Legacy::Q4_0>::K>(n, w, ws, x, s, n_x, o, os);
 }
-void vec_dot_2rows_multi_q5_0_avx2(int n, const void* w, size_t ws, const void* x, size_t s, int n_x, float* o, size_t os) {
+void vec_dot_2rows_multi_q5_0_avx2(int n, const void* w, size_t ws, const void* x, size_t s, int n_x, float* o,
+                                   size_t os) {
   two_rows_in_groups_of_four<TwoRows<Legacy::Q5_0>::K>(n, w, ws, x, s, n_x, o, os);
 }
-void vec_dot_multi_q8_0_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) { in_groups_of_four<Q8_0Kernel>(n, w, x, s, n_x, o); }
-void vec_dot_multi_q4_0_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) { in_groups_of_four<Q4_0Kernel>(n, w, x, s, n_x, o); }
-void vec_dot_multi_q5_0_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) { in_groups_of_four<Q5_0Kernel>(n, w, x, s, n_x, o); }
-void vec_dot_multi_q4_K_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) { in_groups_of_four<Q4_KKernel>(n, w, x, s, n_x, o); }
-void vec_dot_multi_q5_K_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) { in_groups_of_four<Q5_KKernel>(n, w, x, s, n_x, o); }
-void vec_dot_multi_q6_K_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) { in_groups_of_four<Q6_KKernel>(n, w, x, s, n_x, o); }
+void vec_dot_multi_q8_0_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) {
+  in_groups_of_four<Q8_0Kernel>(n, w, x, s, n_x, o);
+}
+void vec_dot_multi_q4_0_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) {
+  in_groups_of_four<Q4_0Kernel>(n, w, x, s, n_x, o);
+}
+void vec_dot_multi_q5_0_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) {
+  in_groups_of_four<Q5_0Kernel>(n, w, x, s, n_x, o);
+}
+void vec_dot_multi_q4_K_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) {
+  in_groups_of_four<Q4_KKernel>(n, w, x, s, n_x, o);
+}
+void vec_dot_multi_q5_K_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) {
+  in_groups_of_four<Q5_KKernel>(n, w, x, s, n_x, o);
+}
+void vec_dot_multi_q6_K_avx2(int n, const void* w, const void* x, size_t s, int n_x, float* o) {
+  in_groups_of_four<Q6_KKernel>(n, w, x, s, n_x, o);
+}
 
 }  // namespace qwen::kernels
