@@ -3,6 +3,7 @@
 // same integer sums and the same float operations in the same order as gemv, so its outputs are
 // compared bit for bit, and a decode matmul must put every group's result in that group's rows.
 #include <cstdint>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
@@ -123,6 +124,49 @@ QWEN_TEST(packed_decode_matmul_puts_each_group_in_its_rows) {
           qwen_test::fail(__FILE__, __LINE__,
                           std::string(traits(type).name) + " rows=" + std::to_string(rows) +
                               ": decode matmul differs from gemv in group " + std::to_string(g));
+      }
+    }
+  }
+}
+
+// Batch tiles are sized by weight bytes and thread count (matmul.cpp row_tile), so they span many
+// group pairs: row counts with a left-over odd group (24, 1288), a last tile shorter than the rest
+// (296, 1288) and many tiles (2568), at two widths (a 256-wide row is small, so tiles grow long).
+// Every token's output rows must equal the single-group gemm's for that group, to float rounding
+// (the group-pair kernels add in another order); a tile that dropped, shifted or repeated a group
+// would be off by whole dot products.
+QWEN_TEST(packed_batch_matmul_puts_each_group_in_its_rows) {
+  if (!avx2_or_say_why("packed_batch_matmul_puts_each_group_in_its_rows")) return;
+  ThreadPool pool(2);
+  MatmulScratch scratch;
+  const int n_tok = 5;
+  for (GgmlType type : kPackedTypes) {
+    const PackedTraits* p = packed_traits(type);
+    CHECK(p != nullptr);
+    if (!p) continue;
+    for (int n : {256, 1536}) {
+      for (int64_t rows : {24, 296, 1288, 2568}) {
+        const PackedMatrix m = packed_matrix(type, *p, rows, n, 300 + (uint32_t)rows + (uint32_t)n);
+        std::mt19937 rng(9 + (uint32_t)rows);
+        std::normal_distribution<float> dist(0.0f, 1.0f);
+        std::vector<float> x((size_t)n_tok * n), y((size_t)n_tok * rows, -1.0f);
+        for (auto& v : x) v = dist(rng);
+        matmul(pool, m.w, x.data(), n_tok, y.data(), scratch);
+        const size_t act_row = activation_row_bytes(m.w);
+        const std::vector<uint8_t> xq(scratch.xq.begin(), scratch.xq.begin() + act_row * n_tok);
+        for (int64_t g = 0; g < rows / kPackRows; ++g) {
+          float want[n_tok * kPackRows];
+          p->gemm(n, m.w.group(g), xq.data(), act_row, n_tok, want, kPackRows);
+          for (int t = 0; t < n_tok; ++t)
+            for (int r = 0; r < kPackRows; ++r) {
+              const float ref = want[t * kPackRows + r], got = y[(size_t)t * rows + g * kPackRows + r];
+              if (std::fabs(got - ref) > 1e-4f * (1.0f + std::fabs(ref)))
+                qwen_test::fail(__FILE__, __LINE__,
+                                std::string(traits(type).name) + " n=" + std::to_string(n) +
+                                    " rows=" + std::to_string(rows) + ": batch matmul differs from gemm in group " +
+                                    std::to_string(g) + " token " + std::to_string(t));
+            }
+        }
       }
     }
   }

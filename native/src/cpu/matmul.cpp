@@ -8,9 +8,16 @@ namespace qwen {
 
 namespace {
 
-// Rows per task for a batch (prefill): 16 rows of a 4864-wide Q8_0 matrix are ~80 KB, read once
-// per call while every activation row streams past them.
-constexpr int64_t kBatchRowTile = 16;
+// Rows per task for a batch (prefill and small batches): about this many weight bytes. Every task
+// reads all the batch's activation rows once, so the activation traffic of a call is (tasks x
+// tokens x activation row) and only large tiles keep it below the weights' own: a fixed 16-row
+// tile (14 KB of a 1536-wide Q4_K matrix) made a 512-token call read its activations 560 times.
+// 384 KB measured best of 16-384 KB across the 0.5B and 1.5B shapes; figures in
+// bench/results/kernel-design-notes.md.
+constexpr size_t kBatchTileBytes = 384 * 1024;
+constexpr int64_t kBatchRowTileMin = 16;
+// Tasks per thread a batch matrix keeps at least, so the atomic counter still balances the threads.
+constexpr int64_t kBatchTasksPerThread = 4;
 // Tokens whose quantized activations a task keeps hot at once: 64 rows of a 4864-wide Q8_0 input
 // are ~330 KB, inside a 512 KB L2, so each is fetched from L3 once per row tile.
 constexpr int kTokenBlock = 64;
@@ -21,10 +28,14 @@ constexpr int kTokenBlock = 64;
 // sequential, which on the 151936-row output head measured much faster at 256 rows than at 16,
 // and the 0.5B model's 896-row matrices decode faster in 32-row tasks than in 16-row ones (two
 // Q4_0 groups, 8 KB); figures in bench/results/kernel-design-notes.md.
-// Always a multiple of kPackRows, so packed matrices split on group boundaries.
-int64_t row_tile(int n_tok, int64_t n_rows) {
-  if (n_tok != 1) return kBatchRowTile;
-  return std::clamp<int64_t>(n_rows / 32, 32, 256) / kPackRows * kPackRows;
+// Decode tiles are multiples of kPackRows and batch tiles of 16 (a group pair), so packed matrices
+// split on group (pair) boundaries.
+int64_t row_tile(int n_tok, int64_t n_rows, size_t row_bytes, int n_threads) {
+  if (n_tok == 1) return std::clamp<int64_t>(n_rows / 32, 32, 256) / kPackRows * kPackRows;
+  const int64_t by_bytes = (int64_t)(kBatchTileBytes / std::max<size_t>(row_bytes, 1));
+  const int64_t by_balance = n_rows / (kBatchTasksPerThread * std::max(n_threads, 1));
+  const int64_t rows = std::max(kBatchRowTileMin, std::min(by_bytes, by_balance));
+  return rows / kBatchRowTileMin * kBatchRowTileMin;
 }
 
 // The activation format a matrix's kernels read: the packed kernel's own where it has one, else
@@ -132,7 +143,7 @@ void matmul(ThreadPool& pool, const WeightMatrix& w, const float* x, int n_tok, 
   const TypeTraits& t = traits(w.type);
   const size_t xq_row = quantize_activations(pool, act_format(w), x, n_tok, w.cols, scratch);
   const uint8_t* xq = scratch.xq.data();
-  const int64_t tile = row_tile(n_tok, w.rows);
+  const int64_t tile = row_tile(n_tok, w.rows, w.row_bytes, pool.size());
   const int n_tasks = (int)((w.rows + tile - 1) / tile);
   pool.parallel_for(n_tasks, [&](int task, int) {
     const int64_t r0 = task * tile;
@@ -157,8 +168,12 @@ void matmul_multi(ThreadPool& pool, const WeightMatrix* const* w, float* const* 
   const uint8_t* xq = scratch.xq.data();
   // One tile size for all matrices (the smallest's), so the combined task range stays balanced.
   int64_t min_rows = w[0]->rows;
-  for (int i = 1; i < n_mats; ++i) min_rows = std::min(min_rows, w[i]->rows);
-  const int64_t tile = row_tile(n_tok, min_rows);
+  size_t max_row_bytes = w[0]->row_bytes;
+  for (int i = 1; i < n_mats; ++i) {
+    min_rows = std::min(min_rows, w[i]->rows);
+    max_row_bytes = std::max(max_row_bytes, w[i]->row_bytes);
+  }
+  const int64_t tile = row_tile(n_tok, min_rows, max_row_bytes, pool.size());
   // first_task[i]: index of matrix i's first tile in the combined task range.
   int first_task[kMax + 1] = {0};
   const TypeTraits* types[kMax];
