@@ -92,7 +92,7 @@ QWEN_TEST(packed_gemv2_equals_gemv_on_each_group_bit_for_bit) {
       }
     }
   }
-  // Q8_0, Q4_0 and Q6_K (the decode kernels of the benchmark's models) read two streams.
+  // Q8_0, Q4_0 and Q6_K (and Q4_K with AVX-512 VNNI) decode two groups at a time.
   CHECK(with_gemv2 >= 3);
 }
 

@@ -1,4 +1,5 @@
-// The AVX-512 VNNI group-pair kernel for packed Q4_K (PackedTraits::gemm2, contract in packed.h).
+// The AVX-512 VNNI group-pair kernels for packed Q4_K (PackedTraits::gemm2 and, for decode,
+// gemv2; contract in packed.h).
 // The groups are in packed_q4_K_avx2.cpp's layout: per super-block i a 1152-byte record with the 8
 // rows' d and dmin (fp16), their 6-bit scales and mins split in low-bit and top-bit bytes, then 32
 // chunks (c, k) of 32 bytes whose low nibbles are values 4k..4k+3 of sub-block 2c and whose high
@@ -27,6 +28,9 @@ constexpr int kTile = 8;  // tokens per register tile: 3 * 8 accumulators + 4 wo
 // core waiting, so each record pair's 2 x 18 lines are asked for this many records ahead: 2
 // measured faster than none and no slower than 4 (figures in bench/results/kernel-design-notes.md).
 constexpr int kPrefetchRecords = 2;
+// Decode reads each record once, straight from DRAM, in two streams (the groups lie far apart):
+// records are asked for further ahead, as the AVX2 gemv does.
+constexpr int kDecodePrefetchRecords = 4;
 
 // T activation rows (super-block i of each, x_stride apart) against one record pair: adds the
 // record's contribution to out[t * out_stride + 0..15].
@@ -79,6 +83,32 @@ void gemm2_q4_K_x8(int n, const void* group_a, const void* group_b, const void* 
     for_token_tiles<kTile>(n_x, [&](auto nt, int t) {
       record_tile<decltype(nt)::value>(ra, rb, ps, xi + x_stride * t, x_stride, out + out_stride * t, out_stride);
     });
+  }
+}
+
+// Decode: one activation row against two groups. The same integer sums and float operations per
+// lane as the AVX2 gemv (packed_q4_K_avx2.cpp), so each group's result equals gemv's bit for bit,
+// in about half the instructions per weight byte (one vpdpbusd covers 64 bytes where the AVX2
+// kernel needs a maddubs and an add per 32): Q4_K decode is partly compute-bound on 2 cores.
+void gemv2_q4_K_x8(int n, const void* group_a, const void* group_b, const void* x, float* out_a, float* out_b) {
+  const uint8_t* ga = static_cast<const uint8_t*>(group_a);
+  const uint8_t* gb = static_cast<const uint8_t*>(group_b);
+  const uint8_t* xb = static_cast<const uint8_t*>(x);
+  alignas(64) float acc[16] = {};
+  for (int i = 0; i < n / QK_K; ++i) {
+    const uint8_t* ra = ga + kRecordBytes * i;
+    const uint8_t* rb = gb + kRecordBytes * i;
+    for (int line = 0; line < (int)(kRecordBytes / 64); ++line) {
+      _mm_prefetch(reinterpret_cast<const char*>(ra) + kDecodePrefetchRecords * kRecordBytes + 64 * line, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(rb) + kDecodePrefetchRecords * kRecordBytes + 64 * line, _MM_HINT_T0);
+    }
+    PairScales ps;
+    k45::unpack_pair_scales(ra, rb, &ps);
+    record_tile<1>(ra, rb, ps, xb + sizeof(block_q8_K) * i, 0, acc, 0);
+  }
+  for (int r = 0; r < 8; ++r) {
+    out_a[r] = acc[r];
+    out_b[r] = acc[8 + r];
   }
 }
 
