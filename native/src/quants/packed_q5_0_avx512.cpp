@@ -1,4 +1,5 @@
-// The AVX-512 VNNI group-pair kernel for packed Q5_0 (PackedTraits::gemm2, contract in packed.h).
+// The AVX-512 VNNI group-pair kernels for packed Q5_0 (PackedTraits::gemm2 and, for decode,
+// gemv2; contract in packed.h).
 // The groups are in packed_q5_0_avx2.cpp's layout: nb * 8 fp16 row scales, then per block 160 bytes,
 // 32 bytes of fifth-bit planes and 4 chunks of 32 nibble bytes (row r's qs[4k..4k+3] at bytes 4r..).
 // Chunk k's low nibbles are values 4k..4k+3 and its high nibbles 16+4k..16+4k+3; bit plane k of the
@@ -64,6 +65,19 @@ void gemm2_q5_0_x8(int n, const void* group_a, const void* group_b, const void* 
   for_token_tiles<kTile>(n_x, [&](auto nt, int t) {
     dot_tile<decltype(nt)::value>(n, ga, gb, xb + x_stride * t, x_stride, out + out_stride * t, out_stride);
   });
+}
+
+// Decode: one activation row against two groups (from the two halves of a tile). Per lane the same
+// integer sums and float operations as the AVX2 gemv, so each group's result equals gemv's bit for
+// bit, with one vpdpbusd per 64 weight bytes where the AVX2 kernel needs a maddubs and an add per 32.
+void gemv2_q5_0_x8(int n, const void* group_a, const void* group_b, const void* x, float* out_a, float* out_b) {
+  alignas(64) float acc[16];
+  dot_tile<1>(n, static_cast<const uint8_t*>(group_a), static_cast<const uint8_t*>(group_b),
+              static_cast<const uint8_t*>(x), 0, acc, 0);
+  for (int r = 0; r < 8; ++r) {
+    out_a[r] = acc[r];
+    out_b[r] = acc[8 + r];
+  }
 }
 
 }  // namespace qwen::kernels

@@ -1,4 +1,5 @@
-// The AVX-512 VNNI group-pair kernel for packed Q5_1 (PackedTraits::gemm2, contract in packed.h).
+// The AVX-512 VNNI group-pair kernels for packed Q5_1 (PackedTraits::gemm2 and, for decode,
+// gemv2; contract in packed.h).
 // The groups are in packed_q5_1_avx2.cpp's layout: nb * 32 bytes of fp16 row scales and minimums
 // (block b's d_0..d_7 then m_0..m_7), then per block the 160-byte body of packed_q5_avx2.h.
 //
@@ -65,6 +66,19 @@ void gemm2_q5_1_x8(int n, const void* group_a, const void* group_b, const void* 
   for_token_tiles<kTile>(n_x, [&](auto nt, int t) {
     dot_tile<decltype(nt)::value>(n, ga, gb, xb + x_stride * t, x_stride, out + out_stride * t, out_stride);
   });
+}
+
+// Decode: one activation row against two groups (from the two halves of a tile). Per lane the same
+// integer sums and float operations as the AVX2 gemv, so each group's result equals gemv's bit for
+// bit, with one vpdpbusd per 64 weight bytes where the AVX2 kernel needs a maddubs and an add per 32.
+void gemv2_q5_1_x8(int n, const void* group_a, const void* group_b, const void* x, float* out_a, float* out_b) {
+  alignas(64) float acc[16];
+  dot_tile<1>(n, static_cast<const uint8_t*>(group_a), static_cast<const uint8_t*>(group_b),
+              static_cast<const uint8_t*>(x), 0, acc, 0);
+  for (int r = 0; r < 8; ++r) {
+    out_a[r] = acc[r];
+    out_b[r] = acc[8 + r];
+  }
 }
 
 }  // namespace qwen::kernels
