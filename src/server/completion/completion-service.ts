@@ -41,7 +41,7 @@ import type { CompletionContextStore, OpenDocumentView } from './context-store';
 import { BackgroundPrefill } from './background-prefill';
 import { FimPrompt, FimPromptBuilder } from './fim-prompt';
 import { PrefillRate } from './prefill-rate';
-import { nextStepPassesDeadline } from './decode-deadline';
+import { nextStepPassesDeadline, REPLY_RESERVE_MS } from './decode-deadline';
 import { FIM_STOP_TEXTS, FimRequest } from './fim-layout';
 import { completionSampling } from './completion-sampling';
 import { remoteBackendFor, RemoteBackend } from '../remote/remote-backend';
@@ -360,7 +360,7 @@ export class CompletionService {
       let deadline = Infinity;
       let pieces = 0;
       if (kind === 'request') {
-        const delay = Math.max(c.timeBudgetMs - (decodeStarted - started), c.timeBudgetMs * MIN_DECODE_SHARE);
+        const delay = Math.max(c.timeBudgetMs - (decodeStarted - started) - REPLY_RESERVE_MS, c.timeBudgetMs * MIN_DECODE_SHARE);
         deadline = decodeStarted + delay;
         const timer = setTimeout(() => {
           budgetPassed = true;
