@@ -41,7 +41,7 @@ import type { CompletionContextStore, OpenDocumentView } from './context-store';
 import { BackgroundPrefill } from './background-prefill';
 import { FimPrompt, FimPromptBuilder } from './fim-prompt';
 import { PrefillRate } from './prefill-rate';
-import { nextStepPassesDeadline, REPLY_RESERVE_MS } from './decode-deadline';
+import { REPLY_RESERVE_MS, StepClock } from './decode-deadline';
 import { FIM_STOP_TEXTS, FimRequest } from './fim-layout';
 import { completionSampling } from './completion-sampling';
 import { remoteBackendFor, RemoteBackend } from '../remote/remote-backend';
@@ -358,7 +358,7 @@ export class CompletionService {
       const shows = (): boolean => postProcessCompletion(raw, ctx).trim().length > 0;
       const decodeStarted = performance.now();
       let deadline = Infinity;
-      let pieces = 0;
+      const steps = new StepClock();
       if (kind === 'request') {
         const delay = Math.max(c.timeBudgetMs - (decodeStarted - started) - REPLY_RESERVE_MS, c.timeBudgetMs * MIN_DECODE_SHARE);
         deadline = decodeStarted + delay;
@@ -368,7 +368,7 @@ export class CompletionService {
         }, delay);
         decodeFan.onDispose(() => clearTimeout(timer));
       }
-      const stepWouldOverrun = (): boolean => nextStepPassesDeadline(performance.now(), decodeStarted, pieces, deadline);
+      const stepWouldOverrun = (): boolean => steps.nextStepPassesDeadline(performance.now(), deadline);
       const seq: Sequence = kind === 'prefetch' ? new ScheduledSequence(slot.seq, this.deps.host.scheduler, 'background', BACKGROUND_MICRO_BATCH) : slot.seq;
       if (kind === 'request') this.live.set(doc.uri, 0);
       const builder = this.promptBuilder(model);
@@ -383,7 +383,7 @@ export class CompletionService {
           // token would be thrown away by post-processing anyway.
           onText: (piece) => {
             raw += piece;
-            pieces++;
+            steps.piece(performance.now());
             if (kind === 'request') this.live.set(doc.uri, (this.live.get(doc.uri) ?? 0) + 1);
             if ((budgetPassed || stepWouldOverrun()) && shows()) decodeFan.abort(AbortReasons.timeBudget);
             return !cutCompletion(raw, ctx, false).ended;

@@ -2,25 +2,41 @@
 // started, so the answer arrives within the budget instead of one step (a whole verify batch, when
 // speculating) after it.
 
-/**
- * The next step's expected length is this many times the mean time per generated piece so far (the
- * first piece also carries the prompt's last token, so the mean errs long).
- */
+/** The next step is expected to take up to this many times the longest step seen so far. */
 export const STEP_MARGIN = 1.5;
 
 /**
  * Milliseconds of the time budget kept for what follows the last step: post-processing, the JSON
  * reply and its transport to VS Code. The budget is the wait the user sees, so the decode aims to
- * end this much before it (replies that ran to the budget arrived 0-8 ms late without it).
+ * end this much before it.
  */
 export const REPLY_RESERVE_MS = 20;
 
 /**
- * Whether a step started at `now` would end at or past `deadline`, judged from the `pieces` of text
- * generated since `decodeStarted` (all times in ms on one clock). With fewer than two pieces there
- * is no step time to go by yet, and the reply has not had its chance to show something.
+ * How long decode steps take, read from the times text pieces arrive. With speculative decoding a
+ * step yields one piece or several at once (its accepted drafts), so the mean time per piece
+ * underrates a step: a verify that accepted nothing costs more than a plain step and yields one
+ * piece. The longest gap between pieces is the longest step. The gap before the first piece is left
+ * out: it also carries the prompt's last token and whatever of the prompt was not yet cached.
  */
-export function nextStepPassesDeadline(now: number, decodeStarted: number, pieces: number, deadline: number): boolean {
-  if (pieces < 2 || !Number.isFinite(deadline)) return false;
-  return now + (STEP_MARGIN * (now - decodeStarted)) / pieces >= deadline;
+export class StepClock {
+  private lastPieceAt = NaN;
+  private longestStepMs = 0;
+  private pieces = 0;
+
+  /** A piece of text arrived at `now` (ms). */
+  piece(now: number): void {
+    if (this.pieces > 0) this.longestStepMs = Math.max(this.longestStepMs, now - this.lastPieceAt);
+    this.lastPieceAt = now;
+    this.pieces++;
+  }
+
+  /**
+   * Whether a step started at `now` would end at or past `deadline` (same clock). Before two pieces
+   * there is no step to go by, and the reply has not had its chance to show something.
+   */
+  nextStepPassesDeadline(now: number, deadline: number): boolean {
+    if (this.pieces < 2 || !Number.isFinite(deadline)) return false;
+    return now + STEP_MARGIN * this.longestStepMs >= deadline;
+  }
 }

@@ -1,23 +1,42 @@
 import * as assert from 'assert';
-import { nextStepPassesDeadline, STEP_MARGIN } from '../../../src/server/completion/decode-deadline';
+import { STEP_MARGIN, StepClock } from '../../../src/server/completion/decode-deadline';
 
 describe('decode deadline', () => {
-  // 10 pieces in 200 ms: 20 ms a piece, so the next step is expected to take 30 ms.
-  const started = 1000;
-  const now = 1200;
+  // A first piece after a long first step (the prompt's tail), then steps of 20 ms, one of them a
+  // verify of 30 ms whose three accepted drafts arrive at once.
+  function clock(): StepClock {
+    const c = new StepClock();
+    for (const t of [1500, 1520, 1540, 1570, 1570, 1570, 1590]) c.piece(t);
+    return c;
+  }
+  const now = 1590;
 
-  it('stops before a step expected to end past the deadline', () => {
-    assert.strictEqual(nextStepPassesDeadline(now, started, 10, now + 20 * STEP_MARGIN - 1), true);
-    assert.strictEqual(nextStepPassesDeadline(now, started, 10, now + 20 * STEP_MARGIN), true);
+  it('stops before a step as long as the longest seen would end past the deadline', () => {
+    assert.strictEqual(clock().nextStepPassesDeadline(now, now + 30 * STEP_MARGIN - 1), true);
+    assert.strictEqual(clock().nextStepPassesDeadline(now, now + 30 * STEP_MARGIN), true);
   });
 
   it('starts a step expected to end before the deadline', () => {
-    assert.strictEqual(nextStepPassesDeadline(now, started, 10, now + 20 * STEP_MARGIN + 1), false);
+    assert.strictEqual(clock().nextStepPassesDeadline(now, now + 30 * STEP_MARGIN + 1), false);
   });
 
-  it('goes on while there is no step time to judge by, or no deadline', () => {
-    assert.strictEqual(nextStepPassesDeadline(now, started, 1, now + 1), false);
-    assert.strictEqual(nextStepPassesDeadline(now, started, 0, now), false);
-    assert.strictEqual(nextStepPassesDeadline(now, started, 10, Infinity), false);
+  it('judges by the longest step, not the mean time per piece that bursts of drafts shrink', () => {
+    // Six gaps over 90 ms: 15 ms a piece on average, which would let a 30 ms verify overrun.
+    assert.strictEqual(clock().nextStepPassesDeadline(now, now + 15 * STEP_MARGIN + 1), true);
+  });
+
+  it('leaves the first, prompt-carrying gap out', () => {
+    const c = new StepClock();
+    c.piece(2000); // 1 s after the decode started: the prompt's tail, not a step
+    c.piece(2010);
+    assert.strictEqual(c.nextStepPassesDeadline(2010, 2010 + 10 * STEP_MARGIN + 1), false);
+  });
+
+  it('goes on while there is no step to judge by, or no deadline', () => {
+    const one = new StepClock();
+    one.piece(1000);
+    assert.strictEqual(one.nextStepPassesDeadline(1000, 1001), false);
+    assert.strictEqual(new StepClock().nextStepPassesDeadline(1000, 1000), false);
+    assert.strictEqual(clock().nextStepPassesDeadline(now, Infinity), false);
   });
 });
