@@ -32,6 +32,13 @@ inline __m512i broadcast4_512(const void* p) {
   return _mm512_set1_epi32(v);
 }
 
+// A pair kernel's 16 outputs (lane r: row r of group a, lane 8 + r: row r of group b) split into
+// the two groups' rows, for the decode kernels whose groups lie apart (PackedTraits::gemv2).
+inline void store_pair_split(const float* pair, float* out_a, float* out_b) {
+  std::memcpy(out_a, pair, 8 * sizeof(float));
+  std::memcpy(out_b, pair + 8, 8 * sizeof(float));
+}
+
 // acc + sum over the four bytes of each int32 lane of u (unsigned) * s (signed), exact in int32.
 inline __m512i dot4(__m512i acc, __m512i u, __m512i s) { return _mm512_dpbusd_epi32(acc, u, s); }
 

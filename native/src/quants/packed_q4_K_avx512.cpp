@@ -106,10 +106,7 @@ void gemv2_q4_K_x8(int n, const void* group_a, const void* group_b, const void* 
     k45::unpack_pair_scales(ra, rb, &ps);
     record_tile<1>(ra, rb, ps, xb + sizeof(block_q8_K) * i, 0, acc, 0);
   }
-  for (int r = 0; r < 8; ++r) {
-    out_a[r] = acc[r];
-    out_b[r] = acc[8 + r];
-  }
+  store_pair_split(acc, out_a, out_b);
 }
 
 }  // namespace qwen::kernels

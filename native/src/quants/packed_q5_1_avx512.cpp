@@ -75,10 +75,7 @@ void gemv2_q5_1_x8(int n, const void* group_a, const void* group_b, const void* 
   alignas(64) float acc[16];
   dot_tile<1>(n, static_cast<const uint8_t*>(group_a), static_cast<const uint8_t*>(group_b),
               static_cast<const uint8_t*>(x), 0, acc, 0);
-  for (int r = 0; r < 8; ++r) {
-    out_a[r] = acc[r];
-    out_b[r] = acc[8 + r];
-  }
+  store_pair_split(acc, out_a, out_b);
 }
 
 }  // namespace qwen::kernels
