@@ -32,6 +32,15 @@ inline __m512i broadcast4_512(const void* p) {
   return _mm512_set1_epi32(v);
 }
 
+// Asks for every cache line of the two records `ahead` bytes past ra and rb (record_bytes each, a
+// multiple of 64): the pair kernels stream both groups from DRAM about once.
+inline void prefetch_record_pair(const uint8_t* ra, const uint8_t* rb, size_t ahead, size_t record_bytes) {
+  for (size_t line = 0; line < record_bytes; line += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(ra + ahead + line), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(rb + ahead + line), _MM_HINT_T0);
+  }
+}
+
 // A pair kernel's 16 outputs (lane r: row r of group a, lane 8 + r: row r of group b) split into
 // the two groups' rows, for the decode kernels whose groups lie apart (PackedTraits::gemv2).
 inline void store_pair_split(const float* pair, float* out_a, float* out_b) {

@@ -73,10 +73,7 @@ void gemm2_q4_K_x8(int n, const void* group_a, const void* group_b, const void* 
   for (int i = 0; i < n / QK_K; ++i) {
     const uint8_t* ra = ga + kRecordBytes * i;
     const uint8_t* rb = gb + kRecordBytes * i;
-    for (int line = 0; line < (int)(kRecordBytes / 64); ++line) {
-      _mm_prefetch(reinterpret_cast<const char*>(ra) + kPrefetchRecords * kRecordBytes + 64 * line, _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(rb) + kPrefetchRecords * kRecordBytes + 64 * line, _MM_HINT_T0);
-    }
+    prefetch_record_pair(ra, rb, kPrefetchRecords * kRecordBytes, kRecordBytes);
     PairScales ps;
     k45::unpack_pair_scales(ra, rb, &ps);
     const uint8_t* xi = xb + sizeof(block_q8_K) * i;
@@ -98,10 +95,7 @@ void gemv2_q4_K_x8(int n, const void* group_a, const void* group_b, const void* 
   for (int i = 0; i < n / QK_K; ++i) {
     const uint8_t* ra = ga + kRecordBytes * i;
     const uint8_t* rb = gb + kRecordBytes * i;
-    for (int line = 0; line < (int)(kRecordBytes / 64); ++line) {
-      _mm_prefetch(reinterpret_cast<const char*>(ra) + kDecodePrefetchRecords * kRecordBytes + 64 * line, _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(rb) + kDecodePrefetchRecords * kRecordBytes + 64 * line, _MM_HINT_T0);
-    }
+    prefetch_record_pair(ra, rb, kDecodePrefetchRecords * kRecordBytes, kRecordBytes);
     PairScales ps;
     k45::unpack_pair_scales(ra, rb, &ps);
     record_tile<1>(ra, rb, ps, xb + sizeof(block_q8_K) * i, 0, acc, 0);
