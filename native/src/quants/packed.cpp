@@ -28,7 +28,7 @@ constexpr PackedTraits kPacked[] = {
     {QWEN_PACKED_ENTRY(Q6_K, q6_K), nullptr, nullptr, kernels::gemv2_q6_K_x8},
 };
 // The same forms on CPUs with AVX-512 VNNI: batches also get the group-pair kernels, and Q4_K,
-// Q5_0 and Q5_1 decode a VNNI two-group gemv (their AVX2 ones are compute-bound there). Q8_0's
+// Q5_0, Q5_1 and Q6_K decode a VNNI two-group gemv (their AVX2 ones are compute-bound there). Q8_0's
 // activations there carry the Q4_0 terms too (gemm2 needs each block's level sum; the AVX2 gemv and
 // gemm read the leading Q8_0 blocks as before).
 constexpr PackedTraits kPackedVnni[] = {
@@ -42,7 +42,7 @@ constexpr PackedTraits kPackedVnni[] = {
      kernels::gemv2_q5_1_x8, kernels::gemm2_q5_1_x8},
     {QWEN_PACKED_ENTRY(Q4_K, q4_K), nullptr, nullptr, kernels::gemv2_q4_K_x8, kernels::gemm2_q4_K_x8},
     {QWEN_PACKED_ENTRY(Q5_K, q5_K), nullptr, nullptr, nullptr, kernels::gemm2_q5_K_x8},
-    {QWEN_PACKED_ENTRY(Q6_K, q6_K), nullptr, nullptr, kernels::gemv2_q6_K_x8, kernels::gemm2_q6_K_x8},
+    {QWEN_PACKED_ENTRY(Q6_K, q6_K), nullptr, nullptr, kernels::gemv2_vnni_q6_K_x8, kernels::gemm2_q6_K_x8},
 };
 #undef QWEN_PACKED_ENTRY
 
