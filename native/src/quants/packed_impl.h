@@ -24,10 +24,12 @@ QWEN_DECLARE_PACKED(q6_K)  // packed_q6_K_avx2.cpp
 QWEN_DECLARE_PACKED_GEMV2(q8_0)
 QWEN_DECLARE_PACKED_GEMV2(q4_0)
 QWEN_DECLARE_PACKED_GEMV2(q6_K)
-QWEN_DECLARE_PACKED_GEMV2(q4_K)       // AVX-512 VNNI only: packed_q4_K_avx512.cpp
-QWEN_DECLARE_PACKED_GEMV2(q5_0)       // AVX-512 VNNI only: packed_q5_0_avx512.cpp
-QWEN_DECLARE_PACKED_GEMV2(q5_1)       // AVX-512 VNNI only: packed_q5_1_avx512.cpp
-QWEN_DECLARE_PACKED_GEMV2(vnni_q6_K)  // packed_q6_K_avx512.cpp; the AVX2 q6_K one is compute-bound
+QWEN_DECLARE_PACKED_GEMV2(q4_K)  // AVX-512 VNNI only: packed_q4_K_avx512.cpp
+QWEN_DECLARE_PACKED_GEMV2(q5_0)  // AVX-512 VNNI only: packed_q5_0_avx512.cpp
+QWEN_DECLARE_PACKED_GEMV2(q5_1)  // AVX-512 VNNI only: packed_q5_1_avx512.cpp
+// AVX-512 VNNI versions of AVX2 ones above, which are compute-bound there (packed_*_avx512.cpp).
+QWEN_DECLARE_PACKED_GEMV2(vnni_q4_0)
+QWEN_DECLARE_PACKED_GEMV2(vnni_q6_K)
 #undef QWEN_DECLARE_PACKED_GEMV2
 
 // Two groups against n_x activation rows with AVX-512 VNNI (PackedTraits::gemm2), in *_avx512.cpp.
