@@ -27,13 +27,13 @@ constexpr PackedTraits kPacked[] = {
     {QWEN_PACKED_ENTRY(Q5_K, q5_K)},
     {QWEN_PACKED_ENTRY(Q6_K, q6_K), nullptr, nullptr, kernels::gemv2_q6_K_x8},
 };
-// The same forms on CPUs with AVX-512 VNNI: batches also get the group-pair kernels, and Q4_0,
-// Q4_K, Q5_0, Q5_1 and Q6_K decode a VNNI two-group gemv (their AVX2 ones are compute-bound
-// there). Q8_0's activations there carry the Q4_0 terms too (gemm2 needs each block's level sum;
-// the AVX2 gemv and gemm read the leading Q8_0 blocks as before).
+// The same forms on CPUs with AVX-512 VNNI: batches also get the group-pair kernels, and decode
+// a VNNI two-group gemv (the AVX2 ones are compute-bound there; Q8_0's only a little, and Q5_K
+// has none yet). Q8_0's activations there carry the Q4_0 terms too (gemm2 needs each block's
+// level sum; the AVX2 gemv and gemm read the leading Q8_0 blocks as before).
 constexpr PackedTraits kPackedVnni[] = {
     {QWEN_PACKED_ENTRY(Q8_0, q8_0), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms,
-     kernels::gemv2_q8_0_x8, kernels::gemm2_q8_0_x8},
+     kernels::gemv2_vnni_q8_0_x8, kernels::gemm2_q8_0_x8},
     {QWEN_PACKED_ENTRY(Q4_0, q4_0), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms,
      kernels::gemv2_vnni_q4_0_x8, kernels::gemm2_q4_0_x8},
     {QWEN_PACKED_ENTRY(Q5_0, q5_0), kernels::quantize_act_q8_0_terms, kernels::act_row_bytes_q8_0_terms,

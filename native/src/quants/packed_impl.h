@@ -28,6 +28,7 @@ QWEN_DECLARE_PACKED_GEMV2(q4_K)  // AVX-512 VNNI only: packed_q4_K_avx512.cpp
 QWEN_DECLARE_PACKED_GEMV2(q5_0)  // AVX-512 VNNI only: packed_q5_0_avx512.cpp
 QWEN_DECLARE_PACKED_GEMV2(q5_1)  // AVX-512 VNNI only: packed_q5_1_avx512.cpp
 // AVX-512 VNNI versions of AVX2 ones above, which are compute-bound there (packed_*_avx512.cpp).
+QWEN_DECLARE_PACKED_GEMV2(vnni_q8_0)
 QWEN_DECLARE_PACKED_GEMV2(vnni_q4_0)
 QWEN_DECLARE_PACKED_GEMV2(vnni_q6_K)
 #undef QWEN_DECLARE_PACKED_GEMV2
