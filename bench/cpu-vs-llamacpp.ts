@@ -3,7 +3,7 @@
 //   node out/bench/cpu-vs-llamacpp.js [--quick] [--reps N] [-p 512] [-n 128] [--threads 2]
 //                                     [--shapes 0.5b,1.5b] [--types Q4_K_M,Q8_0,Q4_0,Q5_K_M,Q6_K] (defaults: reps 5,
 //                                     both shapes, all five types)
-//                                     [--batches 8,16,32,64,128 | --batches none]
+//                                     [--batches 8,16,32,64,128 | --batches none] [--batch-reps 3]
 //                                     [--llama-bench /path/to/llama-bench] [--no-node-llama-cpp]
 //                                     [--models DIR] [--out NAME]
 // For every model the engines are measured alternately, each repetition in a fresh child process
@@ -12,7 +12,9 @@
 // into build/llama.cpp, used by default when it is there), and the medians are compared, speed
 // against the faster llama.cpp. The small batches (--batches: one evaluation of that many tokens,
 // the size of a keystroke's prefill or a speculative verify step) are measured by ours and the
-// native llama-bench in the same processes as pp and tg. Prints Markdown tables for the README and
+// native llama-bench in a second process per round, --batch-reps evaluations of each size there
+// (after each tool's warm-up), whose median is that round's sample: one 8-token evaluation lasts
+// 15-30 ms, and single samples split in two on this shared machine. Prints Markdown tables for the README and
 // writes them with the raw numbers to bench/results/<NAME>.{md,json} (default cpu-vs-llamacpp),
 // with the reference's build record (its build-info.json: commit, CMake flags, compiler, CPU), the
 // CPU's model and SIMD flags, transparent huge pages and the load average before and after.
@@ -31,7 +33,7 @@ import { execFileSync } from 'child_process';
 import { loadNative } from '../src/engine/native';
 import { getTestModel, repoRoot, type TestShape } from '../test/helpers/models';
 import { decodeBytes, meanDecodeBytesPerToken } from './lib/bytes-per-token';
-import { measureLlamaBenchNative, referenceBuild, type ReferenceBuild } from './lib/llama-bench-native';
+import { measureLlamaBenchNative, measureLlamaBenchSmallBatches, referenceBuild, type ReferenceBuild } from './lib/llama-bench-native';
 import { median, runJsonChild } from './lib/run-json-child';
 
 interface Options {
@@ -45,6 +47,8 @@ interface Options {
   llamaBench?: string;
   modelDir?: string;
   batches: number[];
+  /** Evaluations of each small batch per process (their median is the round's sample). */
+  batchReps: number;
   out: string;
   /** Also measure node-llama-cpp's prebuilt binary (off with --no-node-llama-cpp when llama-bench runs). */
   nodeLlamaCpp: boolean;
@@ -110,6 +114,7 @@ function parseOptions(argv: string[]): Options {
     llamaBench: value('--llama-bench') ?? (fs.existsSync(defaultLlamaBench) ? defaultLlamaBench : undefined),
     modelDir: value('--models'),
     batches,
+    batchReps: int('--batch-reps', quick ? 1 : 3),
     out,
     nodeLlamaCpp: !argv.includes('--no-node-llama-cpp'),
   };
@@ -117,22 +122,38 @@ function parseOptions(argv: string[]): Options {
 
 const TIMEOUT_MS = 20 * 60 * 1000;
 
-async function measureOurs(file: string, o: Options): Promise<Sample> {
+async function ourBench(file: string, o: Options, prompts: number[], decode: number, reps: number): Promise<OurBenchJson> {
   const cli = path.join(repoRoot(), 'bin', 'qwen-local.js');
-  const prompts = [...new Set([o.prefill, ...o.batches])];
-  const r = await runJsonChild<OurBenchJson>(
-    cli,
-    ['bench', '--model', file, '-p', prompts.join(','), '-n', String(o.decode), '--threads', String(o.threads), '--reps', '1', '--json'],
-    TIMEOUT_MS,
-  );
-  const rate = (test: string) => {
-    const row = r.results.find((x) => x.test === test);
-    if (!row) throw new Error(`qwen-local bench printed no ${test} result`);
-    return row.tokensPerSecond[0];
+  const args = ['bench', '--model', file, '-p', prompts.join(','), '-n', String(decode), '--threads', String(o.threads)];
+  return runJsonChild<OurBenchJson>(cli, [...args, '--reps', String(reps), '--json'], TIMEOUT_MS);
+}
+
+function ourRates(r: OurBenchJson, test: string): number[] {
+  const row = r.results.find((x) => x.test === test);
+  if (!row) throw new Error(`qwen-local bench printed no ${test} result`);
+  return row.tokensPerSecond;
+}
+
+async function measureOurs(file: string, o: Options): Promise<Sample> {
+  const r = await ourBench(file, o, [o.prefill], o.decode, 1);
+  return {
+    prefill: ourRates(r, `pp${o.prefill}`)[0],
+    decode: ourRates(r, `tg${o.decode}`)[0],
+    peakRss: r.peakRssBytes,
+    loadMs: r.loadToFirstTokenMs,
   };
+}
+
+/** The small batches in their own process, --batch-reps evaluations each: the median rate per size. */
+async function measureOursSmall(file: string, o: Options): Promise<Record<number, number>> {
+  const r = await ourBench(file, o, o.batches, 0, o.batchReps);
   const small: Record<number, number> = {};
-  for (const n of o.batches) small[n] = rate(`pp${n}`);
-  return { prefill: rate(`pp${o.prefill}`), decode: rate(`tg${o.decode}`), peakRss: r.peakRssBytes, small, loadMs: r.loadToFirstTokenMs };
+  for (const n of o.batches) {
+    const rates = ourRates(r, `pp${n}`);
+    if (rates.length !== o.batchReps) throw new Error(`qwen-local bench printed ${rates.length} pp${n} samples, not ${o.batchReps}`);
+    small[n] = median(rates);
+  }
+  return small;
 }
 
 async function measureLlama(file: string, o: Options): Promise<Sample> {
@@ -374,9 +395,17 @@ function decodeAndLoadTable(rows: Row[], o: Options, env: Environment): string {
 }
 
 async function measure(who: Engine, file: string, o: Options): Promise<Sample> {
-  if (who === 'ours') return measureOurs(file, o);
   if (who === 'llama') return measureLlama(file, o);
-  return measureLlamaBenchNative(o.llamaBench!, file, o, TIMEOUT_MS);
+  const withBatches = o.batches.length > 0;
+  if (who === 'ours') {
+    const s = await measureOurs(file, o);
+    return withBatches ? { ...s, small: await measureOursSmall(file, o) } : s;
+  }
+  const s = await measureLlamaBenchNative(o.llamaBench!, file, o, TIMEOUT_MS);
+  const small = withBatches
+    ? await measureLlamaBenchSmallBatches(o.llamaBench!, file, { threads: o.threads, batches: o.batches, reps: o.batchReps }, TIMEOUT_MS)
+    : undefined;
+  return small ? { ...s, small } : s;
 }
 
 /** Writes the tables and raw numbers so far; called after every model, so a cut-short run leaves its rows. */
@@ -397,7 +426,9 @@ function writeResults(rows: Row[], o: Options, env: Environment, loadBefore: str
     (o.llamaBench ? ' and a native llama-bench built from the llama.cpp source node-llama-cpp ships' : '') +
     `; peak RSS is compared with node-llama-cpp, which like qwen-local runs inside Node` +
     (o.llamaBench ? ', and with llama-bench, a bare C++ process.' : '.') +
-    (small ? ` Small batches: one evaluation of that many tokens into an empty sequence (pp), ours against the native llama-bench.` : '');
+    (small
+      ? ` Small batches: one evaluation of that many tokens into an empty sequence (pp), ours against the native llama-bench; per round, a separate process of each evaluates every size ${o.batchReps} times (after its warm-up) and the median of those is the round's sample.`
+      : '');
   const outDir = path.join(repoRoot(), 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
   const date = new Date().toISOString();
