@@ -3,6 +3,7 @@
 // weights, and the thread pool.
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -121,6 +122,49 @@ QWEN_TEST(ops_vec_swiglu_matches_double_precision) {
   for (int i = 0; i < n; ++i) {
     const double s = g0[i] / (1.0 + std::exp(-(double)g0[i]));
     CHECK_NEAR(g[i], s * u[i], 2e-6 * std::fabs(s * u[i]) + 1e-30);
+  }
+}
+
+// The vectorized softmax (vec_ops().softmax_scaled) against double precision on the float-scaled
+// scores, for rows of several lengths (tails of 1..7 after the 8-wide passes) and a wide range of
+// scores: exp within a few ulp of its float argument and the normalising sum to float rounding.
+QWEN_TEST(ops_vec_softmax_scaled_matches_double_precision) {
+  for (const int n : {1, 7, 8, 45, 301}) {
+    std::vector<float> x = random_vec(n, 30 + n, 40.0f), x0 = x;
+    const float scale = 0.125f;
+    vec_ops().softmax_scaled(n, x.data(), scale);
+    double mx = -1e300, sum = 0;
+    for (float v : x0) mx = std::max(mx, (double)(v * scale));
+    for (float v : x0) sum += std::exp((double)(v * scale) - mx);
+    double total = 0;
+    for (int i = 0; i < n; ++i) {
+      const double d = (double)(x0[i] * scale) - mx, want = std::exp(d) / sum;
+      // exp of a float argument: rounding d to float moves exp(d) by up to |d| * 2^-24 of itself.
+      CHECK_NEAR(x[i], want, (4e-7 + 1.2e-7 * std::fabs(d)) * want + 1e-37);
+      total += x[i];
+    }
+    CHECK_NEAR(total, 1.0, 1e-5);
+  }
+}
+
+// A weighted run of f16 rows (vec_ops().axpy_f16_run, attention's P.V) equals one axpy_f16 per
+// row and output, bit for bit: the same fused multiply-adds per element in the same order. Ten
+// outputs take the eight-row step and a remainder; widths 64 and 20 the vector and scalar paths.
+QWEN_TEST(ops_vec_axpy_f16_run_equals_row_by_row) {
+  const VecOps& ops = vec_ops();
+  for (const int n : {64, 20}) {
+    const int count = 13, m = 10, x_stride = n + 8, alpha_stride = 17;
+    const std::vector<float> xf = random_vec((size_t)count * x_stride, 40),
+                             alpha = random_vec((size_t)m * alpha_stride, 41);
+    std::vector<uint16_t> x(xf.size());
+    for (size_t i = 0; i < xf.size(); ++i) x[i] = fp32_to_fp16(xf[i]);
+    std::vector<float> got = random_vec((size_t)m * n, 42), want = got;
+    ops.axpy_f16_run(n, count, alpha.data(), alpha_stride, x.data(), x_stride, got.data(), n, m);
+    for (int p = 0; p < count; ++p)
+      for (int j = 0; j < m; ++j)
+        ops.axpy_f16(n, alpha[(size_t)j * alpha_stride + p], x.data() + (size_t)p * x_stride,
+                     want.data() + (size_t)j * n);
+    CHECK(std::memcmp(got.data(), want.data(), sizeof(float) * got.size()) == 0);
   }
 }
 

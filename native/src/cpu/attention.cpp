@@ -10,26 +10,6 @@
 
 namespace qwen {
 
-namespace {
-
-// scores[p] <- softmax(scale * scores)[p] over p < n.
-void softmax_scaled(float* scores, int n, float scale) {
-  float mx = -INFINITY;
-  for (int p = 0; p < n; ++p) {
-    scores[p] *= scale;
-    mx = std::max(mx, scores[p]);
-  }
-  double sum = 0;
-  for (int p = 0; p < n; ++p) {
-    scores[p] = std::exp(scores[p] - mx);
-    sum += scores[p];
-  }
-  const float inv = (float)(1.0 / sum);
-  for (int p = 0; p < n; ++p) scores[p] *= inv;
-}
-
-}  // namespace
-
 void attention(ThreadPool& pool, const KvCache& kv, int layer, int seq, const AttentionShape& s, const float* q,
                int n_tok, int pos0, float* out, float* scratch, int scratch_stride) {
   const int hd = s.head_dim;
@@ -50,7 +30,7 @@ void attention(ThreadPool& pool, const KvCache& kv, int layer, int seq, const At
         const uint16_t* krow = kv.k_block(layer, blocks[p / B]) + (size_t)(p % B) * kv_dim + (size_t)g * hd;
         scores[p] = ops.dot_f16_f32(hd, krow, qh);
       }
-      softmax_scaled(scores, n_pos, scale);
+      ops.softmax_scaled(n_pos, scores, scale);
       float* o = out + (size_t)h * hd;
       std::memset(o, 0, sizeof(float) * hd);
       for (int p = 0; p < n_pos; ++p) {
@@ -73,12 +53,12 @@ void attention(ThreadPool& pool, const KvCache& kv, int layer, int seq, const At
       const uint16_t* krow = kv.k_block(layer, blocks[p / B]) + (size_t)(p % B) * kv_dim + (size_t)g * hd;
       ops.dot_f16_f32_rows(hd, krow, qg, hd, group, scores + p, ctx);
     }
-    for (int j = 0; j < group; ++j) softmax_scaled(scores + (size_t)j * ctx, n_pos, scale);
+    for (int j = 0; j < group; ++j) ops.softmax_scaled(n_pos, scores + (size_t)j * ctx, scale);
     float* og = out + (size_t)i * s.n_head * hd + (size_t)g * group * hd;
     std::memset(og, 0, sizeof(float) * hd * group);
-    for (int p = 0; p < n_pos; ++p) {
-      const uint16_t* vrow = kv.v_block(layer, blocks[p / B]) + (size_t)(p % B) * kv_dim + (size_t)g * hd;
-      ops.axpy_f16_rows(hd, scores + p, ctx, vrow, og, hd, group);
+    for (int p0 = 0; p0 < n_pos; p0 += B) {  // one KV block's run of rows at a time
+      const uint16_t* vrows = kv.v_block(layer, blocks[p0 / B]) + (size_t)g * hd;
+      ops.axpy_f16_run(hd, std::min(B, n_pos - p0), scores + p0, ctx, vrows, kv_dim, og, hd, group);
     }
   });
 }

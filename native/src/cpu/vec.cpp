@@ -1,5 +1,8 @@
 #include "cpu/vec.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "base/cpu_features.h"
 #include "base/fp16.h"
 #include "cpu/ops.h"
@@ -22,19 +25,36 @@ void dot_f16_f32_rows_scalar(int n, const uint16_t* a, const float* b, int b_str
                              int out_stride) {
   for (int j = 0; j < m; ++j) out[(size_t)j * out_stride] = dot_f16_f32_scalar(n, a, b + (size_t)j * b_stride);
 }
-void axpy_f16_rows_scalar(int n, const float* alpha, int alpha_stride, const uint16_t* x, float* y, int y_stride,
-                          int m) {
-  for (int j = 0; j < m; ++j) axpy_f16_scalar(n, alpha[(size_t)j * alpha_stride], x, y + (size_t)j * y_stride);
+void axpy_f16_run_scalar(int n, int count, const float* alpha, int alpha_stride, const uint16_t* x, int x_stride,
+                         float* y, int y_stride, int m) {
+  for (int p = 0; p < count; ++p)
+    for (int j = 0; j < m; ++j)
+      axpy_f16_scalar(n, alpha[(size_t)j * alpha_stride + p], x + (size_t)p * x_stride, y + (size_t)j * y_stride);
 }
 void swiglu_scalar(int n, float* g, const float* u) { swiglu_inplace(g, u, n); }
+void softmax_scaled_scalar(int n, float* x, float scale) {
+  float mx = -INFINITY;
+  for (int p = 0; p < n; ++p) {
+    x[p] *= scale;
+    mx = std::max(mx, x[p]);
+  }
+  double sum = 0;
+  for (int p = 0; p < n; ++p) {
+    x[p] = std::exp(x[p] - mx);
+    sum += x[p];
+  }
+  const float inv = (float)(1.0 / sum);
+  for (int p = 0; p < n; ++p) x[p] *= inv;
+}
 }  // namespace
 
 const VecOps& vec_ops() {
-  static const VecOps ops = cpu_features().use_avx2()
-                                ? VecOps{vec_avx2::dot_f16_f32,      vec_avx2::axpy_f16,      vec_avx2::f32_to_f16,
-                                         vec_avx2::dot_f16_f32_rows, vec_avx2::axpy_f16_rows, vec_avx2::swiglu}
-                                : VecOps{dot_f16_f32_scalar,      axpy_f16_scalar,      f32_to_f16_scalar,
-                                         dot_f16_f32_rows_scalar, axpy_f16_rows_scalar, swiglu_scalar};
+  static const VecOps ops =
+      cpu_features().use_avx2()
+          ? VecOps{vec_avx2::dot_f16_f32,  vec_avx2::axpy_f16, vec_avx2::f32_to_f16,    vec_avx2::dot_f16_f32_rows,
+                   vec_avx2::axpy_f16_run, vec_avx2::swiglu,   vec_avx2::softmax_scaled}
+          : VecOps{dot_f16_f32_scalar,  axpy_f16_scalar, f32_to_f16_scalar,    dot_f16_f32_rows_scalar,
+                   axpy_f16_run_scalar, swiglu_scalar,   softmax_scaled_scalar};
   return ops;
 }
 

@@ -12,11 +12,18 @@ struct VecOps {
   // One f16 row against m f32 rows (the query heads sharing a KV head): out[j * out_stride] =
   // a . b_j, b_j = b + j * b_stride. Converts a once for all m.
   void (*dot_f16_f32_rows)(int n, const uint16_t* a, const float* b, int b_stride, int m, float* out, int out_stride);
-  // y_j += alpha[j * alpha_stride] * x for j < m, y_j = y + j * y_stride; converts x once.
-  void (*axpy_f16_rows)(int n, const float* alpha, int alpha_stride, const uint16_t* x, float* y, int y_stride, int m);
+  // A run of `count` f16 rows x_p = x + p * x_stride weighted into m f32 rows (the query heads
+  // sharing a KV head): y_j += alpha[j * alpha_stride + p] * x_p for p < count, in increasing p
+  // for every element, so the result equals count axpy_f16 calls bit for bit. Each x_p is
+  // converted once for all m, and the y_j stay in registers over the run.
+  void (*axpy_f16_run)(int n, int count, const float* alpha, int alpha_stride, const uint16_t* x, int x_stride,
+                       float* y, int y_stride, int m);
   // g = silu(g) * u, the SwiGLU gate (ops.h swiglu_inplace is the scalar form). With a scalar
   // expf per element it was a measurable share of prefill.
   void (*swiglu)(int n, float* g, const float* u);
+  // x <- softmax(scale * x) over n values: attention's score rows. With a scalar expf per score it
+  // was a tenth of a 512-token prefill.
+  void (*softmax_scaled)(int n, float* x, float scale);
 };
 
 const VecOps& vec_ops();
@@ -26,8 +33,10 @@ float dot_f16_f32(int n, const uint16_t* a, const float* b);
 void axpy_f16(int n, float alpha, const uint16_t* x, float* y);
 void f32_to_f16(int n, const float* x, uint16_t* y);
 void dot_f16_f32_rows(int n, const uint16_t* a, const float* b, int b_stride, int m, float* out, int out_stride);
-void axpy_f16_rows(int n, const float* alpha, int alpha_stride, const uint16_t* x, float* y, int y_stride, int m);
+void axpy_f16_run(int n, int count, const float* alpha, int alpha_stride, const uint16_t* x, int x_stride, float* y,
+                  int y_stride, int m);
 void swiglu(int n, float* g, const float* u);
+void softmax_scaled(int n, float* x, float scale);
 }  // namespace vec_avx2
 
 }  // namespace qwen

@@ -1,6 +1,9 @@
 // F16C/FMA versions of the vec.h kernels; only called when the CPU has them.
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "base/fp16.h"
 #include "cpu/ops.h"
 #include "cpu/vec.h"
@@ -73,16 +76,46 @@ void dot_f16_f32_rows(int n, const uint16_t* a, const float* b, int b_stride, in
   }
 }
 
-void axpy_f16_rows(int n, const float* alpha, int alpha_stride, const uint16_t* x, float* y, int y_stride, int m) {
+namespace {
+// M (1..8) output rows against a run of count f16 rows, 8 columns at a time: the M accumulators
+// stay in registers while the run passes, and each row chunk is converted once; n % 8 == 0.
+template <int M>
+void axpy_run_m(int n, int count, const float* alpha, int alpha_stride, const uint16_t* x, int x_stride, float* y,
+                int y_stride) {
+  for (int i = 0; i < n; i += 8) {
+    __m256 acc[M];
+    for (int j = 0; j < M; ++j) acc[j] = _mm256_loadu_ps(y + (size_t)j * y_stride + i);
+    for (int p = 0; p < count; ++p) {
+      const __m256 xv =
+          _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + (size_t)p * x_stride + i)));
+      for (int j = 0; j < M; ++j)
+        acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(alpha[(size_t)j * alpha_stride + p]), xv, acc[j]);
+    }
+    for (int j = 0; j < M; ++j) _mm256_storeu_ps(y + (size_t)j * y_stride + i, acc[j]);
+  }
+}
+}  // namespace
+
+void axpy_f16_run(int n, int count, const float* alpha, int alpha_stride, const uint16_t* x, int x_stride, float* y,
+                  int y_stride, int m) {
   if (n % 8 != 0) {
-    for (int j = 0; j < m; ++j) axpy_f16(n, alpha[(size_t)j * alpha_stride], x, y + (size_t)j * y_stride);
+    for (int p = 0; p < count; ++p)
+      for (int j = 0; j < m; ++j)
+        axpy_f16(n, alpha[(size_t)j * alpha_stride + p], x + (size_t)p * x_stride, y + (size_t)j * y_stride);
     return;
   }
-  for (int i = 0; i < n; i += 8) {
-    const __m256 xv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i)));
-    for (int j = 0; j < m; ++j) {
-      float* yj = y + (size_t)j * y_stride + i;
-      _mm256_storeu_ps(yj, _mm256_fmadd_ps(_mm256_set1_ps(alpha[(size_t)j * alpha_stride]), xv, _mm256_loadu_ps(yj)));
+  for (int j0 = 0; j0 < m; j0 += 8) {
+    const float* a = alpha + (size_t)j0 * alpha_stride;
+    float* yj = y + (size_t)j0 * y_stride;
+    switch (std::min(8, m - j0)) {
+      case 8: axpy_run_m<8>(n, count, a, alpha_stride, x, x_stride, yj, y_stride); break;
+      case 7: axpy_run_m<7>(n, count, a, alpha_stride, x, x_stride, yj, y_stride); break;
+      case 6: axpy_run_m<6>(n, count, a, alpha_stride, x, x_stride, yj, y_stride); break;
+      case 5: axpy_run_m<5>(n, count, a, alpha_stride, x, x_stride, yj, y_stride); break;
+      case 4: axpy_run_m<4>(n, count, a, alpha_stride, x, x_stride, yj, y_stride); break;
+      case 3: axpy_run_m<3>(n, count, a, alpha_stride, x, x_stride, yj, y_stride); break;
+      case 2: axpy_run_m<2>(n, count, a, alpha_stride, x, x_stride, yj, y_stride); break;
+      default: axpy_run_m<1>(n, count, a, alpha_stride, x, x_stride, yj, y_stride); break;
     }
   }
 }
@@ -122,6 +155,41 @@ void swiglu(int n, float* g, const float* u) {
     _mm256_storeu_ps(g + i, _mm256_mul_ps(silu, _mm256_loadu_ps(u + i)));
   }
   swiglu_inplace(g + i, u + i, n - i);
+}
+
+// Three passes as the scalar form (scale and max, exp and sum, normalise), eight scores at a time
+// with exp_ps; the sum is kept in floats (eight partial sums), where the scalar form uses a double.
+void softmax_scaled(int n, float* x, float scale) {
+  const __m256 vscale = _mm256_set1_ps(scale);
+  __m256 vmax = _mm256_set1_ps(-INFINITY);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), vscale);
+    _mm256_storeu_ps(x + i, v);
+    vmax = _mm256_max_ps(vmax, v);
+  }
+  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmax), _mm256_extractf128_ps(vmax, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  float mx = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+  for (; i < n; ++i) {
+    x[i] *= scale;
+    mx = std::max(mx, x[i]);
+  }
+  const __m256 vmx = _mm256_set1_ps(mx);
+  __m256 vsum = _mm256_setzero_ps();
+  for (i = 0; i + 8 <= n; i += 8) {
+    const __m256 e = exp_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmx));
+    _mm256_storeu_ps(x + i, e);
+    vsum = _mm256_add_ps(vsum, e);
+  }
+  float sum = kernels::hsum(vsum);
+  for (; i < n; ++i) {
+    x[i] = std::exp(x[i] - mx);
+    sum += x[i];
+  }
+  const __m256 inv = _mm256_set1_ps(1.0f / sum);
+  for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), inv));
+  for (; i < n; ++i) x[i] *= 1.0f / sum;
 }
 
 }  // namespace qwen::vec_avx2
