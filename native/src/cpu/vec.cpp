@@ -1,8 +1,5 @@
 #include "cpu/vec.h"
 
-#include <algorithm>
-#include <cmath>
-
 #include "base/cpu_features.h"
 #include "base/fp16.h"
 #include "cpu/ops.h"
@@ -33,18 +30,8 @@ void axpy_f16_run_scalar(int n, int count, const float* alpha, int alpha_stride,
 }
 void swiglu_scalar(int n, float* g, const float* u) { swiglu_inplace(g, u, n); }
 void softmax_scaled_scalar(int n, float* x, float scale) {
-  float mx = -INFINITY;
-  for (int p = 0; p < n; ++p) {
-    x[p] *= scale;
-    mx = std::max(mx, x[p]);
-  }
-  double sum = 0;
-  for (int p = 0; p < n; ++p) {
-    x[p] = std::exp(x[p] - mx);
-    sum += x[p];
-  }
-  const float inv = (float)(1.0 / sum);
-  for (int p = 0; p < n; ++p) x[p] *= inv;
+  for (int p = 0; p < n; ++p) x[p] *= scale;
+  softmax_inplace(x, n);
 }
 }  // namespace
 
