@@ -168,6 +168,37 @@ QWEN_TEST(ops_vec_axpy_f16_run_equals_row_by_row) {
   }
 }
 
+// Q.K over a run of f16 rows (vec_ops().dot_f16_f32_run) against double precision, each score in
+// its head's row at its position: ten heads take the eight-row step and a remainder, widths 64
+// and 20 the vector and scalar paths; the slots between rows must stay untouched.
+QWEN_TEST(ops_vec_dot_f16_f32_run_matches_double_precision) {
+  const VecOps& ops = vec_ops();
+  for (const int n : {64, 20}) {
+    const int count = 13, m = 10, x_stride = n + 8, out_stride = 16;
+    const std::vector<float> xf = random_vec((size_t)count * x_stride, 50), b = random_vec((size_t)m * n, 51);
+    std::vector<uint16_t> x(xf.size());
+    for (size_t i = 0; i < xf.size(); ++i) x[i] = fp32_to_fp16(xf[i]);
+    std::vector<float> out((size_t)m * out_stride, -7.0f);
+    ops.dot_f16_f32_run(n, count, x.data(), x_stride, b.data(), n, m, out.data(), out_stride);
+    for (int j = 0; j < m; ++j) {
+      for (int p = 0; p < out_stride; ++p) {
+        const float got = out[(size_t)j * out_stride + p];
+        if (p >= count) {
+          CHECK(got == -7.0f);
+          continue;
+        }
+        double want = 0, mag = 0;
+        for (int i = 0; i < n; ++i) {
+          const double t = (double)fp16_to_fp32(x[(size_t)p * x_stride + i]) * b[(size_t)j * n + i];
+          want += t;
+          mag += std::fabs(t);
+        }
+        CHECK_NEAR(got, want, 1e-6 * mag + 1e-6);
+      }
+    }
+  }
+}
+
 // Attention over two interleaved sequences so the block lists are not contiguous, for a prefill
 // batch that crosses a block boundary (per-KV-group path; a group of 5 covers the four-head step
 // and its remainder) and for one decode token (per-head path); compared with naive causal GQA on

@@ -49,9 +49,9 @@ void attention(ThreadPool& pool, const KvCache& kv, int layer, int seq, const At
     const int n_pos = pos0 + i + 1;
     const float* qg = q + (size_t)i * s.n_head * hd + (size_t)g * group * hd;
     float* scores = scratch + (size_t)thread * scratch_stride;  // scores[j * ctx + p], head j of the group
-    for (int p = 0; p < n_pos; ++p) {
-      const uint16_t* krow = kv.k_block(layer, blocks[p / B]) + (size_t)(p % B) * kv_dim + (size_t)g * hd;
-      ops.dot_f16_f32_rows(hd, krow, qg, hd, group, scores + p, ctx);
+    for (int p0 = 0; p0 < n_pos; p0 += B) {                     // one KV block's run of rows at a time
+      const uint16_t* krows = kv.k_block(layer, blocks[p0 / B]) + (size_t)g * hd;
+      ops.dot_f16_f32_run(hd, std::min(B, n_pos - p0), krows, kv_dim, qg, hd, group, scores + p0, ctx);
     }
     for (int j = 0; j < group; ++j) ops.softmax_scaled(n_pos, scores + (size_t)j * ctx, scale);
     float* og = out + (size_t)i * s.n_head * hd + (size_t)g * group * hd;

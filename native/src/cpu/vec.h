@@ -9,9 +9,11 @@ struct VecOps {
   float (*dot_f16_f32)(int n, const uint16_t* a, const float* b);     // sum a_i * b_i
   void (*axpy_f16)(int n, float alpha, const uint16_t* x, float* y);  // y += alpha * x
   void (*f32_to_f16)(int n, const float* x, uint16_t* y);
-  // One f16 row against m f32 rows (the query heads sharing a KV head): out[j * out_stride] =
-  // a . b_j, b_j = b + j * b_stride. Converts a once for all m.
-  void (*dot_f16_f32_rows)(int n, const uint16_t* a, const float* b, int b_stride, int m, float* out, int out_stride);
+  // A run of `count` f16 rows x_p = x + p * x_stride against m f32 rows (the query heads sharing
+  // a KV head): out[j * out_stride + p] = x_p . b_j, b_j = b + j * b_stride. Each x_p is converted
+  // once for all m, and the m sums of a row are reduced together.
+  void (*dot_f16_f32_run)(int n, int count, const uint16_t* x, int x_stride, const float* b, int b_stride, int m,
+                          float* out, int out_stride);
   // A run of `count` f16 rows x_p = x + p * x_stride weighted into m f32 rows (the query heads
   // sharing a KV head): y_j += alpha[j * alpha_stride + p] * x_p for p < count, in increasing p
   // for every element, so the result equals count axpy_f16 calls bit for bit. Each x_p is
@@ -32,7 +34,8 @@ namespace vec_avx2 {
 float dot_f16_f32(int n, const uint16_t* a, const float* b);
 void axpy_f16(int n, float alpha, const uint16_t* x, float* y);
 void f32_to_f16(int n, const float* x, uint16_t* y);
-void dot_f16_f32_rows(int n, const uint16_t* a, const float* b, int b_stride, int m, float* out, int out_stride);
+void dot_f16_f32_run(int n, int count, const uint16_t* x, int x_stride, const float* b, int b_stride, int m, float* out,
+                     int out_stride);
 void axpy_f16_run(int n, int count, const float* alpha, int alpha_stride, const uint16_t* x, int x_stride, float* y,
                   int y_stride, int m);
 void swiglu(int n, float* g, const float* u);

@@ -46,33 +46,54 @@ void f32_to_f16(int n, const float* x, uint16_t* y) {
 }
 
 namespace {
-// M (1..4) query rows against one f16 row, each converted chunk of a shared by all M; n % 8 == 0.
-template <int M> void dot_rows_m(int n, const uint16_t* a, const float* b, int b_stride, float* out, int out_stride) {
-  __m256 acc[M];
-  for (int j = 0; j < M; ++j) acc[j] = _mm256_setzero_ps();
-  for (int i = 0; i < n; i += 8) {
-    const __m256 av = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)));
-    for (int j = 0; j < M; ++j) acc[j] = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + (size_t)j * b_stride + i), acc[j]);
+// The horizontal sums of eight accumulators, in order, as one vector.
+inline __m256 hsum8(const __m256* a) {
+  const __m256 s0123 = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
+  const __m256 s4567 = _mm256_hadd_ps(_mm256_hadd_ps(a[4], a[5]), _mm256_hadd_ps(a[6], a[7]));
+  // s0123 holds a0..a3's sums over their low 128 bits, then over their high 128 bits.
+  return _mm256_add_ps(_mm256_permute2f128_ps(s0123, s4567, 0x20), _mm256_permute2f128_ps(s0123, s4567, 0x31));
+}
+
+// M (1..8) query rows against a run of count f16 rows; n % 8 == 0.
+template <int M>
+void dot_run_m(int n, int count, const uint16_t* x, int x_stride, const float* b, int b_stride, float* out,
+               int out_stride) {
+  for (int p = 0; p < count; ++p) {
+    const uint16_t* xp = x + (size_t)p * x_stride;
+    __m256 acc[8];
+    for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_ps();
+    for (int i = 0; i < n; i += 8) {
+      const __m256 xv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(xp + i)));
+      for (int j = 0; j < M; ++j) acc[j] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(b + (size_t)j * b_stride + i), acc[j]);
+    }
+    alignas(32) float sums[8];
+    _mm256_store_ps(sums, hsum8(acc));
+    for (int j = 0; j < M; ++j) out[(size_t)j * out_stride + p] = sums[j];
   }
-  for (int j = 0; j < M; ++j) out[(size_t)j * out_stride] = kernels::hsum(acc[j]);
 }
 }  // namespace
 
-void dot_f16_f32_rows(int n, const uint16_t* a, const float* b, int b_stride, int m, float* out, int out_stride) {
+void dot_f16_f32_run(int n, int count, const uint16_t* x, int x_stride, const float* b, int b_stride, int m, float* out,
+                     int out_stride) {
   if (n % 8 != 0) {
-    for (int j = 0; j < m; ++j) out[(size_t)j * out_stride] = dot_f16_f32(n, a, b + (size_t)j * b_stride);
+    for (int p = 0; p < count; ++p)
+      for (int j = 0; j < m; ++j)
+        out[(size_t)j * out_stride + p] = dot_f16_f32(n, x + (size_t)p * x_stride, b + (size_t)j * b_stride);
     return;
   }
-  int j = 0;
-  for (; j + 4 <= m; j += 4)
-    dot_rows_m<4>(n, a, b + (size_t)j * b_stride, b_stride, out + (size_t)j * out_stride, out_stride);
-  const float* bj = b + (size_t)j * b_stride;
-  float* oj = out + (size_t)j * out_stride;
-  switch (m - j) {
-    case 3: dot_rows_m<3>(n, a, bj, b_stride, oj, out_stride); break;
-    case 2: dot_rows_m<2>(n, a, bj, b_stride, oj, out_stride); break;
-    case 1: dot_rows_m<1>(n, a, bj, b_stride, oj, out_stride); break;
-    default: break;
+  for (int j0 = 0; j0 < m; j0 += 8) {
+    const float* bj = b + (size_t)j0 * b_stride;
+    float* oj = out + (size_t)j0 * out_stride;
+    switch (std::min(8, m - j0)) {
+      case 8: dot_run_m<8>(n, count, x, x_stride, bj, b_stride, oj, out_stride); break;
+      case 7: dot_run_m<7>(n, count, x, x_stride, bj, b_stride, oj, out_stride); break;
+      case 6: dot_run_m<6>(n, count, x, x_stride, bj, b_stride, oj, out_stride); break;
+      case 5: dot_run_m<5>(n, count, x, x_stride, bj, b_stride, oj, out_stride); break;
+      case 4: dot_run_m<4>(n, count, x, x_stride, bj, b_stride, oj, out_stride); break;
+      case 3: dot_run_m<3>(n, count, x, x_stride, bj, b_stride, oj, out_stride); break;
+      case 2: dot_run_m<2>(n, count, x, x_stride, bj, b_stride, oj, out_stride); break;
+      default: dot_run_m<1>(n, count, x, x_stride, bj, b_stride, oj, out_stride); break;
+    }
   }
 }
 
