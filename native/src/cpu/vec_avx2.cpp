@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "base/fp16.h"
 #include "cpu/ops.h"
@@ -46,6 +47,23 @@ void f32_to_f16(int n, const float* x, uint16_t* y) {
 }
 
 namespace {
+// Calls f(integral_constant<int, M>{}, j0) for the heads j0 .. j0 + M - 1, M <= 8 at a time: the
+// run kernels below keep one accumulator per head in registers, so M is a compile-time count.
+template <class F> void for_head_groups(int m, F&& f) {
+  for (int j0 = 0; j0 < m; j0 += 8) {
+    switch (std::min(8, m - j0)) {
+      case 8: f(std::integral_constant<int, 8>{}, j0); break;
+      case 7: f(std::integral_constant<int, 7>{}, j0); break;
+      case 6: f(std::integral_constant<int, 6>{}, j0); break;
+      case 5: f(std::integral_constant<int, 5>{}, j0); break;
+      case 4: f(std::integral_constant<int, 4>{}, j0); break;
+      case 3: f(std::integral_constant<int, 3>{}, j0); break;
+      case 2: f(std::integral_constant<int, 2>{}, j0); break;
+      default: f(std::integral_constant<int, 1>{}, j0); break;
+    }
+  }
+}
+
 // The horizontal sums of eight accumulators, in order, as one vector.
 inline __m256 hsum8(const __m256* a) {
   const __m256 s0123 = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
@@ -81,20 +99,10 @@ void dot_f16_f32_run(int n, int count, const uint16_t* x, int x_stride, const fl
         out[(size_t)j * out_stride + p] = dot_f16_f32(n, x + (size_t)p * x_stride, b + (size_t)j * b_stride);
     return;
   }
-  for (int j0 = 0; j0 < m; j0 += 8) {
-    const float* bj = b + (size_t)j0 * b_stride;
-    float* oj = out + (size_t)j0 * out_stride;
-    switch (std::min(8, m - j0)) {
-      case 8: dot_run_m<8>(n, count, x, x_stride, bj, b_stride, oj, out_stride); break;
-      case 7: dot_run_m<7>(n, count, x, x_stride, bj, b_stride, oj, out_stride); break;
-      case 6: dot_run_m<6>(n, count, x, x_stride, bj, b_stride, oj, out_stride); break;
-      case 5: dot_run_m<5>(n, count, x, x_stride, bj, b_stride, oj, out_stride); break;
-      case 4: dot_run_m<4>(n, count, x, x_stride, bj, b_stride, oj, out_stride); break;
-      case 3: dot_run_m<3>(n, count, x, x_stride, bj, b_stride, oj, out_stride); break;
-      case 2: dot_run_m<2>(n, count, x, x_stride, bj, b_stride, oj, out_stride); break;
-      default: dot_run_m<1>(n, count, x, x_stride, bj, b_stride, oj, out_stride); break;
-    }
-  }
+  for_head_groups(m, [&](auto rows, int j0) {
+    dot_run_m<decltype(rows)::value>(n, count, x, x_stride, b + (size_t)j0 * b_stride, b_stride,
+                                     out + (size_t)j0 * out_stride, out_stride);
+  });
 }
 
 namespace {
@@ -125,20 +133,10 @@ void axpy_f16_run(int n, int count, const float* alpha, int alpha_stride, const 
         axpy_f16(n, alpha[(size_t)j * alpha_stride + p], x + (size_t)p * x_stride, y + (size_t)j * y_stride);
     return;
   }
-  for (int j0 = 0; j0 < m; j0 += 8) {
-    const float* a = alpha + (size_t)j0 * alpha_stride;
-    float* yj = y + (size_t)j0 * y_stride;
-    switch (std::min(8, m - j0)) {
-      case 8: axpy_run_m<8>(n, count, a, alpha_stride, x, x_stride, yj, y_stride); break;
-      case 7: axpy_run_m<7>(n, count, a, alpha_stride, x, x_stride, yj, y_stride); break;
-      case 6: axpy_run_m<6>(n, count, a, alpha_stride, x, x_stride, yj, y_stride); break;
-      case 5: axpy_run_m<5>(n, count, a, alpha_stride, x, x_stride, yj, y_stride); break;
-      case 4: axpy_run_m<4>(n, count, a, alpha_stride, x, x_stride, yj, y_stride); break;
-      case 3: axpy_run_m<3>(n, count, a, alpha_stride, x, x_stride, yj, y_stride); break;
-      case 2: axpy_run_m<2>(n, count, a, alpha_stride, x, x_stride, yj, y_stride); break;
-      default: axpy_run_m<1>(n, count, a, alpha_stride, x, x_stride, yj, y_stride); break;
-    }
-  }
+  for_head_groups(m, [&](auto rows, int j0) {
+    axpy_run_m<decltype(rows)::value>(n, count, alpha + (size_t)j0 * alpha_stride, alpha_stride, x, x_stride,
+                                      y + (size_t)j0 * y_stride, y_stride);
+  });
 }
 
 namespace {
