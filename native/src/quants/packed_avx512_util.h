@@ -32,8 +32,9 @@ inline __m512i broadcast4_512(const void* p) {
   return _mm512_set1_epi32(v);
 }
 
-// Asks for every cache line of the two records `ahead` bytes past ra and rb (record_bytes each, a
-// multiple of 64): the pair kernels stream both groups from DRAM about once.
+// Asks for the cache lines of the two records `ahead` bytes past ra and rb (record_bytes each), one
+// request per 64 bytes from each record's start: the pair kernels stream both groups from DRAM
+// about once.
 inline void prefetch_record_pair(const uint8_t* ra, const uint8_t* rb, size_t ahead, size_t record_bytes) {
   for (size_t line = 0; line < record_bytes; line += 64) {
     _mm_prefetch(reinterpret_cast<const char*>(ra + ahead + line), _MM_HINT_T0);

@@ -48,6 +48,15 @@ inline void unpack_pair_scales(const uint8_t* ra, const uint8_t* rb, PairScales*
   out->d = load_pair_f16(ra, rb);
 }
 
+// Quarter 3's levels of one step from its three chunks: bits 0-1 are C0's top bits, 2-3 C1's, 4-5
+// C2's (16-bit shifts bring in bits of the neighbouring byte, which the byte masks drop).
+inline __m512i quarter3_levels(__m512i c0, __m512i c1, __m512i c2) {
+  const __m512i b01 = _mm512_and_si512(_mm512_srli_epi16(c0, 6), _mm512_set1_epi8(0x03));
+  const __m512i b23 = _mm512_and_si512(_mm512_srli_epi16(c1, 4), _mm512_set1_epi8(0x0c));
+  const __m512i b45 = _mm512_and_si512(_mm512_srli_epi16(c2, 2), _mm512_set1_epi8(0x30));
+  return _mm512_or_si512(_mm512_or_si512(b01, b23), b45);
+}
+
 // All 64 level vectors (0..63) of a record pair, index (4h + q) * 8 + k.
 struct Levels {
   __m512i v[64];
@@ -65,12 +74,7 @@ inline void build_levels(const uint8_t* ra, const uint8_t* rb, Levels* out) {
       out->v[(4 * h + 0) * 8 + k] = _mm512_and_si512(c0, six);
       out->v[(4 * h + 1) * 8 + k] = _mm512_and_si512(c1, six);
       out->v[(4 * h + 2) * 8 + k] = _mm512_and_si512(c2, six);
-      // Quarter 3: bits 0-1 from C0's top bits, 2-3 from C1's, 4-5 from C2's (16-bit shifts bring in
-      // bits of the neighbouring byte, which the byte masks drop).
-      const __m512i b01 = _mm512_and_si512(_mm512_srli_epi16(c0, 6), _mm512_set1_epi8(0x03));
-      const __m512i b23 = _mm512_and_si512(_mm512_srli_epi16(c1, 4), _mm512_set1_epi8(0x0c));
-      const __m512i b45 = _mm512_and_si512(_mm512_srli_epi16(c2, 2), _mm512_set1_epi8(0x30));
-      out->v[(4 * h + 3) * 8 + k] = _mm512_or_si512(_mm512_or_si512(b01, b23), b45);
+      out->v[(4 * h + 3) * 8 + k] = quarter3_levels(c0, c1, c2);
     }
   }
 }
@@ -164,10 +168,7 @@ void gemv2_vnni_q6_K_x8(int n, const void* group_a, const void* group_b, const v
           part[0] = dot4(part[0], _mm512_and_si512(c0, six), broadcast4_512(a));
           part[1] = dot4(part[1], _mm512_and_si512(c1, six), broadcast4_512(a + 32));
           part[2] = dot4(part[2], _mm512_and_si512(c2, six), broadcast4_512(a + 64));
-          const __m512i b01 = _mm512_and_si512(_mm512_srli_epi16(c0, 6), _mm512_set1_epi8(0x03));
-          const __m512i b23 = _mm512_and_si512(_mm512_srli_epi16(c1, 4), _mm512_set1_epi8(0x0c));
-          const __m512i b45 = _mm512_and_si512(_mm512_srli_epi16(c2, 2), _mm512_set1_epi8(0x30));
-          part[3] = dot4(part[3], _mm512_or_si512(_mm512_or_si512(b01, b23), b45), broadcast4_512(a + 96));
+          part[3] = dot4(part[3], quarter3_levels(c0, c1, c2), broadcast4_512(a + 96));
         }
         for (int q = 0; q < 4; ++q)
           sumi = _mm512_add_epi32(sumi, _mm512_mullo_epi32(part[q], ps.scale[8 * h + 2 * q + half]));
